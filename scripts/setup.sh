@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what fpgadext needs to build and test on Debian 12, from Debian's packages only.
+# Safe to run again: apt-get is called only when something is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build python3 pkg-config
+  clang-19 libclang-rt-19-dev clang-format-19   # the compiler DriverKit is built with, and its sanitizers
+  libblocksruntime-dev                          # Apple blocks (IODispatchQueue::DispatchAsync)
+  libplist-dev                                  # Info.plist parsing for dext matching
+  libgtest-dev libgmock-dev                     # tests
+  libcli11-dev libfmt-dev                       # the fpgadext CLI
+  valgrind                                      # instruction counts in bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
