@@ -1,0 +1,23 @@
+// Stand-in for the Mac SDK's <TargetConditionals.h>: the emulation builds DriverKit code as a Mac
+// would (TARGET_OS_DRIVERKIT, TARGET_OS_OSX), on the host's CPU. Added to the include path by
+// fpgadext_iig() (emu/iig/Iig.cmake) while emu/include does not provide this header itself.
+#pragma once
+
+#define TARGET_OS_MAC 1
+#define TARGET_OS_OSX 1
+#define TARGET_OS_DRIVERKIT 1
+#define TARGET_OS_IPHONE 0
+#define TARGET_OS_IOS 0
+#define TARGET_OS_TV 0
+#define TARGET_OS_WATCH 0
+#define TARGET_OS_SIMULATOR 0
+#if defined(__aarch64__)
+#define TARGET_CPU_ARM64 1
+#define TARGET_CPU_X86_64 0
+#elif defined(__x86_64__)
+#define TARGET_CPU_ARM64 0
+#define TARGET_CPU_X86_64 1
+#else
+#define TARGET_CPU_ARM64 0
+#define TARGET_CPU_X86_64 0
+#endif
