@@ -50,6 +50,8 @@ FRAMEWORK_LOCAL_METHODS = {"init", "free", "ExternalMethod"}
 # stand-ins for them (see Iig.cmake).
 MACOS_ONLY_HEADERS = {"Availability.h", "TargetConditionals.h"}
 
+_ANNOTATION_WORD = re.compile(r"\b(?:" + "|".join(sorted(ANNOTATIONS)) + r")\b")
+
 SPECIFIERS = {"virtual", "static", "inline", "explicit", "constexpr"}
 TYPE_KEYWORDS = {
     "const", "volatile", "unsigned", "signed", "int", "char", "short", "long", "bool", "float",
@@ -528,7 +530,9 @@ class Parser:
                 raise self.err(decl_toks[0].line,
                                f"{where} ('{self.slice(decl_toks[0], decl_toks[-1])}') has no name; "
                                "iig needs every parameter named (IMPL uses the names)")
-            params.append(Param(self.slice(decl_toks[0], decl_toks[-1]), pname, default))
+            # Annotations inside a parameter (TARGET) expand to nothing; leave them out.
+            ptext = squash(_ANNOTATION_WORD.sub(" ", self.slice(decl_toks[0], decl_toks[-1])))
+            params.append(Param(ptext, pname, default))
         return params
 
     @staticmethod
