@@ -46,9 +46,8 @@ ANNOTATIONS_WITH_ARG = {"TYPE", "QUEUENAME", "EXTENDS"}
 # becoming `<Method>_Impl`. Bases declared in .iig files the input includes are read instead.
 FRAMEWORK_LOCAL_METHODS = {"init", "free", "ExternalMethod"}
 
-# Headers a Mac has that the generated header passes through unchanged; emu/iig/compat provides
-# stand-ins for them (see Iig.cmake).
-MACOS_ONLY_HEADERS = {"Availability.h", "TargetConditionals.h"}
+# Mac SDK headers .iig files include (<Availability.h>, <TargetConditionals.h>) are passed through
+# like every other include; emu/iig/compat provides stand-ins (see Iig.cmake).
 
 _ANNOTATION_WORD = re.compile(r"\b(?:" + "|".join(sorted(ANNOTATIONS)) + r")\b")
 
