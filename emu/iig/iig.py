@@ -316,6 +316,10 @@ class Parser:
                 depth -= 1
                 if depth < 0:
                     raise self.err(t.line, "unbalanced '}'")
+            elif (t.kind == "id" and t.text == "class" and depth > 0 and i + 2 < len(toks) and
+                  toks[i + 1].kind == "id" and toks[i + 2].text == ":"):
+                raise self.err(t.line, f"class {toks[i + 1].text}: iig classes must be declared "
+                                       "at file scope (not in a namespace or another type)")
             elif (t.kind == "id" and t.text == "class" and depth == 0 and
                   not (i > 0 and toks[i - 1].kind == "id" and toks[i - 1].text == "enum")):
                 decl = self.parse_class(i)

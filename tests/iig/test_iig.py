@@ -397,6 +397,9 @@ class Errors(unittest.TestCase):
         self.check("class A : public B {\npublic:\n#if X\n  virtual bool init() override;\n"
                    "#endif\n};\n", 3, "preprocessor")
 
+    def test_class_not_at_file_scope(self):
+        self.check("namespace n {\n\nclass A : public B {\n};\n}\n", 3, "file scope")
+
     def test_unterminated_comment(self):
         self.check("class A : public B {\n/* never closed\n};\n", 2, "unterminated")
 
