@@ -1,0 +1,100 @@
+// Internal to models/xdma: one H2C or C2H SGDMA engine (channel block, xdma-facts §3.2–3.5, and
+// SGDMA block, §3.6) with its own thread, which fetches descriptors (§4), moves data, writes
+// back completions (§5.1) and reports errors (§3.4, §8).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include "board.h"
+#include "xdma/xdma_registers.h"
+
+namespace fpgadext::models {
+
+class Channel {
+ public:
+  Channel(XdmaBoard& board, xdma::Direction dir, unsigned index);
+  ~Channel();  // stops and joins the engine thread
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Register access; the board lock is held by the caller.
+  uint32_t ReadChannelReg(uint32_t reg);
+  void WriteChannelReg(uint32_t reg, uint32_t value);
+  uint32_t ReadSgdmaReg(uint32_t reg) const;
+  void WriteSgdmaReg(uint32_t reg, uint32_t value);
+  void ClearCredits() { credits_ = 0; }
+
+  // Faults; the board lock is held by the caller.
+  void SetHang(bool hang) { hang_ = hang; }
+  void ArmError(uint64_t bytes, uint32_t statusBits) {
+    errorArmed_ = true;
+    errorRemaining_ = bytes;
+    errorBits_ = statusBits;
+  }
+  void ClearFaults() {
+    hang_ = false;
+    errorArmed_ = false;
+  }
+
+  std::condition_variable cv;  // engine waits here; notified by XdmaBoard::WakeChannels
+
+  // Bit 14 of C2H status, a model extension (see XdmaModel::Config::reportHostWriteFaults).
+  static constexpr uint32_t kC2hHostWriteRefused = 1u << 14;
+
+ private:
+  using Guard = XdmaBoard::Guard;
+
+  void ThreadMain();
+  void RunJob(Guard& g, uint64_t gen);
+  // At a descriptor boundary: false when the job is over (Run cleared → idle, restarted,
+  // removed, shut down); waits while fetching is halted or bus mastering is off.
+  bool Ready(Guard& g, uint64_t gen);
+  // After re-taking the lock: false when the job was abandoned meanwhile.
+  bool Current(uint64_t gen) const;
+  // Moves one descriptor's data. False when the job ended (error already reported).
+  bool Execute(Guard& g, uint64_t gen, const xdma::Descriptor& d);
+  IOReturn MoveNonIncrementing(uint64_t host, uint8_t* card, uint64_t length);
+  void StopWithError(uint32_t statusBits);
+  void Writeback(bool error);
+  void UpdateIrq();
+  bool Run() const { return xdma::ChannelControl::run_field::Get(control_) != 0; }
+
+  XdmaBoard& board_;
+  const xdma::Direction dir_;
+  const unsigned index_;
+  const unsigned irqBit_;
+  const uint32_t width_;  // datapath bytes
+
+  // Registers (board lock).
+  uint32_t control_ = 0;
+  uint32_t status_ = 0;  // bits 23:1
+  bool busy_ = false;
+  uint32_t completed_ = 0;
+  uint32_t intEnable_ = 0;
+  uint32_t wbLo_ = 0, wbHi_ = 0;
+  uint32_t perfCtrl_ = 0;
+  uint64_t perfCycles_ = 0, perfBeats_ = 0;
+  uint32_t descLo_ = 0, descHi_ = 0, descAdj_ = 0;
+  uint32_t credits_ = 0;
+
+  // Engine control (board lock).
+  uint64_t runGen_ = 0;  // +1 on every Run rising edge
+  bool jobPending_ = false;
+  bool shutdown_ = false;
+  bool hang_ = false;
+  bool errorArmed_ = false;
+  uint64_t errorRemaining_ = 0;
+  uint32_t errorBits_ = 0;
+
+  // Engine thread only.
+  xdma::Descriptor descs_[xdma::kDescriptorMaxAdjacent + 1];
+  std::unique_ptr<uint8_t[]> scratch_;  // non-incrementing mode staging
+  static constexpr uint64_t kScratchSize = 64 * 1024;
+
+  std::thread thread_;
+};
+
+}  // namespace fpgadext::models

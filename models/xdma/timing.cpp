@@ -1,0 +1,70 @@
+#include "timing.h"
+
+#include <thread>
+
+namespace fpgadext::models {
+
+// Arithmetic and sources in docs/models.md "Timing presets".
+LinkTiming LinkTiming::Thunderbolt3() {
+  LinkTiming t;
+  t.enabled = true;
+  t.h2cBytesPerSecond = 2.8e9;
+  t.c2hBytesPerSecond = 2.8e9;
+  t.mmioReadNs = 1000;
+  t.postedWriteNs = 100;
+  t.descriptorFetchNs = 1000;
+  t.writebackNs = 500;
+  return t;
+}
+
+LinkTiming LinkTiming::Gen3x8() {
+  LinkTiming t;
+  t.enabled = true;
+  t.h2cBytesPerSecond = 6.6e9;
+  t.c2hBytesPerSecond = 6.6e9;
+  t.mmioReadNs = 700;
+  t.postedWriteNs = 50;
+  t.descriptorFetchNs = 700;
+  t.writebackNs = 300;
+  return t;
+}
+
+LinkTiming LinkTiming::Gen4x16() {
+  LinkTiming t;
+  t.enabled = true;
+  t.h2cBytesPerSecond = 26.0e9;
+  t.c2hBytesPerSecond = 26.0e9;
+  t.mmioReadNs = 600;
+  t.postedWriteNs = 50;
+  t.descriptorFetchNs = 600;
+  t.writebackNs = 300;
+  return t;
+}
+
+void DelayNs(uint64_t ns) {
+  if (ns == 0) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  if (ns >= 100'000) {
+    std::this_thread::sleep_until(deadline);
+    return;
+  }
+  while (std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+}
+
+void LinkPacer::Transfer(uint64_t bytes, double bytesPerSecond) {
+  if (bytesPerSecond <= 0 || bytes == 0) return;
+  const auto duration = std::chrono::nanoseconds(
+      static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / bytesPerSecond));
+  std::chrono::steady_clock::time_point done;
+  {
+    std::lock_guard guard(lock_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto start = nextFree_ > now ? nextFree_ : now;
+    done = start + duration;
+    nextFree_ = done;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (done > now) DelayNs(static_cast<uint64_t>((done - now).count()));
+}
+
+}  // namespace fpgadext::models
