@@ -374,7 +374,7 @@ bool Channel::Execute(Guard& g, uint64_t gen, const Descriptor& d) {
         return false;
       }
       if (board_.cfg.reportHostWriteFaults) {
-        StopWithError(kC2hHostWriteRefused);
+        StopWithError(XdmaModel::kC2hHostWriteRefused);
         return false;
       }
       // Silicon-exact: a posted write that the IOMMU drops is invisible to the engine.

@@ -41,9 +41,6 @@ class Channel {
 
   std::condition_variable cv;  // engine waits here; notified by XdmaBoard::WakeChannels
 
-  // Bit 14 of C2H status, a model extension (see XdmaModel::Config::reportHostWriteFaults).
-  static constexpr uint32_t kC2hHostWriteRefused = 1u << 14;
-
  private:
   using Guard = XdmaBoard::Guard;
 

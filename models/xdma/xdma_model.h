@@ -89,6 +89,10 @@ class XdmaModel : public emu::PciFunction {
     uint64_t droppedMmioWrites = 0;   // writes narrower than 32 bits to 32-bit-only BARs
   };
 
+  // C2H status bit for a host write the IOMMU refused (reportHostWriteFaults): bit 14 of the
+  // write_error field, which the IP defines for H2C only. Logged when ie_write_error bit 14 is set.
+  static constexpr uint32_t kC2hHostWriteRefused = 1u << 14;
+
   XdmaModel();
   // Out-of-range values are clamped: channels to 1..4, user interrupts to ≤ 16, BAR sizes to
   // powers of two, the bypass BAR to the card memory size.
