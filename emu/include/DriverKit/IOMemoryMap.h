@@ -1,0 +1,4 @@
+// IOMemoryMap (iokit/DriverKit/IOMemoryMap.iig) is declared with IOMemoryDescriptor.
+#pragma once
+
+#include <DriverKit/IOMemoryDescriptor.h>

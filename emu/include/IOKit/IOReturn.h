@@ -1,0 +1,4 @@
+// IOKit's IOReturn values (app side); the same values as DriverKit's.
+#pragma once
+
+#include <DriverKit/IOReturn.h>

@@ -1,0 +1,4 @@
+#pragma once
+
+#include <PCIDriverKit/IOPCIDevice.h>
+#include <PCIDriverKit/IOPCIFamilyDefinitions.h>

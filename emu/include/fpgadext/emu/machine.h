@@ -1,0 +1,63 @@
+// The emulated Mac: a kernel with an IOMMU, a PCI bus to plug device models into, and dexts
+// loaded from their bundles. IOKitLib calls made by the program talk to the current machine.
+//
+//   fpgadext::emu::Machine machine;                 // becomes Machine::Current()
+//   XdmaModel board;                                // any PciFunction
+//   machine.AttachPciFunction(&board, "fpga0");
+//   machine.LoadDext("build/dexts/FpgaDext.dext");  // matches and starts the driver
+//   ... IOServiceGetMatchingService / IOServiceOpen / IOConnectCallMethod ...
+#pragma once
+
+#include <DriverKit/IOReturn.h>
+#include <fpgadext/emu/iommu.h>
+#include <fpgadext/emu/pci_function.h>
+
+#include <memory>
+#include <string>
+
+namespace fpgadext::emu {
+
+class Kernel;
+
+class Machine {
+ public:
+  struct Config {
+    Iommu::Config iommu;
+  };
+
+  Machine();
+  explicit Machine(const Config& config);
+  // Stops every dext service (user clients first), closes devices and forgets the functions.
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // The machine IOKitLib calls go to: the most recently constructed one still alive.
+  static Machine* Current();
+
+  Iommu& iommu();
+
+  // Plugs a function into the bus (enumerated like firmware: BARs sized and assigned, MSI
+  // programmed) and matches loaded dexts against it. The function must outlive the machine or
+  // be detached first.
+  IOReturn AttachPciFunction(PciFunction* function, const std::string& name = "");
+  // Orderly removal: drivers are stopped, then the function is disconnected.
+  void DetachPciFunction(PciFunction* function);
+  // Surprise removal: the function stops answering at once (reads all ones), then drivers are
+  // stopped.
+  void SurpriseRemovePciFunction(PciFunction* function);
+
+  // Loads a dext bundle: `<bundle>/Info.plist` (or `<bundle>/Contents/Info.plist`) gives the
+  // personalities; the executable named by CFBundleExecutable is loaded when the bundle has
+  // one (classes linked into the program are found without it). Matching PCI functions get
+  // their driver started.
+  IOReturn LoadDext(const std::string& bundlePath);
+
+  Kernel* kernel() { return kernel_.get(); }
+
+ private:
+  std::unique_ptr<Kernel> kernel_;
+  Machine* previous_;
+};
+
+}  // namespace fpgadext::emu

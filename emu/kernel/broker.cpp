@@ -1,0 +1,566 @@
+// The kernel broker: port names, matching, user-client connections and xnu's marshalling of
+// IOConnectCallMethod (driverkit-semantics.md §2), memory mapping (§3.4), async completions
+// (§5.3).
+#include "broker.h"
+
+#include <DriverKit/IOBufferMemoryDescriptor.h>
+#include <DriverKit/IOUserClient.h>
+#include <DriverKit/OSData.h>
+#include <os/log.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "async_action.h"
+#include "kernel.h"
+
+namespace fpgadext::emu {
+
+OSDefineMetaClassWithAllocator(AsyncCompletionAction, OSAction, nullptr);
+
+namespace broker {
+namespace {
+
+constexpr uint32_t kUserClientMemoryReadOnly = 0x1;  // kIOUserClientMemoryReadOnly
+constexpr uint32_t kMapReadOnly = 0x1000;            // kIOMapReadOnly (app side)
+
+struct Mapping {
+  uint32_t type;
+  uint64_t address;
+  uint64_t size;
+  IOMemoryDescriptor* memory;  // retained while mapped
+  bool unmapPages;             // a view of our own (munmap at unmap)
+};
+
+struct Connection {
+  std::mutex lock;
+  IOUserClient* userClient = nullptr;  // retained until the connection ends
+  ServiceNode* node = nullptr;
+  bool dead = false;
+  std::vector<Mapping> mappings;
+};
+
+struct Port {
+  std::mutex lock;
+  void (*deliver)(void*, const AsyncMessage&) = nullptr;
+  void* context = nullptr;
+  std::deque<AsyncMessage> pending;
+};
+
+struct Handle {
+  enum class Kind { kService, kIterator, kConnection, kPort };
+  Kind kind = Kind::kService;
+  int references = 1;
+  uint64_t registryID = 0;
+  std::vector<uint32_t> items;  // iterator: service handles it holds
+  size_t position = 0;
+  std::shared_ptr<Connection> connection;
+  std::shared_ptr<Port> port;
+};
+
+std::mutex gLock;
+std::map<uint32_t, Handle> gHandles;
+uint32_t gNextName = 0x1003;
+
+uint32_t NewName() {
+  gNextName += 4;  // Mach port names are sparse; never reuse one
+  return gNextName;
+}
+
+Handle* Find(uint32_t name, Handle::Kind kind) {
+  auto it = gHandles.find(name);
+  return it != gHandles.end() && it->second.kind == kind ? &it->second : nullptr;
+}
+
+// A service handle for a registry entry: the same name for the same entry, +1 reference.
+uint32_t ServiceHandle(uint64_t registryID) {
+  for (auto& [name, h] : gHandles) {
+    if (h.kind == Handle::Kind::kService && h.registryID == registryID) {
+      ++h.references;
+      return name;
+    }
+  }
+  uint32_t name = NewName();
+  Handle h;
+  h.kind = Handle::Kind::kService;
+  h.registryID = registryID;
+  gHandles.emplace(name, std::move(h));
+  return name;
+}
+
+void ReleaseLocked(uint32_t name) {
+  auto it = gHandles.find(name);
+  if (it == gHandles.end() || --it->second.references > 0) return;
+  std::vector<uint32_t> items = std::move(it->second.items);
+  gHandles.erase(it);
+  for (uint32_t item : items) ReleaseLocked(item);
+}
+
+ServiceNode* NodeFor(uint32_t service) {
+  std::lock_guard guard(gLock);
+  Handle* h = Find(service, Handle::Kind::kService);
+  Kernel* kernel = Kernel::Current();
+  return h && kernel ? kernel->FindNode(h->registryID) : nullptr;
+}
+
+std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
+  std::lock_guard guard(gLock);
+  Handle* h = Find(name, Handle::Kind::kConnection);
+  return h ? h->connection : nullptr;
+}
+
+// The kernel classes a registry entry is an instance of, most derived first.
+std::vector<std::string> KernelClasses(const ServiceNode* node) {
+  std::vector<std::string> classes{node->className};
+  if (node->className == "IOUserUserClient") classes.push_back("IOUserClient");
+  classes.insert(classes.end(), {"IOService", "IORegistryEntry", "OSObject"});
+  return classes;
+}
+
+void UnmapLocked(Mapping& m) {
+  if (m.unmapPages) {
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    munmap(reinterpret_cast<void*>(m.address & ~(page - 1)), (m.address & (page - 1)) + m.size);
+  }
+  OSSafeReleaseNULL(m.memory);
+}
+
+// Ends a connection: mappings go, the user client is stopped and released.
+void EndConnection(const std::shared_ptr<Connection>& c, bool terminate) {
+  IOUserClient* userClient;
+  ServiceNode* node;
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead) return;
+    c->dead = true;
+    for (Mapping& m : c->mappings) UnmapLocked(m);
+    c->mappings.clear();
+    userClient = c->userClient;
+    node = c->node;
+    c->userClient = nullptr;
+  }
+  if (terminate && Kernel::Current() != nullptr) Kernel::Current()->TerminateNode(node);
+  OSSafeReleaseNULL(userClient);
+}
+
+}  // namespace
+
+IOReturn GetMatchingServices(bool byName, const std::string& key, std::vector<uint32_t>* handles) {
+  Kernel* kernel = Kernel::Current();
+  if (kernel == nullptr) return kIOReturnNotReady;
+  std::vector<ServiceNode*> nodes = kernel->Nodes();
+  std::lock_guard guard(gLock);
+  for (ServiceNode* node : nodes) {
+    if (!node->registered) continue;
+    const auto classes = KernelClasses(node);
+    const bool match = byName ? node->name == key
+                              : std::find(classes.begin(), classes.end(), key) != classes.end();
+    if (match) handles->push_back(ServiceHandle(node->registryID));
+  }
+  return kIOReturnSuccess;
+}
+
+uint32_t IteratorCreate(const std::vector<uint32_t>& handles) {
+  std::lock_guard guard(gLock);
+  uint32_t name = NewName();
+  Handle h;
+  h.kind = Handle::Kind::kIterator;
+  h.items = handles;
+  gHandles.emplace(name, std::move(h));
+  return name;
+}
+
+uint32_t IteratorNext(uint32_t iterator) {
+  std::lock_guard guard(gLock);
+  Handle* h = Find(iterator, Handle::Kind::kIterator);
+  if (h == nullptr || h->position >= h->items.size()) return 0;
+  uint32_t item = h->items[h->position++];
+  ++gHandles[item].references;  // the caller owns one reference
+  return item;
+}
+
+IOReturn IteratorReset(uint32_t iterator) {
+  std::lock_guard guard(gLock);
+  Handle* h = Find(iterator, Handle::Kind::kIterator);
+  if (h == nullptr) return kMachSendInvalidDest;
+  h->position = 0;
+  return kIOReturnSuccess;
+}
+
+bool IteratorIsValid(uint32_t iterator) {
+  std::lock_guard guard(gLock);
+  return Find(iterator, Handle::Kind::kIterator) != nullptr;
+}
+
+IOReturn ObjectRetain(uint32_t handle) {
+  std::lock_guard guard(gLock);
+  auto it = gHandles.find(handle);
+  if (it == gHandles.end()) return kMachSendInvalidDest;
+  ++it->second.references;
+  return kIOReturnSuccess;
+}
+
+IOReturn ObjectRelease(uint32_t handle) {
+  std::lock_guard guard(gLock);
+  if (gHandles.find(handle) == gHandles.end()) return kMachSendInvalidDest;
+  ReleaseLocked(handle);
+  return kIOReturnSuccess;
+}
+
+IOReturn ObjectGetClass(uint32_t handle, std::string* className) {
+  ServiceNode* node = NodeFor(handle);
+  if (node == nullptr) return kMachSendInvalidDest;
+  *className = node->className;
+  return kIOReturnSuccess;
+}
+
+bool ObjectConformsTo(uint32_t handle, const char* className) {
+  ServiceNode* node = NodeFor(handle);
+  if (node == nullptr || className == nullptr) return false;
+  const auto classes = KernelClasses(node);
+  return std::find(classes.begin(), classes.end(), className) != classes.end();
+}
+
+IOReturn RegistryEntryGetName(uint32_t handle, std::string* name) {
+  ServiceNode* node = NodeFor(handle);
+  if (node == nullptr) return kMachSendInvalidDest;
+  *name = node->name;
+  return kIOReturnSuccess;
+}
+
+IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id) {
+  ServiceNode* node = NodeFor(handle);
+  if (node == nullptr) return kMachSendInvalidDest;
+  *id = node->registryID;
+  return kIOReturnSuccess;
+}
+
+IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
+  ServiceNode* node = NodeFor(service);
+  if (node == nullptr) return kMachSendInvalidDest;
+  if (node->terminated) return kIOReturnNotAttached;
+  if (node->dext == nullptr) return kIOReturnUnsupported;  // kernel nubs have no user clients
+  IOService* driver = node->service;
+  IOUserClient* userClient = nullptr;
+  IOReturn ret = kIOReturnError;
+  driver->retain();
+  IOReturn queued = driver->EmulationQueue(nullptr)->EmulationSync(
+      [&] { ret = driver->NewUserClient(type, &userClient); });
+  driver->release();
+  if (queued != kIOReturnSuccess) return queued;
+  if (ret != kIOReturnSuccess) {
+    OSSafeReleaseNULL(userClient);
+    return ret;
+  }
+  if (userClient == nullptr || userClient->EmulationNode() == nullptr) {
+    os_log_error(OS_LOG_DEFAULT, "NewUserClient returned no user client made with Create()");
+    OSSafeReleaseNULL(userClient);
+    return kIOReturnError;
+  }
+  auto c = std::make_shared<Connection>();
+  c->userClient = userClient;  // the +1 NewUserClient returned
+  c->node = userClient->EmulationNode();
+  std::lock_guard guard(gLock);
+  uint32_t name = NewName();
+  Handle h;
+  h.kind = Handle::Kind::kConnection;
+  h.connection = std::move(c);
+  gHandles.emplace(name, std::move(h));
+  *connection = name;
+  return kIOReturnSuccess;
+}
+
+IOReturn ServiceClose(uint32_t connection) {
+  std::shared_ptr<Connection> c;
+  {
+    std::lock_guard guard(gLock);
+    Handle* h = Find(connection, Handle::Kind::kConnection);
+    if (h == nullptr) return kMachSendInvalidDest;
+    c = h->connection;
+    gHandles.erase(connection);
+  }
+  EndConnection(c, true);
+  return kIOReturnSuccess;
+}
+
+void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
+  reply->status = kIOReturnSuccess;
+  std::shared_ptr<Connection> c = ConnectionFor(rq.connection);
+  if (c == nullptr) {
+    reply->status = kMachSendInvalidDest;
+    return;
+  }
+  // What the MIG server and is_io_connect_method reject before anything reaches the dext.
+  if (rq.scalarInputCount > kScalarMax || rq.scalarOutputCapacity > kScalarMax) {
+    reply->status = kIOReturnOverrun;
+    return;
+  }
+  if ((rq.oolInputSize != 0 && rq.oolInputSize <= kInbandMax) ||
+      (rq.oolOutputSize != 0 && (rq.oolOutputSize <= kInbandMax || rq.oolOutputSize > UINT32_MAX)) ||
+      rq.inbandInputSize > kInbandMax || rq.inbandOutputCapacity > kInbandMax) {
+    reply->status = kIOReturnIPCError;
+    return;
+  }
+  if (rq.async && (rq.asyncReferenceCount < 1 || rq.asyncReferenceCount > kAsyncRefCount)) {
+    reply->status = kIOReturnBadArgument;
+    return;
+  }
+  IOUserClient* userClient;
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead) {
+      reply->status = kIOReturnNotAttached;
+      return;
+    }
+    userClient = c->userClient;
+    userClient->retain();  // for the duration of the call
+  }
+
+  IOUserClientMethodArguments args{};
+  uint64_t scalarOutput[kScalarMax] = {};  // zeroed to the caller's count, as the kernel does
+  args.version = kIOUserClientMethodArgumentsCurrentVersion;
+  args.selector = rq.selector;
+  args.scalarInput = rq.scalarInput;
+  args.scalarInputCount = rq.scalarInputCount;
+  if (rq.inbandInputSize != 0) args.structureInput = OSData::withBytes(rq.inbandInput, rq.inbandInputSize);
+  if (rq.oolInputSize != 0) {
+    const IOAddressSegment seg{rq.oolInputAddress, rq.oolInputSize};
+    args.structureInputDescriptor =
+        NewClientMemoryDescriptor(&seg, 1, kIOMemoryDirectionOut, /*copyOnWrite=*/true);
+  }
+  if (rq.oolOutputSize != 0) {
+    const IOAddressSegment seg{rq.oolOutputAddress, rq.oolOutputSize};
+    args.structureOutputDescriptor =
+        NewClientMemoryDescriptor(&seg, 1, kIOMemoryDirectionIn, /*copyOnWrite=*/false);
+  }
+  args.scalarOutput = scalarOutput;
+  args.scalarOutputCount = rq.scalarOutputCapacity;
+  args.structureOutputMaximumSize = rq.variableOutput ? 0xffffffffull
+                                    : rq.oolOutputSize ? rq.oolOutputSize
+                                                       : rq.inbandOutputCapacity;
+  if (rq.async) {
+    uint64_t reference[kAsyncRefCount] = {};
+    std::copy(rq.asyncReference, rq.asyncReference + rq.asyncReferenceCount, reference);
+    args.completion = AsyncCompletionAction::Create(userClient, rq.wakePort, reference);
+  }
+
+  IOReturn ret = kIOReturnError;
+  IOReturn queued =
+      userClient->EmulationQueue(kIOUserClientQueueNameExternalMethod)->EmulationSync([&] {
+        ret = userClient->ExternalMethod(rq.selector, &args, nullptr, nullptr, nullptr);
+      });
+  if (queued != kIOReturnSuccess) ret = queued;
+
+  if (ret == kIOReturnSuccess && args.structureOutput != nullptr) {
+    OSData* out = args.structureOutput;
+    const uint64_t length = out->getLength();
+    if (rq.oolOutputSize != 0) {
+      ret = kIOReturnBadArgument;  // structureOutput set although a descriptor was passed
+    } else if (rq.variableOutput) {
+      reply->variableOutput = std::malloc(length ? length : 1);
+      if (length) std::memcpy(reply->variableOutput, out->getBytesNoCopy(), length);
+      reply->variableOutputSize = length;
+    } else if (length > rq.inbandOutputCapacity) {
+      ret = kIOReturnBadArgument;  // never truncated
+    } else {
+      if (length) std::memcpy(reply->inbandOutput, out->getBytesNoCopy(), length);
+      reply->inbandOutputSize = static_cast<uint32_t>(length);
+    }
+  }
+  if (ret == kIOReturnSuccess) {
+    reply->scalarOutputCount = std::min(rq.scalarOutputCapacity, args.scalarOutputCount);
+    std::copy(scalarOutput, scalarOutput + reply->scalarOutputCount, reply->scalarOutput);
+  }
+  // The OS consumes the reference on structureOutput; what the call created goes with it.
+  OSSafeReleaseNULL(args.structureOutput);
+  OSSafeReleaseNULL(args.structureInput);
+  OSSafeReleaseNULL(args.structureInputDescriptor);
+  OSSafeReleaseNULL(args.structureOutputDescriptor);
+  OSSafeReleaseNULL(args.completion);
+  userClient->release();
+  reply->status = ret;
+}
+
+IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_t* address,
+                   uint64_t* size) {
+  std::shared_ptr<Connection> c = ConnectionFor(connection);
+  if (c == nullptr) return kMachSendInvalidDest;
+  IOUserClient* userClient;
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead) return kIOReturnNotAttached;
+    userClient = c->userClient;
+    userClient->retain();
+  }
+  uint64_t dextOptions = 0;
+  IOMemoryDescriptor* memory = nullptr;
+  IOReturn ret = kIOReturnError;
+  userClient->EmulationQueue(nullptr)->EmulationSync(
+      [&] { ret = userClient->CopyClientMemoryForType(type, &dextOptions, &memory); });
+  userClient->release();
+  if (ret != kIOReturnSuccess || memory == nullptr) {
+    OSSafeReleaseNULL(memory);
+    return kIOReturnBadArgument;
+  }
+  const bool readOnly = (dextOptions & kUserClientMemoryReadOnly) || (options & kMapReadOnly);
+  MemoryBacking* b = memory->EmulationBacking();
+  Mapping m{type, 0, b ? b->length : 0, memory, false};
+  if (b == nullptr || m.size == 0) {
+    ret = kIOReturnBadArgument;
+  } else if (b->kind == MemoryBacking::Kind::kBuffer) {
+    void* view = mmap(nullptr, m.size, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
+                      b->memfd, 0);
+    if (view == MAP_FAILED) {
+      ret = kIOReturnNoMemory;
+    } else {
+      m.address = reinterpret_cast<uint64_t>(view);
+      m.unmapPages = true;
+    }
+  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty()) {
+    // Device memory the model exposes as plain memory: the app sees the same bytes. (The
+    // emulation cannot give the app a second view with its own protection.)
+    m.address = reinterpret_cast<uint64_t>(b->ranges[0].address);
+  } else {
+    ret = kIOReturnUnsupported;
+    os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: this kind of memory is not emulated");
+  }
+  if (ret != kIOReturnSuccess) {
+    memory->release();  // the +1 from CopyClientMemoryForType
+    return ret;
+  }
+  // The mapping keeps the descriptor; the kernel drops the reference the dext returned: net 0.
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead) {
+      UnmapLocked(m);
+      return kIOReturnNotAttached;
+    }
+    c->mappings.push_back(m);
+  }
+  *address = m.address;
+  *size = m.size;
+  return kIOReturnSuccess;
+}
+
+IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address) {
+  std::shared_ptr<Connection> c = ConnectionFor(connection);
+  if (c == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(c->lock);
+  for (auto it = c->mappings.begin(); it != c->mappings.end(); ++it) {
+    if (it->type == type && it->address == address) {
+      UnmapLocked(*it);
+      c->mappings.erase(it);
+      return kIOReturnSuccess;
+    }
+  }
+  return kIOReturnBadArgument;
+}
+
+void Reset() {
+  std::vector<std::shared_ptr<Connection>> connections;
+  {
+    std::lock_guard guard(gLock);
+    for (auto& [name, h] : gHandles) {
+      if (h.connection) connections.push_back(h.connection);
+    }
+    gHandles.clear();
+  }
+  for (auto& c : connections) EndConnection(c, false);
+}
+
+uint32_t NotificationPortCreate() {
+  std::lock_guard guard(gLock);
+  uint32_t name = NewName();
+  Handle h;
+  h.kind = Handle::Kind::kPort;
+  h.port = std::make_shared<Port>();
+  gHandles.emplace(name, std::move(h));
+  return name;
+}
+
+void NotificationPortDestroy(uint32_t port) {
+  std::lock_guard guard(gLock);
+  if (Find(port, Handle::Kind::kPort)) gHandles.erase(port);
+}
+
+void NotificationPortSetReceiver(uint32_t name, void (*deliver)(void*, const AsyncMessage&),
+                                 void* context) {
+  std::shared_ptr<Port> port;
+  {
+    std::lock_guard guard(gLock);
+    Handle* h = Find(name, Handle::Kind::kPort);
+    if (h == nullptr) return;
+    port = h->port;
+  }
+  std::deque<AsyncMessage> pending;
+  {
+    std::lock_guard guard(port->lock);
+    port->deliver = deliver;
+    port->context = context;
+    pending.swap(port->pending);
+  }
+  for (const AsyncMessage& m : pending) deliver(context, m);
+}
+
+void PostAsync(uint32_t name, const AsyncMessage& message) {
+  std::shared_ptr<Port> port;
+  {
+    std::lock_guard guard(gLock);
+    Handle* h = Find(name, Handle::Kind::kPort);
+    if (h == nullptr) return;  // the app destroyed its port: the message is dropped
+    port = h->port;
+  }
+  std::unique_lock guard(port->lock);
+  if (port->deliver == nullptr) {
+    port->pending.push_back(message);
+    return;
+  }
+  auto deliver = port->deliver;
+  void* context = port->context;
+  guard.unlock();
+  deliver(context, message);
+}
+
+}  // namespace broker
+
+void TerminateConnections(ServiceNode* node) {
+  std::vector<std::shared_ptr<broker::Connection>> ended;
+  {
+    std::lock_guard guard(broker::gLock);
+    for (auto& [name, h] : broker::gHandles) {
+      if (h.kind == broker::Handle::Kind::kConnection && h.connection->node == node) {
+        ended.push_back(h.connection);
+      }
+    }
+  }
+  // The node is being terminated by the caller: only the connections end here.
+  for (auto& c : ended) broker::EndConnection(c, false);
+}
+
+AsyncCompletionAction* AsyncCompletionAction::Create(OSObject* target, uint32_t port,
+                                                     const uint64_t reference[broker::kAsyncRefCount]) {
+  auto* action = new AsyncCompletionAction;
+  target->retain();
+  action->target_ = target;
+  action->typeID_ = IORPCMethodID("IOUserClient::KernelCompletion");
+  action->port_ = port;
+  std::copy(reference, reference + broker::kAsyncRefCount, action->reference_);
+  return action;
+}
+
+void AsyncCompletionAction::Complete(IOReturn status, const uint64_t* arguments, uint32_t count) {
+  broker::AsyncMessage message{};
+  std::copy(reference_, reference_ + broker::kAsyncRefCount, message.reference);
+  message.status = status;
+  message.argumentCount = count;
+  if (count) std::copy(arguments, arguments + count, message.arguments);
+  broker::PostAsync(port_, message);
+}
+
+}  // namespace fpgadext::emu

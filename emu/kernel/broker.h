@@ -1,0 +1,90 @@
+// The kernel broker: what xnu's IOUserClient machinery does between IOKitLib in the app and a
+// dext's IOUserClient. The app side (emu/iokit/IOKitLib.cpp) talks to it only with the request
+// and reply messages below, so the dext could later run in a process of its own.
+#pragma once
+
+#include <DriverKit/IOReturn.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace fpgadext::emu::broker {
+
+inline constexpr uint32_t kInbandMax = 4096;   // io_struct_inband_t
+inline constexpr uint32_t kScalarMax = 16;     // io_scalar_inband64_t
+inline constexpr uint32_t kAsyncRefCount = 8;  // io_async_ref64_t
+inline constexpr int kMigArrayTooLarge = -307;
+inline constexpr int kMachSendInvalidDest = 0x10000003;
+
+// io_connect_method / io_connect_async_method / io_connect_method_var_output.
+struct ConnectMethodRequest {
+  uint32_t connection = 0;
+  uint32_t selector = 0;
+  uint32_t scalarInputCount = 0;
+  uint64_t scalarInput[kScalarMax] = {};
+  uint32_t inbandInputSize = 0;
+  const uint8_t* inbandInput = nullptr;  // the message's inline bytes (copied by the kernel)
+  uint64_t oolInputAddress = 0, oolInputSize = 0;
+  uint32_t scalarOutputCapacity = 0;
+  uint32_t inbandOutputCapacity = 0;
+  uint64_t oolOutputAddress = 0, oolOutputSize = 0;
+  bool variableOutput = false;
+  // Async calls: the notification port and the reference (≥ 1 entries).
+  bool async = false;
+  uint32_t wakePort = 0;
+  uint32_t asyncReferenceCount = 0;
+  uint64_t asyncReference[kAsyncRefCount] = {};
+};
+
+struct ConnectMethodReply {
+  IOReturn status = kIOReturnSuccess;
+  uint32_t scalarOutputCount = 0;
+  uint64_t scalarOutput[kScalarMax] = {};
+  uint32_t inbandOutputSize = 0;
+  uint8_t* inbandOutput = nullptr;  // caller-provided buffer of inbandOutputCapacity bytes
+  void* variableOutput = nullptr;   // malloc'd; the app frees it with vm_deallocate
+  uint64_t variableOutputSize = 0;
+};
+
+// Forgets every port name (the machine is going away).
+void Reset();
+
+// Handles are Mach port names in the app's space.
+IOReturn GetMatchingServices(bool byName, const std::string& key, std::vector<uint32_t>* handles);
+uint32_t IteratorCreate(const std::vector<uint32_t>& handles);
+uint32_t IteratorNext(uint32_t iterator);
+IOReturn IteratorReset(uint32_t iterator);
+bool IteratorIsValid(uint32_t iterator);
+IOReturn ObjectRetain(uint32_t handle);
+IOReturn ObjectRelease(uint32_t handle);
+IOReturn ObjectGetClass(uint32_t handle, std::string* className);
+bool ObjectConformsTo(uint32_t handle, const char* className);
+IOReturn RegistryEntryGetName(uint32_t handle, std::string* name);
+IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id);
+
+IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection);
+IOReturn ServiceClose(uint32_t connection);
+void ConnectMethod(const ConnectMethodRequest& request, ConnectMethodReply* reply);
+IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_t* address,
+                   uint64_t* size);
+IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address);
+
+// Notification ports: async completions are queued here and handed to `deliver`.
+struct AsyncMessage {
+  uint64_t reference[kAsyncRefCount];
+  IOReturn status;
+  uint32_t argumentCount;
+  uint64_t arguments[16];
+};
+uint32_t NotificationPortCreate();
+void NotificationPortDestroy(uint32_t port);
+// `deliver` runs for each message, on whatever thread the port's owner arranges (IOKitLib runs
+// it on the port's dispatch queue). Messages that arrived before are delivered at once.
+// Sends an async completion to a port (from AsyncCompletion); dropped if the port is gone.
+void PostAsync(uint32_t port, const AsyncMessage& message);
+void NotificationPortSetReceiver(uint32_t port, void (*deliver)(void* context, const AsyncMessage&),
+                                 void* context);
+
+}  // namespace fpgadext::emu::broker

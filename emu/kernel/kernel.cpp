@@ -1,0 +1,352 @@
+// The emulated kernel: registry, service start/stop, PCI attach/detach, dext matching.
+#include "kernel.h"
+
+#include <DriverKit/OSCollections.h>
+#include <dlfcn.h>
+#include <os/log.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace fpgadext::emu {
+namespace {
+
+std::atomic<Kernel*> gCurrentKernel{nullptr};
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// IOPCIPrimaryMatch and friends: space-separated "0xVALUE" or "0xVALUE&0xMASK" entries.
+bool MatchesIdList(const char* list, uint32_t id, uint32_t defaultMask) {
+  const char* p = list;
+  while (*p) {
+    while (*p == ' ') ++p;
+    if (!*p) break;
+    char* end = nullptr;
+    uint32_t value = static_cast<uint32_t>(std::strtoul(p, &end, 16));
+    uint32_t mask = defaultMask;
+    if (end == p) return false;
+    p = end;
+    if (*p == '&') {
+      ++p;
+      mask = static_cast<uint32_t>(std::strtoul(p, &end, 16));
+      p = end;
+    }
+    if ((id & mask) == (value & mask)) return true;
+    while (*p && *p != ' ') ++p;
+  }
+  return false;
+}
+
+const char* StringProperty(OSDictionary* dict, const char* key) {
+  auto* s = dict ? OSDynamicCast(OSString, dict->getObject(key)) : nullptr;
+  return s ? s->getCStringNoCopy() : nullptr;
+}
+
+}  // namespace
+
+Kernel::Kernel(const Machine::Config& config) : iommu_(config.iommu) {}
+
+Kernel::~Kernel() {
+  // Stop every driver (and its user clients) while the functions are still there.
+  for (auto& slot : slots_) {
+    if (slot->node != nullptr) TerminateNode(slot->node);
+  }
+  for (auto& slot : slots_) {
+    slot->function()->Connect(nullptr);
+    OSSafeReleaseNULL(slot->nub);
+  }
+  {
+    std::lock_guard guard(registryLock_);
+    for (auto& node : nodes_) {
+      OSSafeReleaseNULL(node->service);
+      OSSafeReleaseNULL(node->properties);
+    }
+    nodes_.clear();
+  }
+  slots_.clear();
+  for (auto& dext : dexts_) {
+    OSSafeReleaseNULL(dext->infoPlist);
+    // The executable stays loaded: its classes registered themselves in the process-wide class
+    // list, which is never unwound.
+  }
+}
+
+Kernel* Kernel::Current() { return gCurrentKernel; }
+
+void SetCurrentKernel(Kernel* kernel) { gCurrentKernel = kernel; }
+
+ServiceNode* Kernel::AddNode(IOService* service, ServiceNode* provider,
+                             const std::string& className, const std::string& name,
+                             OSDictionary* properties, Dext* dext) {
+  auto node = std::make_unique<ServiceNode>();
+  node->registryID = NextRegistryID();
+  node->className = className;
+  node->name = name;
+  node->service = service;
+  node->provider = provider;
+  node->properties = properties ? OSDictionary::withDictionary(properties, 0)
+                                : OSDictionary::withCapacity(4);
+  node->dext = dext;
+  service->EmulationSetNode(node.get());
+  std::lock_guard guard(registryLock_);
+  nodes_.push_back(std::move(node));
+  return nodes_.back().get();
+}
+
+ServiceNode* Kernel::FindNode(uint64_t registryID) {
+  std::lock_guard guard(registryLock_);
+  for (auto& node : nodes_) {
+    if (node->registryID == registryID && !node->terminated) return node.get();
+  }
+  return nullptr;
+}
+
+std::vector<ServiceNode*> Kernel::Nodes() {
+  std::lock_guard guard(registryLock_);
+  std::vector<ServiceNode*> result;
+  for (auto& node : nodes_) {
+    if (!node->terminated) result.push_back(node.get());
+  }
+  return result;
+}
+
+void Kernel::RemoveNode(ServiceNode* node) {
+  IOService* service = nullptr;
+  OSDictionary* properties = nullptr;
+  {
+    std::lock_guard guard(registryLock_);
+    auto it = std::find_if(nodes_.begin(), nodes_.end(),
+                           [node](const auto& n) { return n.get() == node; });
+    if (it == nodes_.end()) return;
+    service = node->service;
+    properties = node->properties;
+    service->EmulationSetNode(nullptr);
+    nodes_.erase(it);
+  }
+  // Released outside the registry lock: free() may tear down queues and call back in.
+  OSSafeReleaseNULL(properties);
+  OSSafeReleaseNULL(service);
+}
+
+IOReturn Kernel::StartService(ServiceNode* node) {
+  IOService* provider = node->provider ? node->provider->service : nullptr;
+  IOReturn ret = kIOReturnError;
+  IOService* service = node->service;
+  IOReturn queued = service->EmulationQueue(nullptr)->EmulationSync(
+      [&] { ret = service->Start(provider); });
+  if (queued != kIOReturnSuccess) ret = queued;
+  if (ret != kIOReturnSuccess) {
+    os_log_error(OS_LOG_DEFAULT, "%{public}s::Start failed: 0x%x", node->name.c_str(), ret);
+    // A failed Start is followed by Stop on a Mac only when Start called super; the emulation
+    // leaves the service to be freed.
+    node->terminated = true;
+    RemoveNode(node);
+  }
+  return ret;
+}
+
+void Kernel::TerminateNode(ServiceNode* node) {
+  std::vector<ServiceNode*> children;
+  {
+    std::lock_guard guard(registryLock_);
+    if (node->terminated) return;
+    node->terminated = true;
+    for (auto& n : nodes_) {
+      if (n->provider == node) children.push_back(n.get());
+    }
+  }
+  // Children (user clients, nested services) go first, newest first.
+  for (auto it = children.rbegin(); it != children.rend(); ++it) TerminateNode(*it);
+  TerminateConnections(node);
+  if (node->dext != nullptr) {
+    IOService* provider = node->provider ? node->provider->service : nullptr;
+    IOService* service = node->service;
+    service->EmulationQueue(nullptr)->EmulationSync([&] { service->Stop(provider); });
+    // A driver that left its provider open gets it closed, as after a dext crash.
+    if (auto* pci = OSDynamicCast(IOPCIDevice, provider)) pci->EmulationCloseFor(service);
+  }
+  if (node->dext != nullptr) RemoveNode(node);
+}
+
+IOReturn Kernel::AttachPciFunction(PciFunction* function, const std::string& name) {
+  if (function == nullptr) return kIOReturnBadArgument;
+  PciSlot* slot;
+  {
+    std::lock_guard guard(registryLock_);
+    for (auto& s : slots_) {
+      if (s->function() == function) return kIOReturnExclusiveAccess;
+    }
+    slots_.push_back(std::make_unique<PciSlot>(this, function, static_cast<uint8_t>(slots_.size())));
+    slot = slots_.back().get();
+  }
+  slot->Enumerate();
+  function->Connect(slot);
+  auto* nub = OSTypeAllocInit<IOPCIDevice>();
+  if (nub == nullptr) return kIOReturnNoMemory;
+  nub->EmulationSetSlot(slot);
+  slot->nub = nub;
+  nub->retain();  // one reference for the registry node, one for the slot
+  char defaultName[32];
+  std::snprintf(defaultName, sizeof defaultName, "pci%04x,%04x",
+                slot->ConfigRead(kIOPCIConfigurationOffsetVendorID, 2),
+                slot->ConfigRead(kIOPCIConfigurationOffsetDeviceID, 2));
+  slot->node = AddNode(nub, nullptr, "IOPCIDevice", name.empty() ? defaultName : name, nullptr,
+                       nullptr);
+  slot->node->registered = true;
+  MatchSlot(slot);
+  return kIOReturnSuccess;
+}
+
+void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
+  PciSlot* slot = nullptr;
+  {
+    std::lock_guard guard(registryLock_);
+    for (auto& s : slots_) {
+      if (s->function() == function) slot = s.get();
+    }
+  }
+  if (slot == nullptr) return;
+  if (surprise) slot->Remove();
+  // The nub's children (the driver and its user clients) stop; then the nub goes.
+  std::vector<ServiceNode*> children;
+  {
+    std::lock_guard guard(registryLock_);
+    for (auto& n : nodes_) {
+      if (n->provider == slot->node) children.push_back(n.get());
+    }
+  }
+  for (ServiceNode* child : children) TerminateNode(child);
+  slot->Remove();
+  function->Connect(nullptr);
+  slot->node->terminated = true;
+  RemoveNode(slot->node);
+  std::lock_guard guard(registryLock_);
+  for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+    if (it->get() == slot) {
+      OSSafeReleaseNULL(slot->nub);
+      slots_.erase(it);
+      break;
+    }
+  }
+}
+
+std::vector<PciSlot*> Kernel::Slots() {
+  std::lock_guard guard(registryLock_);
+  std::vector<PciSlot*> result;
+  for (auto& s : slots_) result.push_back(s.get());
+  return result;
+}
+
+IOReturn Kernel::LoadDext(const std::string& bundlePath) {
+  std::string plist = bundlePath + "/Info.plist";
+  if (!FileExists(plist)) plist = bundlePath + "/Contents/Info.plist";
+  OSDictionary* info = nullptr;
+  IOReturn ret = LoadPropertyList(plist, &info);
+  if (ret != kIOReturnSuccess) {
+    os_log_error(OS_LOG_DEFAULT, "LoadDext: cannot read %{public}s: 0x%x", plist.c_str(), ret);
+    return ret;
+  }
+  auto dext = std::make_unique<Dext>();
+  dext->bundlePath = bundlePath;
+  dext->infoPlist = info;
+  if (const char* id = StringProperty(info, "CFBundleIdentifier")) dext->bundleID = id;
+  if (const char* exe = StringProperty(info, "CFBundleExecutable")) {
+    for (const std::string& candidate :
+         {bundlePath + "/" + exe, bundlePath + "/Contents/MacOS/" + exe}) {
+      if (!FileExists(candidate)) continue;
+      dext->handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (dext->handle == nullptr) {
+        os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s", dlerror());
+        return kIOReturnNotFound;
+      }
+      break;
+    }
+  }
+  if (!OSDynamicCast(OSDictionary, info->getObject("IOKitPersonalities"))) {
+    os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s has no IOKitPersonalities", plist.c_str());
+    return kIOReturnBadArgument;
+  }
+  {
+    std::lock_guard guard(registryLock_);
+    dexts_.push_back(std::move(dext));
+  }
+  MatchAll();
+  return kIOReturnSuccess;
+}
+
+void Kernel::MatchAll() {
+  for (PciSlot* slot : Slots()) MatchSlot(slot);
+}
+
+void Kernel::MatchSlot(PciSlot* slot) {
+  {
+    std::lock_guard guard(registryLock_);
+    for (auto& n : nodes_) {
+      if (n->provider == slot->node && !n->terminated) return;  // already has a driver
+    }
+  }
+  const uint32_t ids = slot->ConfigRead(0x00, 4);
+  const uint32_t subsystem = slot->ConfigRead(kIOPCIConfigurationOffsetSubSystemVendorID, 4);
+  const uint32_t classCode = slot->ConfigRead(0x08, 4);
+
+  struct Candidate {
+    Dext* dext;
+    OSDictionary* personality;
+    int64_t score;
+    size_t order;  // first found wins among equal scores
+  };
+  std::vector<Candidate> candidates;
+  std::vector<Candidate>* list = &candidates;  // blocks capture by copy
+  for (auto& owned : dexts_) {
+    Dext* dext = owned.get();
+    auto* personalities = OSDynamicCast(OSDictionary, dext->infoPlist->getObject("IOKitPersonalities"));
+    personalities->iterateObjects(^bool(OSObject* key, OSObject* value) {
+      auto* p = OSDynamicCast(OSDictionary, value);
+      if (p == nullptr) return true;
+      const char* providerClass = StringProperty(p, "IOProviderClass");
+      if (providerClass == nullptr || std::strcmp(providerClass, "IOPCIDevice") != 0) return true;
+      bool matched = false;
+      if (const char* m = StringProperty(p, "IOPCIPrimaryMatch")) {
+        matched = MatchesIdList(m, ids, 0xffffffff);
+      } else if (const char* m = StringProperty(p, "IOPCISecondaryMatch")) {
+        matched = MatchesIdList(m, subsystem, 0xffffffff);
+      } else if (const char* m = StringProperty(p, "IOPCIMatch")) {
+        matched = MatchesIdList(m, ids, 0xffffffff) || MatchesIdList(m, subsystem, 0xffffffff);
+      } else if (const char* m = StringProperty(p, "IOPCIClassMatch")) {
+        matched = MatchesIdList(m, classCode, 0xffffff00);
+      }
+      if (!matched) return true;
+      auto* score = OSDynamicCast(OSNumber, p->getObject("IOProbeScore"));
+      const int64_t rank = score ? static_cast<int64_t>(score->unsigned64BitValue()) : 0;
+      list->push_back({dext, p, rank, list->size()});
+      return true;
+    });
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.order < b.order;
+  });
+  for (const Candidate& c : candidates) {
+    const char* userClass = StringProperty(c.personality, "IOUserClass");
+    const OSMetaClass* meta = OSMetaClass::lookup(userClass);
+    if (meta == nullptr || !meta->isSubclassOf(OSTypeID(IOService))) {
+      os_log_error(OS_LOG_DEFAULT, "matching: IOUserClass %{public}s of %{public}s not found",
+                   userClass ? userClass : "(missing)", c.dext->bundleID.c_str());
+      continue;
+    }
+    OSObject* object = meta->alloc();
+    auto* service = OSDynamicCast(IOService, object);
+    if (service == nullptr || !service->init()) {
+      OSSafeReleaseNULL(object);
+      continue;
+    }
+    ServiceNode* node = AddNode(service, slot->node, "IOUserService", userClass, c.personality, c.dext);
+    if (StartService(node) == kIOReturnSuccess) return;
+  }
+}
+
+}  // namespace fpgadext::emu

@@ -1,0 +1,230 @@
+// Internal state of the emulated kernel: the registry, PCI slots, memory backings, DMA
+// preparations and interrupt lines. Only emu/ includes this header.
+#pragma once
+
+#include <DriverKit/IODMACommand.h>
+#include <DriverKit/IOInterruptDispatchSource.h>
+#include <DriverKit/IOService.h>
+#include <DriverKit/OSDictionary.h>
+#include <PCIDriverKit/IOPCIDevice.h>
+#include <fpgadext/emu/iommu.h>
+#include <fpgadext/emu/machine.h>
+#include <fpgadext/emu/pci_function.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace fpgadext::emu {
+
+class Kernel;
+struct Dext;
+
+// The address MSI and MSI-X messages are programmed with; a message write to it is an
+// interrupt, its data the vector.
+inline constexpr uint64_t kMessageSignalledAddress = 0xFEE0'0000ull;
+
+// A registry entry: a PCI nub, a dext service or a user client.
+struct ServiceNode {
+  uint64_t registryID = 0;
+  std::string name;       // IOServiceNameMatching compares this
+  std::string className;  // kernel class for IOServiceMatching: IOPCIDevice, IOUserService, …
+  IOService* service = nullptr;  // retained
+  ServiceNode* provider = nullptr;
+  OSDictionary* properties = nullptr;  // retained
+  Dext* dext = nullptr;                // owning dext; nullptr for kernel nubs
+  bool registered = false;             // RegisterService() was called
+  bool terminated = false;
+  bool isUserClient = false;
+};
+
+// One memory range in this process's address space.
+struct MemoryRange {
+  uint8_t* address;
+  uint64_t length;
+};
+
+// What an IOMemoryDescriptor stands for.
+struct MemoryBacking {
+  enum class Kind { kBuffer, kClient, kDevice };
+  Kind kind = Kind::kClient;
+  uint64_t direction = 0;    // kIOMemoryDirectionIn/Out bits
+  bool copyOnWrite = false;  // client memory mapped as a snapshot
+  bool clientOwned = false;  // made from an app's ranges (not by the dext)
+  std::vector<MemoryRange> ranges;
+  uint64_t length = 0;
+  // Buffer: the shared-memory object behind it, its capacity and the dext's view.
+  int memfd = -1;
+  uint64_t capacity = 0;
+  uint8_t* address = nullptr;
+  bool lengthSet = false;
+  // Device memory (a BAR): the region and the slot it belongs to.
+  MmioRegion* region = nullptr;
+  // Sub-descriptors and concatenations keep the descriptors they were cut from alive.
+  std::vector<IOMemoryDescriptor*> sources;
+};
+
+// A live IODMACommand preparation.
+struct DmaPreparation {
+  IOMemoryDescriptor* memory = nullptr;  // retained
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::vector<uint64_t> busAddresses;  // IOMMU mappings to remove at CompleteDMA
+};
+
+// An interrupt vector bound to an IOInterruptDispatchSource.
+struct InterruptLine {
+  class PciSlot* slot = nullptr;
+  uint32_t vector = 0;
+  IOInterruptDispatchSource* source = nullptr;  // not retained: the source owns the line
+  IODispatchQueue* queue = nullptr;             // retained
+  OSAction* handler = nullptr;                  // retained
+  std::mutex lock;
+  bool enabled = false;
+  bool cancelled = false;
+  bool deliveryQueued = false;
+  uint64_t pending = 0;
+  uint64_t lastTime = 0;
+};
+
+// A PCI function on the emulated bus: configuration and BAR access on behalf of the host, and
+// the DmaPort the function masters through.
+class PciSlot final : public DmaPort {
+ public:
+  PciSlot(Kernel* kernel, PciFunction* function, uint8_t device);
+  ~PciSlot() override;
+
+  struct Bar {
+    MmioRegion* region = nullptr;
+    uint64_t size = 0;
+    uint8_t type = 0;  // kPCIBARType*
+    uint64_t address = 0;
+    int memoryIndex = -1;
+  };
+
+  // Firmware-style enumeration: size and assign BARs, build the memory-index table.
+  void Enumerate();
+
+  uint32_t ConfigRead(uint32_t offset, unsigned width);
+  void ConfigWrite(uint32_t offset, unsigned width, uint32_t value);
+  // Memory access by memory index: all ones / dropped when the function is gone, memory space
+  // is disabled, or the index is unknown.
+  uint64_t MemoryRead(unsigned memoryIndex, uint64_t offset, unsigned width);
+  void MemoryWrite(unsigned memoryIndex, uint64_t offset, unsigned width, uint64_t value);
+
+  const Bar& bar(unsigned index) const { return bars_[index]; }
+  int BarForMemoryIndex(unsigned memoryIndex) const;
+  unsigned MemoryCount() const { return static_cast<unsigned>(memoryToBar_.size()); }
+  uint8_t device() const { return device_; }
+  PciFunction* function() const { return function_; }
+  uint16_t command() const { return command_.load(std::memory_order_acquire); }
+  uint32_t FindCapability(uint8_t id) const;
+
+  // Interrupts: which message type is configured and how many vectors.
+  IOReturn ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint32_t numRequested);
+  uint32_t interruptType() const { return interruptType_; }
+  uint32_t vectorCount() const { return vectorCount_; }
+  IOReturn BindLine(InterruptLine* line);
+  void UnbindLine(InterruptLine* line);
+  // Drops every binding (the device was closed): sources stop receiving interrupts.
+  void UnbindAll();
+
+  // Surprise removal: the function stops answering and mastering.
+  void Remove();
+  bool present() const { return present_.load(std::memory_order_acquire); }
+
+  // DmaPort
+  IOReturn DmaRead(uint64_t busAddress, void* dst, uint64_t length) override;
+  IOReturn DmaWrite(uint64_t busAddress, const void* src, uint64_t length) override;
+  void SignalMessage(uint64_t address, uint32_t data) override;
+
+  IOPCIDevice* nub = nullptr;  // retained
+  ServiceNode* node = nullptr;
+
+ private:
+  Kernel* kernel_;
+  PciFunction* function_;
+  uint8_t device_;
+  Bar bars_[6];
+  std::vector<int> memoryToBar_;
+  std::atomic<uint16_t> command_{0};
+  std::atomic<bool> present_{true};
+  uint32_t interruptType_ = 0;
+  uint32_t vectorCount_ = 0;
+  std::mutex linesLock_;
+  std::map<uint32_t, InterruptLine*> lines_;
+};
+
+// A loaded dext: its personalities and the services it runs.
+struct Dext {
+  std::string bundlePath;
+  std::string bundleID;
+  OSDictionary* infoPlist = nullptr;  // retained
+  void* handle = nullptr;             // dlopen handle, when the bundle has an executable
+};
+
+// The kernel: one per Machine.
+class Kernel {
+ public:
+  explicit Kernel(const Machine::Config& config);
+  ~Kernel();
+
+  static Kernel* Current();
+
+  Iommu& iommu() { return iommu_; }
+
+  // Registry.
+  ServiceNode* AddNode(IOService* service, ServiceNode* provider, const std::string& className,
+                       const std::string& name, OSDictionary* properties, Dext* dext);
+  ServiceNode* FindNode(uint64_t registryID);
+  std::vector<ServiceNode*> Nodes();
+  // Starts `service` (on its Default queue), attached to `provider`; on failure the node is
+  // removed and the service released.
+  IOReturn StartService(ServiceNode* node);
+  // Stops a service and everything attached to it, children first.
+  void TerminateNode(ServiceNode* node);
+
+  // PCI.
+  IOReturn AttachPciFunction(PciFunction* function, const std::string& name);
+  void DetachPciFunction(PciFunction* function, bool surprise);
+  std::vector<PciSlot*> Slots();
+
+  // Dexts.
+  IOReturn LoadDext(const std::string& bundlePath);
+  void MatchAll();
+
+  std::mutex& lock() { return lock_; }
+  uint64_t NextRegistryID() { return nextRegistryID_++; }
+
+ private:
+  void MatchSlot(PciSlot* slot);
+  void RemoveNode(ServiceNode* node);
+
+  Iommu iommu_;
+  std::recursive_mutex registryLock_;
+  std::mutex lock_;
+  std::atomic<uint64_t> nextRegistryID_{0x100000100ull};
+  std::vector<std::unique_ptr<ServiceNode>> nodes_;
+  std::vector<std::unique_ptr<PciSlot>> slots_;
+  std::vector<std::unique_ptr<Dext>> dexts_;
+};
+
+// Closes every app connection to the user client `node` (broker.cpp).
+void TerminateConnections(ServiceNode* node);
+
+// Checks that every byte of a range in this process is mapped with the access asked
+// (kIOReturnVMError otherwise): the emulation's "wiring".
+IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite);
+
+// Builds an OSDictionary (+1) from an XML or binary property list file.
+IOReturn LoadPropertyList(const std::string& path, OSDictionary** result);
+
+// Descriptor construction used by the runtime and the broker.
+IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
+                                              uint64_t direction, bool copyOnWrite);
+IOMemoryDescriptor* NewDeviceMemoryDescriptor(MmioRegion* region, uint64_t length);
+
+}  // namespace fpgadext::emu

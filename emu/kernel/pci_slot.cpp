@@ -1,0 +1,260 @@
+// A PCI function on the emulated bus: firmware-style enumeration, bus-level rules for
+// configuration and BAR access, MSI/MSI-X programming and delivery, and bus mastering through
+// the IOMMU.
+#include <DriverKit/IOLib.h>
+#include <os/log.h>
+
+#include "kernel.h"
+
+namespace fpgadext::emu {
+namespace {
+
+constexpr uint32_t kBarIo = 0x1;
+constexpr uint32_t kBarType64 = 0x4;
+constexpr uint32_t kBarPrefetchable = 0x8;
+
+// Where firmware places BARs: 32-bit ones below 4 GiB, 64-bit ones high.
+constexpr uint64_t kWindow32 = 0xA000'0000ull;
+constexpr uint64_t kWindow64 = 0x60'0000'0000ull;
+
+uint64_t AlignUp(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) & ~(alignment - 1);
+}
+
+}  // namespace
+
+PciSlot::PciSlot(Kernel* kernel, PciFunction* function, uint8_t device)
+    : kernel_(kernel), function_(function), device_(device) {}
+
+PciSlot::~PciSlot() = default;
+
+void PciSlot::Enumerate() {
+  uint64_t next32 = kWindow32 + device_ * 0x0100'0000ull;
+  uint64_t next64 = kWindow64 + device_ * 0x10'0000'0000ull;
+  for (unsigned i = 0; i < 6; ++i) {
+    const uint32_t reg = kIOPCIConfigurationOffsetBaseAddress0 + 4 * i;
+    const uint32_t original = function_->ConfigRead(reg, 4);
+    function_->ConfigWrite(reg, 4, 0xffffffffu);
+    const uint32_t sizing = function_->ConfigRead(reg, 4);
+    if (sizing == 0 || (original & kBarIo)) {
+      function_->ConfigWrite(reg, 4, original);
+      continue;  // unimplemented, or I/O space (not emulated)
+    }
+    const bool is64 = (original & 0x6) == kBarType64;
+    uint64_t mask = sizing & ~0xfull;
+    if (is64 && i < 5) {
+      function_->ConfigWrite(reg + 4, 4, 0xffffffffu);
+      mask |= static_cast<uint64_t>(function_->ConfigRead(reg + 4, 4)) << 32;
+    } else {
+      mask |= 0xffffffff00000000ull;
+    }
+    const uint64_t size = ~mask + 1;
+    uint64_t& next = is64 ? next64 : next32;
+    const uint64_t address = AlignUp(next, size);
+    next = address + size;
+    function_->ConfigWrite(reg, 4, static_cast<uint32_t>(address));
+    if (is64) function_->ConfigWrite(reg + 4, 4, static_cast<uint32_t>(address >> 32));
+
+    Bar& bar = bars_[i];
+    bar.region = function_->Bar(i);
+    bar.size = size;
+    bar.address = address;
+    bar.type = static_cast<uint8_t>((is64 ? kPCIBARTypeM64 : kPCIBARTypeM32) |
+                                    ((original & kBarPrefetchable) ? 0x8 : 0));
+    if (bar.region == nullptr || bar.region->Size() != size) {
+      os_log_error(OS_LOG_DEFAULT, "pci: BAR%u sizes to 0x%llx but the model's region differs", i,
+                   (unsigned long long)size);
+    }
+    bar.memoryIndex = static_cast<int>(memoryToBar_.size());
+    memoryToBar_.push_back(static_cast<int>(i));
+    if (is64) ++i;  // the upper half is not a BAR of its own
+  }
+  command_.store(static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)));
+
+  // Firmware leaves one MSI vector configured, or one MSI-X vector without MSI.
+  if (ConfigureInterrupts(kIOInterruptTypePCIMessaged, 1, 1) != kIOReturnSuccess) {
+    ConfigureInterrupts(kIOInterruptTypePCIMessagedX, 1, 1);
+  }
+}
+
+uint32_t PciSlot::ConfigRead(uint32_t offset, unsigned width) {
+  if (!present()) return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+  return function_->ConfigRead(offset, width);
+}
+
+void PciSlot::ConfigWrite(uint32_t offset, unsigned width, uint32_t value) {
+  if (!present()) return;
+  function_->ConfigWrite(offset, width, value);
+  if (offset <= kIOPCIConfigurationOffsetCommand + 1 && offset + width > kIOPCIConfigurationOffsetCommand) {
+    command_.store(static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)),
+                   std::memory_order_release);
+  }
+}
+
+int PciSlot::BarForMemoryIndex(unsigned memoryIndex) const {
+  return memoryIndex < memoryToBar_.size() ? memoryToBar_[memoryIndex] : -1;
+}
+
+uint64_t PciSlot::MemoryRead(unsigned memoryIndex, uint64_t offset, unsigned width) {
+  const uint64_t ones = width == 8 ? ~0ull : (1ull << (8 * width)) - 1;
+  const int bar = BarForMemoryIndex(memoryIndex);
+  if (bar < 0 || !present() || !(command() & kIOPCICommandMemorySpace)) return ones;
+  const Bar& b = bars_[bar];
+  if (b.region == nullptr || offset >= b.size || width > b.size - offset) {
+    os_log_error(OS_LOG_DEFAULT, "pci: read of %u bytes at 0x%llx past BAR%d (size 0x%llx)", width,
+                 (unsigned long long)offset, bar, (unsigned long long)b.size);
+    return ones;
+  }
+  return b.region->Read(offset, width);
+}
+
+void PciSlot::MemoryWrite(unsigned memoryIndex, uint64_t offset, unsigned width, uint64_t value) {
+  const int bar = BarForMemoryIndex(memoryIndex);
+  if (bar < 0 || !present() || !(command() & kIOPCICommandMemorySpace)) return;
+  const Bar& b = bars_[bar];
+  if (b.region == nullptr || offset >= b.size || width > b.size - offset) {
+    os_log_error(OS_LOG_DEFAULT, "pci: write of %u bytes at 0x%llx past BAR%d (size 0x%llx)",
+                 width, (unsigned long long)offset, bar, (unsigned long long)b.size);
+    return;
+  }
+  b.region->Write(offset, width, value);
+}
+
+uint32_t PciSlot::FindCapability(uint8_t id) const {
+  if (!(function_->ConfigRead(kIOPCIConfigurationOffsetStatus, 2) & 0x10)) return 0;
+  uint32_t offset = function_->ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPointer, 1) & 0xfc;
+  for (int guard = 0; offset != 0 && guard < 48; ++guard) {
+    if ((function_->ConfigRead(offset, 1) & 0xff) == id) return offset;
+    offset = function_->ConfigRead(offset + 1, 1) & 0xfc;
+  }
+  return 0;
+}
+
+IOReturn PciSlot::ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint32_t numRequested) {
+  if (numRequested < numRequired || numRequired == 0) return kIOReturnBadArgument;
+  const uint32_t msi = FindCapability(kIOPCICapabilityIDMSI);
+  const uint32_t msix = FindCapability(kIOPCICapabilityIDMSIX);
+  auto disableMsi = [&] {
+    if (msi) function_->ConfigWrite(msi + 2, 2, function_->ConfigRead(msi + 2, 2) & ~0x1u);
+  };
+  auto disableMsix = [&] {
+    if (msix) function_->ConfigWrite(msix + 2, 2, function_->ConfigRead(msix + 2, 2) & ~0x8000u);
+  };
+  if (type == kIOInterruptTypePCIMessagedX) {
+    if (!msix) return kIOReturnUnsupported;
+    const uint32_t control = function_->ConfigRead(msix + 2, 2);
+    const uint32_t tableSize = (control & 0x7ff) + 1;
+    const uint32_t n = std::min(numRequested, tableSize);
+    if (n < numRequired) return kIOReturnNoResources;
+    const uint32_t table = function_->ConfigRead(msix + 4, 4);
+    const int bar = static_cast<int>(table & 0x7);
+    MmioRegion* region = bar < 6 ? bars_[bar].region : nullptr;
+    if (region == nullptr) return kIOReturnNoResources;
+    const uint64_t base = table & ~0x7u;
+    disableMsi();
+    // Enable with the function masked while the table is written, then unmask.
+    function_->ConfigWrite(msix + 2, 2, (control | 0x8000u | 0x4000u));
+    for (uint32_t i = 0; i < tableSize; ++i) {
+      const uint64_t entry = base + 16ull * i;
+      region->Write(entry + 0, 4, static_cast<uint32_t>(kMessageSignalledAddress));
+      region->Write(entry + 4, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
+      region->Write(entry + 8, 4, i);
+      region->Write(entry + 12, 4, i < n ? 0u : 1u);
+    }
+    function_->ConfigWrite(msix + 2, 2, (control | 0x8000u) & ~0x4000u);
+    interruptType_ = kIOInterruptTypePCIMessagedX;
+    vectorCount_ = n;
+    return kIOReturnSuccess;
+  }
+  if (type == kIOInterruptTypePCIMessaged) {
+    if (!msi) return kIOReturnUnsupported;
+    const uint32_t control = function_->ConfigRead(msi + 2, 2);
+    const uint32_t capable = 1u << ((control >> 1) & 0x7);
+    uint32_t n = 1;
+    while (n * 2 <= std::min(numRequested, capable)) n *= 2;
+    if (n < numRequired) return kIOReturnNoResources;
+    const bool is64 = control & 0x80;
+    disableMsix();
+    function_->ConfigWrite(msi + 4, 4, static_cast<uint32_t>(kMessageSignalledAddress));
+    if (is64) function_->ConfigWrite(msi + 8, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
+    function_->ConfigWrite(msi + (is64 ? 0xC : 0x8), 2, 0);
+    uint32_t log2n = 0;
+    while ((1u << log2n) < n) ++log2n;
+    function_->ConfigWrite(msi + 2, 2, (control & ~0x70u) | (log2n << 4) | 0x1u);
+    interruptType_ = kIOInterruptTypePCIMessaged;
+    vectorCount_ = n;
+    return kIOReturnSuccess;
+  }
+  return kIOReturnUnsupported;  // legacy INTx is not emulated
+}
+
+IOReturn PciSlot::BindLine(InterruptLine* line) {
+  std::lock_guard guard(linesLock_);
+  if (line->vector >= vectorCount_) return kIOReturnNoInterrupt;
+  if (lines_.count(line->vector)) return kIOReturnExclusiveAccess;
+  line->source->retain();  // the kernel holds a bound source until it is cancelled or closed
+  lines_[line->vector] = line;
+  return kIOReturnSuccess;
+}
+
+void PciSlot::UnbindLine(InterruptLine* line) {
+  IOInterruptDispatchSource* source = nullptr;
+  {
+    std::lock_guard guard(linesLock_);
+    auto it = lines_.find(line->vector);
+    if (it != lines_.end() && it->second == line) {
+      source = line->source;
+      lines_.erase(it);
+    }
+  }
+  OSSafeReleaseNULL(source);
+}
+
+void PciSlot::UnbindAll() {
+  std::map<uint32_t, InterruptLine*> lines;
+  {
+    std::lock_guard guard(linesLock_);
+    lines.swap(lines_);
+  }
+  for (auto& [vector, line] : lines) line->source->release();
+}
+
+void PciSlot::Remove() { present_.store(false, std::memory_order_release); }
+
+IOReturn PciSlot::DmaRead(uint64_t busAddress, void* dst, uint64_t length) {
+  if (!present() || !(command() & kIOPCICommandBusLead)) {
+    os_log_error(OS_LOG_DEFAULT, "pci: DMA read with bus mastering off refused");
+    return kIOReturnNotPermitted;
+  }
+  return kernel_->iommu().DeviceRead(busAddress, dst, length);
+}
+
+IOReturn PciSlot::DmaWrite(uint64_t busAddress, const void* src, uint64_t length) {
+  if (!present() || !(command() & kIOPCICommandBusLead)) {
+    os_log_error(OS_LOG_DEFAULT, "pci: DMA write with bus mastering off refused");
+    return kIOReturnNotPermitted;
+  }
+  return kernel_->iommu().DeviceWrite(busAddress, src, length);
+}
+
+void PciSlot::SignalMessage(uint64_t address, uint32_t data) {
+  if (!present()) return;
+  if (address != kMessageSignalledAddress) {
+    os_log_error(OS_LOG_DEFAULT, "pci: message write to 0x%llx is not an interrupt address",
+                 (unsigned long long)address);
+    return;
+  }
+  InterruptLine* line = nullptr;
+  {
+    std::lock_guard guard(linesLock_);
+    auto it = lines_.find(data);
+    if (it != lines_.end()) line = it->second;
+    if (line != nullptr) line->source->retain();
+  }
+  if (line == nullptr) return;  // no handler bound: the interrupt is lost, as on a Mac
+  IOInterruptDispatchSource* source = line->source;
+  source->EmulationSignal(mach_absolute_time());
+  source->release();
+}
+
+}  // namespace fpgadext::emu

@@ -1,0 +1,101 @@
+// Info.plist loading: libplist parses XML or binary property lists; the result becomes OS
+// containers, the form the kernel keeps personalities and properties in.
+#include <DriverKit/OSCollections.h>
+#include <plist/plist.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "kernel.h"
+
+namespace fpgadext::emu {
+namespace {
+
+OSObject* Convert(plist_t node) {
+  switch (plist_get_node_type(node)) {
+    case PLIST_BOOLEAN: {
+      uint8_t v = 0;
+      plist_get_bool_val(node, &v);
+      OSBoolean* b = v ? kOSBooleanTrue : kOSBooleanFalse;
+      b->retain();
+      return b;
+    }
+    case PLIST_UINT: {
+      uint64_t v = 0;
+      plist_get_uint_val(node, &v);
+      return OSNumber::withNumber(v, 64);
+    }
+    case PLIST_STRING: {
+      char* v = nullptr;
+      plist_get_string_val(node, &v);
+      OSString* s = OSString::withCString(v ? v : "");
+      std::free(v);
+      return s;
+    }
+    case PLIST_DATA: {
+      char* v = nullptr;
+      uint64_t length = 0;
+      plist_get_data_val(node, &v, &length);
+      OSData* d = OSData::withBytes(v, length);
+      std::free(v);
+      return d;
+    }
+    case PLIST_ARRAY: {
+      const uint32_t n = plist_array_get_size(node);
+      OSArray* array = OSArray::withCapacity(n ? n : 1);
+      for (uint32_t i = 0; i < n; ++i) {
+        OSObject* item = Convert(plist_array_get_item(node, i));
+        if (item == nullptr) continue;
+        array->setObject(item);
+        item->release();
+      }
+      return array;
+    }
+    case PLIST_DICT: {
+      OSDictionary* dict = OSDictionary::withCapacity(plist_dict_get_size(node) + 1);
+      plist_dict_iter it = nullptr;
+      plist_dict_new_iter(node, &it);
+      for (;;) {
+        char* key = nullptr;
+        plist_t value = nullptr;
+        plist_dict_next_item(node, it, &key, &value);
+        if (key == nullptr) break;
+        if (OSObject* item = Convert(value)) {
+          dict->setObject(key, item);
+          item->release();
+        }
+        std::free(key);
+      }
+      std::free(it);
+      return dict;
+    }
+    default:
+      return nullptr;  // reals and dates: no personality key of ours uses them
+  }
+}
+
+}  // namespace
+
+IOReturn LoadPropertyList(const std::string& path, OSDictionary** result) {
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return kIOReturnNotFound;
+  std::vector<char> bytes;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) bytes.insert(bytes.end(), buffer, buffer + n);
+  std::fclose(file);
+  plist_t root = nullptr;
+  plist_from_memory(bytes.data(), static_cast<uint32_t>(bytes.size()), &root);
+  if (root == nullptr) return kIOReturnBadArgument;
+  OSObject* converted = Convert(root);
+  plist_free(root);
+  auto* dict = OSDynamicCast(OSDictionary, converted);
+  if (dict == nullptr) {
+    OSSafeReleaseNULL(converted);
+    return kIOReturnBadArgument;
+  }
+  *result = dict;
+  return kIOReturnSuccess;
+}
+
+}  // namespace fpgadext::emu

@@ -1,0 +1,190 @@
+// IODMACommand: wiring, IOMMU mapping and segment generation (driverkit-semantics.md §4).
+#include <DriverKit/IODMACommand.h>
+#include <DriverKit/IOService.h>
+#include <os/log.h>
+
+#include <cstring>
+
+#include "../kernel/kernel.h"
+
+using fpgadext::emu::DmaAccess;
+using fpgadext::emu::DmaPreparation;
+using fpgadext::emu::Kernel;
+using fpgadext::emu::MemoryBacking;
+using fpgadext::emu::MemoryRange;
+
+OSDefineMetaClass(IODMACommand, OSObject);
+
+namespace {
+
+// The pieces of `b` covering [offset, offset+length), in order.
+std::vector<MemoryRange> Pieces(const MemoryBacking* b, uint64_t offset, uint64_t length) {
+  std::vector<MemoryRange> pieces;
+  for (const MemoryRange& r : b->ranges) {
+    if (length == 0) break;
+    if (offset >= r.length) {
+      offset -= r.length;
+      continue;
+    }
+    const uint64_t n = std::min(r.length - offset, length);
+    pieces.push_back({r.address + offset, n});
+    offset = 0;
+    length -= n;
+  }
+  return pieces;
+}
+
+}  // namespace
+
+kern_return_t IODMACommand::Create(IOService* device, uint64_t options,
+                                   const IODMACommandSpecification* specification,
+                                   IODMACommand** command) {
+  if (device == nullptr || specification == nullptr || command == nullptr || options != 0) {
+    return kIOReturnBadArgument;
+  }
+  if (specification->maxAddressBits > 0xff) return kIOReturnBadArgument;
+  auto* c = OSTypeAllocInit<IODMACommand>();
+  if (c == nullptr) return kIOReturnNoMemory;
+  device->retain();
+  c->device_ = device;
+  // 0 would leave no address space; the kernel treats it as "no limit".
+  c->maxAddressBits_ = specification->maxAddressBits ? specification->maxAddressBits : 64;
+  *command = c;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* memory,
+                                          uint64_t offset, uint64_t length, uint64_t* flags,
+                                          uint32_t* segmentsCount, IOAddressSegment segments[32]) {
+  if (options != 0 || memory == nullptr || flags == nullptr || segmentsCount == nullptr ||
+      segments == nullptr || memory->EmulationBacking() == nullptr) {
+    return kIOReturnBadArgument;
+  }
+  if (*segmentsCount > 32) return kIOReturnOverrun;
+  if (*segmentsCount == 0) return kIOReturnBadArgument;
+  if (preparation_ != nullptr) {
+    if (preparation_->memory != memory) return kIOReturnBusy;
+    CompleteDMA(0);  // same descriptor: the old preparation goes silently
+  }
+  MemoryBacking* b = memory->EmulationBacking();
+  if (offset > b->length) return kIOReturnBadArgument;
+  const uint64_t len = length ? length : b->length - offset;
+  if (len > b->length - offset || len == 0) return kIOReturnBadArgument;
+  if (b->kind == MemoryBacking::Kind::kDevice) return kIOReturnUnsupported;  // peer-to-peer
+
+  uint64_t direction = b->direction & kIOMemoryDirectionOutIn;
+  if (direction == 0) direction = kIOMemoryDirectionOutIn;
+  const auto access = static_cast<DmaAccess>(((direction & kIOMemoryDirectionOut) ? 1 : 0) |
+                                             ((direction & kIOMemoryDirectionIn) ? 2 : 0));
+  const std::vector<MemoryRange> pieces = Pieces(b, offset, len);
+  // Wiring: every page must exist with the access the device will use.
+  for (const MemoryRange& p : pieces) {
+    if (fpgadext::emu::CheckProcessMemory(p.address, p.length,
+                                          direction & kIOMemoryDirectionIn) != kIOReturnSuccess) {
+      return kIOReturnVMError;
+    }
+  }
+  Kernel* kernel = Kernel::Current();
+  if (kernel == nullptr) return kIOReturnNotReady;
+  auto& iommu = kernel->iommu();
+  const uint64_t maxSegment = iommu.config().maxSegmentLength;
+  auto* prep = new DmaPreparation;
+  std::vector<IOAddressSegment> all;
+  for (const MemoryRange& p : pieces) {
+    for (uint64_t done = 0; done < p.length;) {
+      uint64_t n = p.length - done;
+      if (maxSegment != 0) {
+        // Cut at the IOMMU's segment boundaries, as page-granular mappings would.
+        const uint64_t address = reinterpret_cast<uintptr_t>(p.address) + done;
+        n = std::min(n, maxSegment - (address % maxSegment));
+      }
+      uint64_t bus = 0;
+      IOReturn ret = iommu.Map(p.address + done, n, access,
+                               static_cast<unsigned>(maxAddressBits_), &bus);
+      if (ret != kIOReturnSuccess) {
+        for (uint64_t a : prep->busAddresses) iommu.Unmap(a);
+        delete prep;
+        return ret;
+      }
+      prep->busAddresses.push_back(bus);
+      all.push_back({bus, n});
+      done += n;
+    }
+  }
+  const uint32_t n = std::min<uint32_t>(*segmentsCount, static_cast<uint32_t>(all.size()));
+  std::memcpy(segments, all.data(), n * sizeof(IOAddressSegment));
+  *segmentsCount = n;
+  *flags = direction;
+  memory->retain();
+  prep->memory = memory;
+  prep->offset = offset;
+  prep->length = len;
+  preparation_ = prep;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IODMACommand::CompleteDMA(uint64_t options) {
+  if (options != 0) return kIOReturnBadArgument;
+  if (preparation_ == nullptr) return kIOReturnNotReady;
+  if (Kernel* kernel = Kernel::Current()) {
+    for (uint64_t a : preparation_->busAddresses) kernel->iommu().Unmap(a);
+  }
+  OSSafeReleaseNULL(preparation_->memory);
+  delete preparation_;
+  preparation_ = nullptr;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IODMACommand::GetPreparation(uint64_t* offset, uint64_t* length,
+                                           IOMemoryDescriptor** memory) {
+  if (preparation_ == nullptr) return kIOReturnNotReady;
+  if (offset) *offset = preparation_->offset;
+  if (length) *length = preparation_->length;
+  if (memory) *memory = preparation_->memory;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IODMACommand::PerformOperation(uint64_t options, uint64_t dmaOffset,
+                                             uint64_t length, uint64_t dataOffset,
+                                             IOMemoryDescriptor* data) {
+  if (preparation_ == nullptr) return kIOReturnNotReady;
+  if (dmaOffset > preparation_->length || length > preparation_->length - dmaOffset) {
+    return kIOReturnBadArgument;
+  }
+  std::vector<MemoryRange> dma = Pieces(preparation_->memory->EmulationBacking(),
+                                        preparation_->offset + dmaOffset, length);
+  if (options == kIODMACommandPerformOperationOptionZero) {
+    for (const MemoryRange& p : dma) std::memset(p.address, 0, p.length);
+    return kIOReturnSuccess;
+  }
+  if (data == nullptr || data->EmulationBacking() == nullptr) return kIOReturnBadArgument;
+  MemoryBacking* other = data->EmulationBacking();
+  if (dataOffset > other->length || length > other->length - dataOffset) {
+    return kIOReturnBadArgument;
+  }
+  std::vector<MemoryRange> mem = Pieces(other, dataOffset, length);
+  // Walk both piece lists together.
+  size_t i = 0, j = 0;
+  uint64_t oi = 0, oj = 0;
+  while (i < dma.size() && j < mem.size()) {
+    const uint64_t n = std::min(dma[i].length - oi, mem[j].length - oj);
+    if (options == kIODMACommandPerformOperationOptionRead) {
+      std::memcpy(mem[j].address + oj, dma[i].address + oi, n);
+    } else if (options == kIODMACommandPerformOperationOptionWrite) {
+      std::memcpy(dma[i].address + oi, mem[j].address + oj, n);
+    } else {
+      return kIOReturnBadArgument;
+    }
+    oi += n;
+    oj += n;
+    if (oi == dma[i].length) ++i, oi = 0;
+    if (oj == mem[j].length) ++j, oj = 0;
+  }
+  return kIOReturnSuccess;
+}
+
+void IODMACommand::free() {
+  if (preparation_ != nullptr) CompleteDMA(0);
+  OSSafeReleaseNULL(device_);
+  OSObject::free();
+}

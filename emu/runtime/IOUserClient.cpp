@@ -1,0 +1,95 @@
+// IOUserClient: dispatch-table checks (driverkit-semantics.md §1.2–1.3), client memory and
+// async completions.
+#include <DriverKit/IOUserClient.h>
+#include <DriverKit/OSData.h>
+#include <os/log.h>
+
+#include "../kernel/async_action.h"
+#include "../kernel/kernel.h"
+
+OSDefineMetaClass(IOUserClient, IOService);
+
+kern_return_t IOUserClient::ExternalMethod(uint64_t selector,
+                                           IOUserClientMethodArguments* arguments,
+                                           const IOUserClientMethodDispatch* dispatch,
+                                           OSObject* target, void* reference) {
+  if (dispatch == nullptr) return kIOReturnUnsupported;
+  if (arguments == nullptr) return kIOReturnBadArgument;
+  constexpr uint32_t kAny = kIOUserClientVariableStructureSize;
+  if (dispatch->checkCompletionExists != kAny &&
+      (dispatch->checkCompletionExists != 0) != (arguments->completion != nullptr)) {
+    return kIOReturnBadArgument;
+  }
+  if (dispatch->checkScalarInputCount != kAny &&
+      dispatch->checkScalarInputCount != arguments->scalarInputCount) {
+    return kIOReturnBadArgument;
+  }
+  if (dispatch->checkStructureInputSize != kAny) {
+    uint64_t inputSize = 0;
+    if (arguments->structureInput != nullptr) {
+      inputSize = arguments->structureInput->getLength();
+    } else if (arguments->structureInputDescriptor != nullptr) {
+      arguments->structureInputDescriptor->GetLength(&inputSize);
+    }
+    if (dispatch->checkStructureInputSize != inputSize) return kIOReturnBadArgument;
+  }
+  if (dispatch->checkScalarOutputCount != kAny &&
+      dispatch->checkScalarOutputCount != arguments->scalarOutputCount) {
+    return kIOReturnBadArgument;
+  }
+  if (dispatch->checkStructureOutputSize != kAny &&
+      dispatch->checkStructureOutputSize != arguments->structureOutputMaximumSize) {
+    return kIOReturnBadArgument;
+  }
+  if (dispatch->function == nullptr) return kIOReturnNoCompletion;
+  return dispatch->function(target, reference, arguments);
+}
+
+kern_return_t IOUserClient::CopyClientMemoryForType_Impl(uint64_t type, uint64_t* options,
+                                                         IOMemoryDescriptor** memory) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOUserClient::_Dispatch(OSObject* self, const IORPC rpc) {
+  auto* s = static_cast<IOUserClient*>(self);
+  if (rpc.msgid == IORPCMethodID("CopyClientMemoryForType")) {
+    return IORPCInvoke(rpc, &IOUserClient::CopyClientMemoryForType_Impl,
+                       [s](uint64_t t, uint64_t* o, IOMemoryDescriptor** m) {
+                         return s->IOUserClient::CopyClientMemoryForType_Impl(t, o, m);
+                       });
+  }
+  return IOService::_Dispatch(self, rpc);
+}
+
+kern_return_t IOUserClient::CreateMemoryDescriptorFromClient(uint64_t options,
+                                                             uint32_t segmentsCount,
+                                                             const IOAddressSegment segments[32],
+                                                             IOMemoryDescriptor** memory) {
+  if (segmentsCount > 32) return kIOReturnOverrun;  // the IPC array holds 32
+  if (memory == nullptr || (segmentsCount != 0 && segments == nullptr)) {
+    return kIOReturnBadArgument;
+  }
+  if (options & ~static_cast<uint64_t>(kIOMemoryDirectionOutIn | kIOMemoryDisableCopyOnWrite)) {
+    return kIOReturnBadArgument;
+  }
+  fpgadext::emu::ServiceNode* node = EmulationNode();
+  if (node == nullptr || !node->isUserClient) return kIOReturnBadArgument;
+  if (node->terminated) return kIOReturnNotReady;  // no owning task any more
+  *memory = fpgadext::emu::NewClientMemoryDescriptor(
+      segments, segmentsCount, options & kIOMemoryDirectionOutIn,
+      !(options & kIOMemoryDisableCopyOnWrite));
+  return kIOReturnSuccess;
+}
+
+void IOUserClient::AsyncCompletion(OSAction* action, IOReturn status,
+                                   const IOUserClientAsyncArgumentsArray asyncData,
+                                   uint32_t asyncDataCount) {
+  // The generated stub drops a message with more than 16 arguments without a word.
+  if (asyncDataCount > kIOUserClientAsyncArgumentsCountMax) return;
+  auto* completion = OSDynamicCast(fpgadext::emu::AsyncCompletionAction, action);
+  if (completion == nullptr) {
+    os_log_error(OS_LOG_DEFAULT, "AsyncCompletion: the action is not an async call's completion");
+    return;
+  }
+  completion->Complete(status, asyncData, asyncDataCount);
+}
