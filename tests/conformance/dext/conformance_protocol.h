@@ -1,0 +1,90 @@
+// The contract between the conformance tests and their test dext: selectors and scalar layouts.
+#pragma once
+
+#include <stdint.h>
+
+namespace conformance {
+
+enum Selector : uint32_t {
+  kSelInspect = 0,             // out: kInspect* below
+  kSelNaiveOutput = 1,         // the seed's naive handler; fails with NotReady on NULL/NULL
+  kSelCorrectedOutput = 2,     // in[0] = bytes to produce; OSData ≤ capacity, else descriptor
+  kSelOSDataOfLength = 3,      // sets structureOutput to in[0] bytes, whatever the capacity
+  kSelFillClientMemory = 4,    // in: address, length, seed, options → fills through a mapping
+  kSelScalarEcho = 5,          // out = in; scalarOutputCount = in[0]
+  kSelFailAfterOutput = 6,     // sets outputs, then fails with kIOReturnNotPermitted
+  kSelTableChecked = 7,        // dispatch: 2 scalars in, 8 B in, 1 scalar out, 16 B out
+  kSelTableNullFunction = 8,   // dispatch entry without a function
+  kSelTableNeedsCompletion = 9,// dispatch entry requiring a completion
+  kSelAsyncComplete = 10,      // in[0] = argument count; completes later from the dext queue
+  kSelMapInput = 11,           // maps structureInputDescriptor and keeps it; out: address, byte0
+  kSelPrepareClient = 12,      // in: address, length, options, capacity; out: kPrepare* below
+  kSelDeviceDma = 13,          // in: command, segment, length; out: device status
+  kSelCompleteDma = 14,        // out[0] = CompleteDMA status
+  kSelInterruptSetup = 15,     // in: source index, enable; out[0] = status
+  kSelInterruptCount = 16,     // out: deliveries, interrupts counted
+  kSelRaise = 17,              // in: vector → the device raises it
+  kSelPciState = 18,           // out: kPci* below
+  kSelReleaseHeld = 19,        // drops held maps, preparations, sources
+  kSelBufferRetainCount = 20,  // out[0] = retain count of the shared buffer
+  kSelSuperNoDispatch = 21,    // super::ExternalMethod with dispatch == NULL
+  kSelConfigureInterrupts = 22,// in: type, required, requested; out[0] = status
+  kSelCount
+};
+
+enum InspectOutput : uint32_t {
+  kInspectFlags = 0,  // kHas* bits
+  kInspectOutputMaximumSize,
+  kInspectScalarInputCount,
+  kInspectScalarOutputCount,
+  kInspectInputLength,
+  kInspectVersion,
+  kInspectOnDefaultQueue,
+  kInspectCount
+};
+enum InspectFlags : uint64_t {
+  kHasStructureInput = 1,
+  kHasStructureInputDescriptor = 2,
+  kHasStructureOutputDescriptor = 4,
+  kHasStructureOutput = 8,
+  kHasCompletion = 16,
+};
+
+enum PrepareOutput : uint32_t {
+  kPrepareStatus = 0,
+  kPrepareSegments,
+  kPrepareFlags,
+  kPrepareBytes,  // sum of the segment lengths returned
+  kPrepareFirstAddress,
+  kPrepareCount
+};
+
+enum PciOutput : uint32_t {
+  kPciCommandAtOpen = 0,  // Command register right after Open()
+  kPciCommandNow,
+  kPciBar0MemoryIndex,
+  kPciBar0Size,
+  kPciBar0Type,
+  kPciIdRegister,  // MemoryRead32 of the probe's ID register
+  kPciMsiCapability,
+  kPciCount
+};
+
+// CopyClientMemoryForType types.
+enum MemoryType : uint64_t {
+  kMemShared = 0,       // 64 KiB buffer, writable by the app
+  kMemReadOnly = 1,     // the same buffer, kIOUserClientMemoryReadOnly
+  kMemBar0 = 2,         // the device's BAR0 registers
+  kMemNoSetLength = 3,  // a buffer whose length was never set
+};
+inline constexpr uint64_t kSharedBufferSize = 65536;
+
+// CreateMemoryDescriptorFromClient options as the app passes them (DriverKit's values).
+enum ClientMemoryOptions : uint64_t {
+  kClientIn = 1,
+  kClientOut = 2,
+  kClientInOut = 3,
+  kClientNoCopyOnWrite = 0x10,
+};
+
+}  // namespace conformance
