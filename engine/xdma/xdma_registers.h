@@ -377,8 +377,8 @@ class ChannelAlignments : public RegisterBase<ChannelAlignments> {
 class ChannelPerfCtrl : public RegisterBase<ChannelPerfCtrl> {
  public:
   FPGADEXT_XDMA_BIT(2, run);
-  FPGADEXT_XDMA_BIT(1, clear);  // write only
-  FPGADEXT_XDMA_BIT(0, auto_);
+  FPGADEXT_XDMA_BIT(1, clear);      // write only
+  FPGADEXT_XDMA_BIT(0, auto_mode);  // "Auto" in PG195
   static constexpr RegisterAddr<ChannelPerfCtrl> Get(Direction dir, unsigned ch) {
     return RegisterAddr<ChannelPerfCtrl>(ChannelBase(dir, ch) + channel_reg::kPerfCtrl);
   }

@@ -118,7 +118,8 @@ void Channel::WriteChannelReg(uint32_t reg, uint32_t value) {
       return;
     case channel_reg::kPerfCtrl:
       if (ChannelPerfCtrl::clear_field::Get(value)) perfCycles_ = perfBeats_ = 0;
-      perfCtrl_ = value & (ChannelPerfCtrl::run_field::kMask | ChannelPerfCtrl::auto__field::kMask);
+      perfCtrl_ =
+          value & (ChannelPerfCtrl::run_field::kMask | ChannelPerfCtrl::auto_mode_field::kMask);
       return;
     default:
       return;
@@ -135,7 +136,7 @@ void Channel::WriteChannelReg(uint32_t reg, uint32_t value) {
     completed_ = 0;
     busy_ = true;
     jobPending_ = true;
-    if (ChannelPerfCtrl::auto__field::Get(perfCtrl_)) perfCycles_ = perfBeats_ = 0;
+    if (ChannelPerfCtrl::auto_mode_field::Get(perfCtrl_)) perfCycles_ = perfBeats_ = 0;
     UpdateIrq();
     cv.notify_all();
   } else if (!running && wasRunning) {
