@@ -24,8 +24,8 @@ uint8_t Pattern(uint64_t seed, uint64_t i) {
 }  // namespace
 
 int main() {
+  fpgadext::conformance::ProbeDevice device;  // outlives the machine it is plugged into
   fpgadext::emu::Machine machine;
-  fpgadext::conformance::ProbeDevice device;
   if (machine.AttachPciFunction(&device, "probe") != kIOReturnSuccess ||
       machine.LoadDext(CONFORMANCE_DEXT_BUNDLE) != kIOReturnSuccess) {
     std::fprintf(stderr, "cannot set up the emulated machine\n");
