@@ -210,7 +210,7 @@ TEST(XdmaDma, RunClearedWhileBusyFinishesTheDescriptorThenIdleStopped) {
   for (unsigned i = 0; i < kN; ++i) pieces.push_back({src->bus(i * kPiece), i * kPiece, kPiece});
   auto ring = b.NewRing(kN);
   const unsigned adj = BuildChain(*ring, kH2c, pieces);
-  b.model.SetSlowLink(200e6);  // ≈0.33 ms per descriptor: the engine is still busy below
+  b.model.SetSlowLink(50e6);  // ≈1.3 ms per descriptor: the engine is still busy below
   b.Start(kH2c, 0, ring->bus(), adj);
   ASSERT_TRUE(WaitUntil([&] { return b.Completed(kH2c, 0) >= 1; }));
   ChannelControl::GetW1C(kH2c, 0).FromValue(1).WriteTo(b);

@@ -85,7 +85,7 @@ TEST(XdmaFaults, SurpriseRemovalReadsAllOnesDropsWritesAndStopsDma) {
   Bench::Descs(*ring)[0] = Descriptor::Make(src->bus(), 0, kLen, 0, 0, kStopDone);
   b.EnableMsix();
   b.Write32(ChannelBase(kH2c, 0) + channel_reg::kIntEnableMask, 0x6);
-  b.model.SetSlowLink(100e6);  // ≈40 ms for the whole descriptor
+  b.model.SetSlowLink(20e6);  // ≈200 ms for the whole descriptor
   b.Start(kH2c, 0, ring->bus(), 0);
   ASSERT_TRUE(WaitUntil([&] { return b.model.counters().h2cBytes[0] > 0; }));
   b.model.SurpriseRemove();
