@@ -69,28 +69,39 @@ kern_return_t CallMethod(bool async, mach_port_t connection, uint32_t selector,
     rq.oolInputAddress = reinterpret_cast<uint64_t>(inputStruct);
     rq.oolInputSize = inputStructCnt;
   }
-  const uint32_t scalarCapacity = (output && outputCnt) ? *outputCnt : 0;
+  if (outputCnt && *outputCnt != 0 && output == nullptr) return kIOReturnBadArgument;
+  const uint32_t scalarCapacity = outputCnt ? *outputCnt : 0;
   rq.scalarOutputCapacity = std::min<uint32_t>(scalarCapacity, broker::kScalarMax);
   const size_t structCapacity = outputStructCntP ? *outputStructCntP : 0;
   uint8_t inband[broker::kInbandMax];
   broker::ConnectMethodReply reply;
   reply.inbandOutput = inband;
-  if (structCapacity == kIOConnectMethodVarOutputSize) {
-    if (async || outputStruct == nullptr) return kIOReturnBadArgument;  // sync only
+  if (structCapacity == kIOConnectMethodVarOutputSize && !async) {
+    // The async call has no var-output form: -3 goes out-of-line and the kernel refuses it.
+    if (outputStruct == nullptr) return kIOReturnBadArgument;
     rq.variableOutput = true;
   } else if (structCapacity <= broker::kInbandMax) {
     if (structCapacity != 0 && outputStruct == nullptr) return kIOReturnBadArgument;
     rq.inbandOutputCapacity = static_cast<uint32_t>(structCapacity);
   } else {
+    if (outputStruct == nullptr) return kIOReturnBadArgument;
     rq.oolOutputAddress = reinterpret_cast<uint64_t>(outputStruct);
     rq.oolOutputSize = structCapacity;
   }
   if (async) {
     rq.async = true;
     rq.wakePort = wakePort;
-    rq.asyncReferenceCount = reference ? std::min<uint32_t>(referenceCnt, broker::kAsyncRefCount) : 0;
-    if (reference) std::memcpy(rq.asyncReference, reference, rq.asyncReferenceCount * sizeof(uint64_t));
-    if (reference && referenceCnt == 0) rq.asyncReferenceCount = 0;
+    // IOKitLib passes a 1-entry dummy when there is no reference at all; the MIG stub refuses
+    // more than io_async_ref64_t holds; a count of 0 reaches the kernel (BadArgument there).
+    static const uint64_t kDummyReference[1] = {0};
+    if (reference == nullptr && referenceCnt == 0) {
+      reference = kDummyReference;
+      referenceCnt = 1;
+    }
+    if (reference == nullptr) return kIOReturnBadArgument;
+    if (referenceCnt > broker::kAsyncRefCount) return MIG_ARRAY_TOO_LARGE;
+    rq.asyncReferenceCount = referenceCnt;
+    std::memcpy(rq.asyncReference, reference, referenceCnt * sizeof(uint64_t));
   }
 
   broker::ConnectMethod(rq, &reply);

@@ -115,6 +115,13 @@ std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
   return h ? h->connection : nullptr;
 }
 
+// What a routine taking an object returns for a name that is not one of `kind`: a dead name
+// fails in mach_msg, a live port of another kind in the routine's CHECK(cls, ...) cast.
+IOReturn WrongHandle(uint32_t name) {
+  std::lock_guard guard(gLock);
+  return gHandles.count(name) ? kIOReturnBadArgument : kMachSendInvalidDest;
+}
+
 // The kernel classes a registry entry is an instance of, most derived first.
 std::vector<std::string> KernelClasses(const ServiceNode* node) {
   std::vector<std::string> classes{node->className};
@@ -243,7 +250,7 @@ IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id) {
 
 IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
   ServiceNode* node = NodeFor(service);
-  if (node == nullptr) return kMachSendInvalidDest;
+  if (node == nullptr) return WrongHandle(service);
   if (node->terminated) return kIOReturnNotAttached;
   if (node->dext == nullptr) return kIOReturnUnsupported;  // kernel nubs have no user clients
   IOService* driver = node->service;
@@ -293,7 +300,7 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
   reply->status = kIOReturnSuccess;
   std::shared_ptr<Connection> c = ConnectionFor(rq.connection);
   if (c == nullptr) {
-    reply->status = kMachSendInvalidDest;
+    reply->status = WrongHandle(rq.connection);
     return;
   }
   // What the MIG server and is_io_connect_method reject before anything reaches the dext.
