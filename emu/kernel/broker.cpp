@@ -491,9 +491,21 @@ uint32_t NotificationPortCreate() {
   return name;
 }
 
-void NotificationPortDestroy(uint32_t port) {
-  std::lock_guard guard(gLock);
-  if (Find(port, Handle::Kind::kPort)) gHandles.erase(port);
+void NotificationPortDestroy(uint32_t name) {
+  std::shared_ptr<Port> port;
+  {
+    std::lock_guard guard(gLock);
+    Handle* h = Find(name, Handle::Kind::kPort);
+    if (h == nullptr) return;
+    port = h->port;
+    gHandles.erase(name);
+  }
+  // A PostAsync already past the name lookup delivers under this lock: wait for it, and make
+  // any later one drop its message.
+  std::lock_guard guard(port->lock);
+  port->deliver = nullptr;
+  port->context = nullptr;
+  port->pending.clear();
 }
 
 void NotificationPortSetReceiver(uint32_t name, void (*deliver)(void*, const AsyncMessage&),
@@ -505,14 +517,12 @@ void NotificationPortSetReceiver(uint32_t name, void (*deliver)(void*, const Asy
     if (h == nullptr) return;
     port = h->port;
   }
-  std::deque<AsyncMessage> pending;
-  {
-    std::lock_guard guard(port->lock);
-    port->deliver = deliver;
-    port->context = context;
-    pending.swap(port->pending);
-  }
-  for (const AsyncMessage& m : pending) deliver(context, m);
+  // Under the lock, so that messages posted meanwhile queue behind the pending ones.
+  std::lock_guard guard(port->lock);
+  port->deliver = deliver;
+  port->context = context;
+  for (const AsyncMessage& m : port->pending) deliver(context, m);
+  port->pending.clear();
 }
 
 void PostAsync(uint32_t name, const AsyncMessage& message) {
@@ -523,15 +533,14 @@ void PostAsync(uint32_t name, const AsyncMessage& message) {
     if (h == nullptr) return;  // the app destroyed its port: the message is dropped
     port = h->port;
   }
-  std::unique_lock guard(port->lock);
+  // `deliver` only queues the callout, so it runs under the lock: the port cannot be destroyed
+  // (and its context freed) in the middle of it.
+  std::lock_guard guard(port->lock);
   if (port->deliver == nullptr) {
     port->pending.push_back(message);
     return;
   }
-  auto deliver = port->deliver;
-  void* context = port->context;
-  guard.unlock();
-  deliver(context, message);
+  port->deliver(port->context, message);
 }
 
 }  // namespace broker
