@@ -46,6 +46,31 @@ const IOUserClientMethodDispatch kTable[] = {
      kIOUserClientVariableStructureSize, kIOUserClientVariableStructureSize},
 };
 
+kern_return_t InputLengthFunction(OSObject* target, void* reference,
+                                  IOUserClientMethodArguments* a) {
+  uint64_t length = 0;
+  if (a->structureInput != nullptr) length = a->structureInput->getLength();
+  if (a->structureInputDescriptor != nullptr) a->structureInputDescriptor->GetLength(&length);
+  if (a->scalarOutputCount < 1) return kIOReturnBadArgument;
+  a->scalarOutput[0] = length;
+  a->scalarOutputCount = 1;
+  return kIOReturnSuccess;
+}
+
+kern_return_t ShortOutputFunction(OSObject* target, void* reference,
+                                  IOUserClientMethodArguments* a) {
+  a->structureOutput = OSData::withBytes("abcd", 4);
+  return kIOReturnSuccess;
+}
+
+// kSelTableLargeInput, kSelTableOutputSize
+const IOUserClientMethodDispatch kUserClientRulesTable[] = {
+    {InputLengthFunction, kIOUserClientVariableStructureSize, kIOUserClientVariableStructureSize,
+     8192, kIOUserClientVariableStructureSize, kIOUserClientVariableStructureSize},
+    {ShortOutputFunction, 0, kIOUserClientVariableStructureSize, kIOUserClientVariableStructureSize,
+     kIOUserClientVariableStructureSize, 16},
+};
+
 uint8_t Pattern(uint64_t seed, uint64_t i) { return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 8)); }
 
 }  // namespace
@@ -245,7 +270,7 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       const uint32_t count = static_cast<uint32_t>(in[0]);
       ivars->queue->DispatchAsync(^{
         IOUserClientAsyncArgumentsArray data = {};
-        for (uint32_t i = 0; i < 16; ++i) data[i] = 100 + i;
+        for (uint32_t i = 0; i < 16; ++i) data[i] = AsyncArgument(i);
         AsyncCompletion(action, kIOReturnSuccess, data, count);
         action->release();
       });
@@ -355,6 +380,41 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
           static_cast<uint32_t>(in[0]), static_cast<uint32_t>(in[1]), static_cast<uint32_t>(in[2]), 0));
       a->scalarOutputCount = 1;
       return kIOReturnSuccess;
+    case kSelTableLargeInput:
+    case kSelTableOutputSize:
+      return super::ExternalMethod(
+          selector, a, &kUserClientRulesTable[selector - kSelTableLargeInput], this, nullptr);
+    case kSelClientMemory: {
+      if (a->scalarInputCount != 4 || a->scalarOutputCount < kClientMemoryCount) {
+        return kIOReturnBadArgument;
+      }
+      // One more than the 32 the call takes, to show the limit is checked.
+      IOAddressSegment segments[33] = {};
+      const uint64_t count = in[3] < 33 ? in[3] : 33;
+      for (uint64_t i = 0; i < count; ++i) {
+        const uint64_t piece = in[1] / count;
+        segments[i].address = in[0] + i * piece;
+        segments[i].length = i + 1 == count ? in[1] - i * piece : piece;
+      }
+      IOMemoryDescriptor* memory = nullptr;
+      IOMemoryMap* map = nullptr;
+      kern_return_t ret =
+          CreateMemoryDescriptorFromClient(in[2], static_cast<uint32_t>(in[3]), segments, &memory);
+      out[kClientMemoryCreateStatus] = static_cast<uint32_t>(ret);
+      out[kClientMemoryMapStatus] = ~0u;
+      out[kClientMemoryFirstByte] = ~0u;
+      if (ret == kIOReturnSuccess) {
+        ret = memory->CreateMapping(0, 0, 0, 0, 0, &map);
+        out[kClientMemoryMapStatus] = static_cast<uint32_t>(ret);
+        if (ret == kIOReturnSuccess) {
+          out[kClientMemoryFirstByte] = *reinterpret_cast<const uint8_t*>(map->GetAddress());
+        }
+      }
+      OSSafeReleaseNULL(map);
+      OSSafeReleaseNULL(memory);
+      a->scalarOutputCount = kClientMemoryCount;
+      return kIOReturnSuccess;
+    }
     default:
       return kIOReturnBadArgument;  // unknown selector
   }

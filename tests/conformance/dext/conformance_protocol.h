@@ -29,6 +29,12 @@ enum Selector : uint32_t {
   kSelBufferRetainCount = 20,  // out[0] = retain count of the shared buffer
   kSelSuperNoDispatch = 21,    // super::ExternalMethod with dispatch == NULL
   kSelConfigureInterrupts = 22,// in: type, required, requested; out[0] = status
+  // User-client rules (40..59).
+  kSelTableLargeInput = 40,    // dispatch: struct input of exactly 8192 B, rest don't care;
+                               // out[0] = input length
+  kSelTableOutputSize = 41,    // dispatch: no completion, 16 B output capacity; produces 4 B
+  kSelClientMemory = 42,       // in: address, length, options, segments (split evenly);
+                               // out: kClientMemory* below
   kSelCount
 };
 
@@ -69,6 +75,18 @@ enum PciOutput : uint32_t {
   kPciMsiCapability,
   kPciCount
 };
+
+enum ClientMemoryOutput : uint32_t {
+  kClientMemoryCreateStatus = 0,  // CreateMemoryDescriptorFromClient
+  kClientMemoryMapStatus,         // CreateMapping of the whole descriptor (if created)
+  kClientMemoryFirstByte,         // byte 0 through the mapping (if mapped)
+  kClientMemoryCount
+};
+
+// The arguments kSelAsyncComplete sends back: all 8 bytes of each differ.
+inline constexpr uint64_t AsyncArgument(uint32_t i) {
+  return 0xF0E1D2C3B4A59687ull ^ (0x0101010101010101ull * (i + 1));
+}
 
 // CopyClientMemoryForType types.
 enum MemoryType : uint64_t {
