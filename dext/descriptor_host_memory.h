@@ -1,0 +1,72 @@
+// engine::HostMemory over DriverKit memory: an IOMemoryDescriptor prepared window by window
+// through the caller's IODMACommands (app memory, out-of-line descriptors, the in-band staging
+// buffer), or a registered buffer whose bus segments were prepared once.
+#pragma once
+
+#include <DriverKit/IODMACommand.h>
+#include <DriverKit/IOMemoryDescriptor.h>
+#include <fpgadext/engine/host_memory.h>
+
+namespace fpgadext::dext {
+
+class DescriptorHostMemory final : public engine::HostMemory {
+ public:
+  // Bytes [base, base + length) of `memory`; window slot i uses commands[i]. The caller keeps
+  // `memory` and the commands alive, and completes nothing: windows are completed by the engine.
+  DescriptorHostMemory(IOMemoryDescriptor* memory, uint64_t base, uint64_t length,
+                       IODMACommand* const* commands, uint32_t slots);
+  ~DescriptorHostMemory();
+
+  uint64_t Length() const override { return length_; }
+  uint32_t Slots() const override { return slots_; }
+  IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
+                         engine::BusSegment* segments, uint32_t* count,
+                         uint64_t* covered) override;
+  void CompleteWindow(uint32_t slot) override;
+  IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override;
+
+ private:
+  IOMemoryDescriptor* memory_;
+  uint64_t base_;
+  uint64_t length_;
+  IODMACommand* const* commands_;
+  uint32_t slots_;
+  IOMemoryMap* map_ = nullptr;  // the CPU mapping MapForCpu made, if any
+};
+
+// A buffer prepared for DMA once, at registration: its bus segments are kept, and windows are
+// slices of them (no IOMMU work per transfer).
+struct PreparedSegments {
+  engine::BusSegment* segments;  // IONew'd
+  uint32_t count;
+  uint64_t length;
+};
+
+class PreparedHostMemory final : public engine::HostMemory {
+ public:
+  // Bytes [base, base + length) of the prepared buffer.
+  // `memory` is the buffer itself, for engines that copy with the CPU (MapForCpu).
+  PreparedHostMemory(const PreparedSegments& prepared, IOMemoryDescriptor* memory, uint64_t base,
+                     uint64_t length, uint32_t slots)
+      : prepared_(prepared), cpu_(memory, base, length, nullptr, 0), base_(base),
+        length_(length), slots_(slots) {}
+
+  uint64_t Length() const override { return length_; }
+  uint32_t Slots() const override { return slots_; }
+  IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
+                         engine::BusSegment* segments, uint32_t* count,
+                         uint64_t* covered) override;
+  void CompleteWindow(uint32_t slot) override {}
+  IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override {
+    return cpu_.MapForCpu(offset, length, address);
+  }
+
+ private:
+  const PreparedSegments& prepared_;
+  DescriptorHostMemory cpu_;  // CPU mappings only; it prepares nothing
+  uint64_t base_;
+  uint64_t length_;
+  uint32_t slots_;
+};
+
+}  // namespace fpgadext::dext

@@ -1,0 +1,43 @@
+/* fpgadext C API: the seed application's shape — read(dev, card_addr, size, buf) and
+ * write(dev, card_addr, size, buf) — over the C++ library (fpgadext.hpp). Every function
+ * returns an IOReturn value (0 = success); fpgadext_last_error() says what went wrong. */
+#ifndef FPGADEXT_H
+#define FPGADEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fpgadext_device fpgadext_device;
+
+/* Number of boards the dext drives. */
+unsigned fpgadext_count(void);
+int fpgadext_open(unsigned index, fpgadext_device** device);
+void fpgadext_close(fpgadext_device* device);
+
+/* Any size (0 included), any alignment of buf and card_addr. */
+int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf);
+int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf);
+
+/* Registers of a BAR an app may use (not the DMA engine's). */
+int fpgadext_reg_read32(fpgadext_device* device, int bar, uint64_t offset, uint32_t* value);
+int fpgadext_reg_write32(fpgadext_device* device, int bar, uint64_t offset, uint32_t value);
+
+uint64_t fpgadext_card_memory_size(const fpgadext_device* device);
+/* The BAR of the board's user registers, or -1. */
+int fpgadext_user_bar(const fpgadext_device* device);
+
+/* The message of the last failed call on this device (empty if none); valid until the next
+ * call on it. */
+const char* fpgadext_last_error(const fpgadext_device* device);
+/* "kIOReturnNotWritable" and the like. */
+const char* fpgadext_error_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FPGADEXT_H */
