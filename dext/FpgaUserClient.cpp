@@ -80,6 +80,8 @@ FPGADEXT_METHOD(RegisterBufferMethod, RegisterBuffer(arguments))
 FPGADEXT_METHOD(UnregisterBufferMethod, UnregisterBuffer(arguments))
 FPGADEXT_METHOD(ReadRegisteredMethod, RegisteredTransfer(arguments, kFromCard))
 FPGADEXT_METHOD(WriteRegisteredMethod, RegisteredTransfer(arguments, kToCard))
+
+kern_return_t NopMethod(OSObject*, void*, IOUserClientMethodArguments*) { return kIOReturnSuccess; }
 #undef FPGADEXT_METHOD
 
 constexpr uint32_t kAny = kIOUserClientVariableStructureSize;
@@ -101,6 +103,7 @@ const IOUserClientMethodDispatch kMethods[] = {
     {UnregisterBufferMethod, 0, 1, 0, 0, 0},
     {ReadRegisteredMethod, 0, 4, 0, 0, 0},
     {WriteRegisteredMethod, 0, 4, 0, 0, 0},
+    {NopMethod, 0, 0, 0, 0, 0},
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,

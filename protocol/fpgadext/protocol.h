@@ -15,7 +15,7 @@
 namespace fpgadext::protocol {
 
 inline constexpr uint32_t kVersionMajor = 1;
-inline constexpr uint32_t kVersionMinor = 0;
+inline constexpr uint32_t kVersionMinor = 1;
 inline constexpr uint32_t kProtocolVersion = (kVersionMajor << 16) | kVersionMinor;
 constexpr uint32_t MajorOf(uint32_t version) { return version >> 16; }
 
@@ -50,6 +50,8 @@ enum Selector : uint32_t {
   // in: buffer id, offset in buffer, card address, length
   kSelectorReadRegistered = 11,
   kSelectorWriteRegistered = 12,
+  // in: —  out: —  Does nothing: the cost of a driver call, for benchmarks.
+  kSelectorNop = 13,
   kSelectorCount
 };
 
