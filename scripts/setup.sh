@@ -9,7 +9,7 @@ packages=(
   libblocksruntime-dev                          # Apple blocks (IODispatchQueue::DispatchAsync)
   libplist-dev                                  # Info.plist parsing for dext matching
   libgtest-dev libgmock-dev                     # tests
-  libcli11-dev libfmt-dev                       # the fpgadext CLI
+  libcli11-dev libfmt-dev nlohmann-json3-dev    # the fpgadext CLI and benchmark reports
   valgrind                                      # instruction counts in bench/
 )
 

@@ -1,0 +1,61 @@
+// fpgadext's benchmark suite: latency distributions and throughput of every transfer path and
+// of register access, with the baselines measured in the same run (memcpy of the same bytes,
+// an empty IOConnectCallMethod round trip, a plain syscall), so that results are ratios
+// against this machine now, not absolute numbers from a shared, noisy one.
+#pragma once
+
+#include <fpgadext/fpgadext.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fpgadext::bench {
+
+struct Options {
+  // Transfer sizes; default 1 B … 64 MiB in powers of 4 plus 4096/4097.
+  std::vector<uint64_t> sizes;
+  // Paths to measure; empty = all: "inband", "out-of-line", "client-memory", "registered",
+  // "register-mapped", "register-call".
+  std::vector<std::string> paths;
+  // Each (path, size) runs until both are reached (and at least 3 samples).
+  uint32_t minIterations = 50;
+  double minSeconds = 0.2;
+  uint64_t cardAddress = 0;  // where on the card transfers go
+  uint32_t device = 0;
+};
+
+struct Latency {
+  uint64_t samples = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;  // nanoseconds
+};
+
+struct Result {
+  std::string path;       // a path, or a baseline: "memcpy", "empty-call", "syscall"
+  std::string direction;  // "read" (card → host), "write", or "" for baselines
+  uint64_t size = 0;      // bytes per operation
+  Latency latency;
+  double bytesPerSecond = 0;        // size / mean latency
+  std::vector<double> quantiles;  // latency at 0%, 1%, … 100% (101 values), for CDF plots
+};
+
+struct Report {
+  std::vector<Result> results;
+  std::string platform;  // "emulated (models/xdma)" or the board
+  std::string error;     // non-empty when the run could not complete
+};
+
+// Runs the suite on an open device.
+Report Run(Device& device, const Options& options);
+
+// Renderings of a report.
+std::string FormatTable(const Report& report);
+std::string FormatJson(const Report& report);
+std::string FormatCsv(const Report& report);
+// Writes throughput-vs-size and latency plots as SVG files into `directory`; returns the paths.
+std::vector<std::string> WriteSvgPlots(const Report& report, const std::string& directory);
+
+// The percentile of sorted samples (linear interpolation), for tests.
+double Percentile(const std::vector<double>& sorted, double fraction);
+
+}  // namespace fpgadext::bench

@@ -1,0 +1,196 @@
+#include <IOKit/IOKitLib.h>
+#include <fpgadext/bench.hpp>
+#include <fpgadext/protocol.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <numeric>
+
+namespace fpgadext::bench {
+namespace {
+
+namespace protocol = fpgadext::protocol;
+using Clock = std::chrono::steady_clock;
+
+std::vector<uint64_t> DefaultSizes() {
+  std::vector<uint64_t> sizes;
+  for (uint64_t s = 1; s <= (64ull << 20); s *= 4) sizes.push_back(s);
+  sizes.push_back(4096);
+  sizes.push_back(4097);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+bool Wanted(const Options& o, const std::string& path) {
+  return o.paths.empty() || std::find(o.paths.begin(), o.paths.end(), path) != o.paths.end();
+}
+
+// Runs `op` until minIterations and minSeconds are both reached (big transfers: at least 3
+// samples), and summarises the latencies.
+Latency Measure(const Options& o, uint64_t size, const std::function<bool()>& op,
+                std::vector<double>* quantiles) {
+  std::vector<double> samples;
+  const auto start = Clock::now();
+  const uint64_t minIterations = size >= (16ull << 20) ? 3 : o.minIterations;
+  op();  // warm-up: page faults, first preparation
+  for (;;) {
+    const auto t0 = Clock::now();
+    if (!op()) return {};
+    const auto t1 = Clock::now();
+    samples.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    const double elapsed = std::chrono::duration<double>(t1 - start).count();
+    if (samples.size() >= minIterations && elapsed >= o.minSeconds) break;
+    if (samples.size() >= 1'000'000) break;
+  }
+  std::sort(samples.begin(), samples.end());
+  Latency l;
+  l.samples = samples.size();
+  l.p50 = Percentile(samples, 0.5);
+  l.p99 = Percentile(samples, 0.99);
+  l.p999 = Percentile(samples, 0.999);
+  l.max = samples.back();
+  l.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / samples.size();
+  if (quantiles != nullptr) {
+    quantiles->clear();
+    for (int q = 0; q <= 100; ++q) quantiles->push_back(Percentile(samples, q / 100.0));
+  }
+  return l;
+}
+
+// A connection of the benchmark's own, for the baselines that must be raw IOKit calls.
+class RawConnection {
+ public:
+  explicit RawConnection(uint32_t index) {
+    io_iterator_t it = IO_OBJECT_NULL;
+    if (IOServiceGetMatchingServices(kIOMainPortDefault,
+                                     IOServiceNameMatching(protocol::kDriverClassName),
+                                     &it) != kIOReturnSuccess) {
+      return;
+    }
+    for (uint32_t i = 0; io_service_t s = IOIteratorNext(it); ++i) {
+      if (i == index) IOServiceOpen(s, mach_task_self(), protocol::kProtocolVersion, &connection_);
+      IOObjectRelease(s);
+    }
+    IOObjectRelease(it);
+  }
+  ~RawConnection() {
+    if (connection_ != IO_OBJECT_NULL) IOServiceClose(connection_);
+  }
+  bool ok() const { return connection_ != IO_OBJECT_NULL; }
+  bool Nop() {
+    return IOConnectCallScalarMethod(connection_, protocol::kSelectorNop, nullptr, 0, nullptr,
+                                     nullptr) == kIOReturnSuccess;
+  }
+  bool RegisterRead(int bar, uint64_t offset) {
+    const uint64_t in[3] = {static_cast<uint64_t>(bar), offset, 4};
+    uint64_t out = 0;
+    uint32_t count = 1;
+    return IOConnectCallScalarMethod(connection_, protocol::kSelectorRegisterRead, in, 3, &out,
+                                     &count) == kIOReturnSuccess;
+  }
+
+ private:
+  io_connect_t connection_ = IO_OBJECT_NULL;
+};
+
+}  // namespace
+
+double Percentile(const std::vector<double>& sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  const double position = fraction * (sorted.size() - 1);
+  const size_t below = static_cast<size_t>(position);
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  const double weight = position - below;
+  return sorted[below] * (1 - weight) + sorted[above] * weight;
+}
+
+Report Run(Device& device, const Options& options) {
+  Report report;
+  const DeviceInfo& info = device.info();
+  report.platform = info.hasDmaEngine ? "XDMA engine" : "PIO (BAR window)";
+  const std::vector<uint64_t> sizes = options.sizes.empty() ? DefaultSizes() : options.sizes;
+  uint64_t largest = 0;
+  for (uint64_t s : sizes) largest = std::max(largest, s);
+  if (options.cardAddress + largest > info.cardMemorySize) {
+    report.error = "the largest size does not fit the card's memory at that address";
+    return report;
+  }
+  std::vector<std::byte> host(largest), other(largest);
+  std::memset(host.data(), 0x5a, host.size());
+  std::memset(other.data(), 0xa5, other.size());
+
+  RawConnection raw(options.device);
+  if (!raw.ok()) {
+    report.error = "cannot open a second connection for the baselines";
+    return report;
+  }
+  auto add = [&](const std::string& path, const std::string& direction, uint64_t size,
+                 const std::function<bool()>& op) {
+    Result r;
+    r.path = path;
+    r.direction = direction;
+    r.size = size;
+    r.latency = Measure(options, size, op, &r.quantiles);
+    r.bytesPerSecond = r.latency.mean > 0 ? size / (r.latency.mean * 1e-9) : 0;
+    report.results.push_back(std::move(r));
+  };
+
+  // Baselines, in the same run.
+  for (uint64_t size : sizes) {
+    add("memcpy", "", size, [&] {
+      std::memcpy(other.data(), host.data(), size);
+      return true;
+    });
+  }
+  add("empty-call", "", 0, [&] { return raw.Nop(); });
+  add("syscall", "", 0, [&] {
+    (void)getppid();
+    return true;
+  });
+
+  const uint64_t card = options.cardAddress;
+  auto span = [&](uint64_t size) { return std::span<std::byte>(host.data(), size); };
+  for (uint64_t size : sizes) {
+    struct Path {
+      const char* name;
+      TransferPath path;
+      bool applies;
+    } paths[] = {
+        {"inband", TransferPath::kInband, size <= protocol::kInbandMax},
+        {"out-of-line", TransferPath::kOutOfLine, size > protocol::kInbandMax},
+        {"client-memory", TransferPath::kClientMemory, true},
+    };
+    for (const Path& p : paths) {
+      if (!p.applies || !Wanted(options, p.name)) continue;
+      add(p.name, "write", size, [&] { return device.Write(card, span(size), p.path).ok(); });
+      add(p.name, "read", size, [&] { return device.Read(card, span(size), p.path).ok(); });
+    }
+  }
+  if (Wanted(options, "registered")) {
+    RegisteredBuffer buffer;
+    if (device.Register(std::span<std::byte>(host.data(), largest), BufferDirection::kBoth,
+                        &buffer)) {
+      for (uint64_t size : sizes) {
+        add("registered", "write", size, [&] { return device.Write(card, buffer, 0, size).ok(); });
+        add("registered", "read", size, [&] { return device.Read(card, buffer, 0, size).ok(); });
+      }
+    }
+  }
+  if (info.userBar >= 0) {
+    const int bar = info.userBar;
+    uint32_t value = 0;
+    if (Wanted(options, "register-mapped") && device.IsBarMapped(bar)) {
+      add("register-mapped", "read", 4, [&] { return device.Read32(bar, 0, &value).ok(); });
+    }
+    if (Wanted(options, "register-call")) {
+      add("register-call", "read", 4, [&] { return raw.RegisterRead(bar, 0); });
+    }
+  }
+  return report;
+}
+
+}  // namespace fpgadext::bench

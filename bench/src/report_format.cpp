@@ -1,0 +1,91 @@
+// Renderings of a benchmark report: a table for people, JSON and CSV for scripts.
+#include <fmt/format.h>
+
+#include <fpgadext/bench.hpp>
+#include <nlohmann/json.hpp>
+
+namespace fpgadext::bench {
+namespace {
+
+std::string HumanSize(uint64_t bytes) {
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return fmt::format("{}M", bytes >> 20);
+  if (bytes >= 1024 && bytes % 1024 == 0) return fmt::format("{}K", bytes >> 10);
+  return fmt::format("{}", bytes);
+}
+
+std::string HumanTime(double ns) {
+  if (ns >= 1e6) return fmt::format("{:.2f}ms", ns / 1e6);
+  if (ns >= 1e3) return fmt::format("{:.2f}us", ns / 1e3);
+  return fmt::format("{:.0f}ns", ns);
+}
+
+const Result* Find(const Report& report, const std::string& path, uint64_t size) {
+  for (const Result& r : report.results) {
+    if (r.path == path && r.size == size) return &r;
+  }
+  return nullptr;
+}
+
+nlohmann::json ToJson(const Result& r) {
+  return {{"samples", r.latency.samples}, {"p50_ns", r.latency.p50},
+          {"p99_ns", r.latency.p99},     {"p999_ns", r.latency.p999},
+          {"max_ns", r.latency.max},     {"mean_ns", r.latency.mean},
+          {"bytes_per_second", r.bytesPerSecond}};
+}
+
+}  // namespace
+
+std::string FormatTable(const Report& report) {
+  std::string out = fmt::format("platform: {}\n", report.platform);
+  if (!report.error.empty()) out += fmt::format("error: {}\n", report.error);
+  const Result* call = Find(report, "empty-call", 0);
+  out += fmt::format("{:<16} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "path",
+                     "dir", "size", "p50", "p99", "p99.9", "max", "MB/s", "vs base");
+  for (const Result& r : report.results) {
+    // Bulk transfers compare with memcpy of the same bytes; small ones and calls with an empty
+    // driver call.
+    std::string ratio;
+    const Result* memcpyBase = Find(report, "memcpy", r.size);
+    if (r.path == "memcpy" || r.path == "empty-call") {
+      ratio = "base";
+    } else if (r.size >= 65536 && memcpyBase && memcpyBase->bytesPerSecond > 0) {
+      ratio = fmt::format("{:.2f}x mc", r.bytesPerSecond / memcpyBase->bytesPerSecond);
+    } else if (call && call->latency.p50 > 0) {
+      ratio = fmt::format("{:.2f}x call", r.latency.p50 / call->latency.p50);
+    }
+    out += fmt::format("{:<16} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10.1f} {:>9}\n", r.path,
+                       r.direction, HumanSize(r.size), HumanTime(r.latency.p50),
+                       HumanTime(r.latency.p99), HumanTime(r.latency.p999),
+                       HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio);
+  }
+  return out;
+}
+
+std::string FormatJson(const Report& report) {
+  nlohmann::json j;
+  j["platform"] = report.platform;
+  if (!report.error.empty()) j["error"] = report.error;
+  j["paths"] = nlohmann::json::object();
+  j["baselines"] = nlohmann::json::object();
+  for (const Result& r : report.results) {
+    const std::string size = std::to_string(r.size);
+    if (r.direction.empty()) {
+      j["baselines"][r.path][size] = ToJson(r);
+    } else {
+      j["paths"][r.path][r.direction][size] = ToJson(r);
+    }
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string FormatCsv(const Report& report) {
+  std::string out = "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second\n";
+  for (const Result& r : report.results) {
+    out += fmt::format("{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}\n", r.path,
+                       r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
+                       r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond);
+  }
+  return out;
+}
+
+}  // namespace fpgadext::bench
