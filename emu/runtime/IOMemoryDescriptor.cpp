@@ -108,9 +108,12 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
   if (offset > b->length) return kIOReturnBadArgument;
   const uint64_t len = length ? length : b->length - offset;
   if (len == 0 || len > b->length - offset) return kIOReturnBadArgument;
-  const bool clientOwned = b->clientOwned;
+  // xnu (IOUserServer.cpp, CreateMapping_Impl) forces read-only for direction exactly Out unless
+  // the caller created the memory; only IOBufferMemoryDescriptors record a creator, so client
+  // memory, sub-descriptors and concatenations made Out are read-only to the dext.
   const bool readOnly = (options & kIOMemoryMapReadOnly) ||
-                        (clientOwned && (b->direction & kDirectionBits) == kIOMemoryDirectionOut);
+                        (b->kind != MemoryBacking::Kind::kBuffer &&
+                         (b->direction & kDirectionBits) == kIOMemoryDirectionOut);
 
   auto* m = OSTypeAllocInit<IOMemoryMap>();
   if (m == nullptr) return kIOReturnNoMemory;

@@ -18,8 +18,9 @@ class IOMemoryDescriptor : public OSObject {
   kern_return_t GetLength(uint64_t* returnLength);
 
   // Maps [offset, offset+length) into the dext (length 0 = to the end); alignment must be 0.
-  // The mapping is read-only when kIOMemoryMapReadOnly is asked, or when the memory belongs to
-  // a client and its direction is exactly kIOMemoryDirectionOut. Copy-on-write client memory is
+  // The mapping is read-only when kIOMemoryMapReadOnly is asked, or when the direction is
+  // exactly kIOMemoryDirectionOut and the memory is not a buffer the dext created (client
+  // memory, sub-descriptors, concatenations). Copy-on-write client memory is
   // mapped as a snapshot. Client ranges are checked here: unmapped or unreadable ones fail with
   // kIOReturnError.
   kern_return_t CreateMapping(uint64_t options, uint64_t address, uint64_t offset,
