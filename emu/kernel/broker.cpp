@@ -429,10 +429,14 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
       m.address = reinterpret_cast<uint64_t>(view);
       m.unmapPages = true;
     }
-  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty()) {
-    // Device memory the model exposes as plain memory: the app sees the same bytes. (The
-    // emulation cannot give the app a second view with its own protection.)
+  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty() && !readOnly) {
+    // Device memory the model exposes as plain memory: the app sees the same bytes.
     m.address = reinterpret_cast<uint64_t>(b->ranges[0].address);
+  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty()) {
+    // The emulation cannot give the app a second view of the model's memory with its own
+    // protection; handing out the writable one would be friendlier than a Mac.
+    ret = kIOReturnUnsupported;
+    os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: read-only device memory is not emulated");
   } else {
     ret = kIOReturnUnsupported;
     os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: this kind of memory is not emulated");
