@@ -25,6 +25,15 @@ class HostMemory {
   // How many windows can be prepared at once.
   virtual uint32_t Slots() const = 0;
 
+  // Optional, for engines that move data with the CPU (the PIO engine): the CPU address of the
+  // bytes [offset, offset + length), which must be contiguous in the caller's address space
+  // (the dext maps the memory descriptor once, e.g. IOMemoryDescriptor::CreateMapping). The
+  // address stays valid as long as this object lives. Memory that cannot be reached by the CPU
+  // returns kIOReturnUnsupported (the default), out-of-range requests kIOReturnBadArgument.
+  virtual IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) {
+    return kIOReturnUnsupported;
+  }
+
  protected:
   ~HostMemory() = default;
 };

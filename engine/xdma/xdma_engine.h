@@ -1,0 +1,549 @@
+// The XDMA engine driver: moves one channel's share of a transfer with scatter-gather
+// descriptors in host memory, zero copies (docs/engine.md). Poll-mode completion through the
+// channel's writeback word (xdma-facts §5.1); no interrupts yet.
+//
+// Dext-safe (DESIGN.md decision 4): header-only template on RegisterIo, no allocation, no
+// exceptions, no threads. The dext builds it once at Start:
+//
+//   XdmaEngineConfig config;
+//   config.cardMemorySize = 1ull << 30;            // the board's AXI memory (not in the IP)
+//   for each direction d, channel c:               // memory allocated and prepared once
+//     config.channels[d][c].ring = {ringCpu, ringSegments, ringSegmentCount, ringCapacity};
+//     config.channels[d][c].writeback = {wordCpu, wordBus};
+//   XdmaEngine<PciIo> engine(io, platform, config);
+//   if (IOReturn r = engine.Probe(); r != kIOReturnSuccess) ...
+//   ChannelPool pool(engine.Limits().channels[0], engine.Limits().channels[1]);
+//   TransferPlanner planner(engine, pool, platform);
+//
+// Threads: Start/Poll/Recover of one channel must not run concurrently (the ChannelPool gives a
+// channel to one transfer at a time); different channels may be driven from different threads
+// if Io allows concurrent accesses (IOPCIDevice MMIO and the emulated BARs do).
+#pragma once
+
+#include <fpgadext/engine/dma_engine.h>
+#include <fpgadext/engine/platform.h>
+#include <fpgadext/engine/register_io.h>
+
+#include "xdma/xdma_registers.h"
+
+namespace fpgadext::engine {
+
+// A channel's descriptor ring: host memory the dext allocated (IOBufferMemoryDescriptor,
+// kIOMemoryDirectionOut is enough: the device only reads it) and prepared for DMA once.
+struct XdmaDescriptorRing {
+  // CPU address of the ring, contiguous for the CPU, 32-byte aligned.
+  xdma::Descriptor* cpu = nullptr;
+  // The ring's bus segments in order (pages may be scattered). Every segment must start on a
+  // 32-byte boundary and be a multiple of 32 bytes long; together they cover at least
+  // `capacity` descriptors. The array is not copied: it must outlive the engine.
+  const BusSegment* segments = nullptr;
+  uint32_t segmentCount = 0;
+  // Descriptors the ring holds; a window never uses more (a window with more pieces is cut
+  // short and the rest goes in the next window). At least 1; 32·k + extra pieces for segments
+  // longer than maxDescriptorBytes is enough for full 32-segment windows.
+  uint32_t capacity = 0;
+};
+
+// A channel's poll-mode writeback word (xdma-facts §5.1): 4 bytes the device writes, 4-byte
+// aligned, prepared for device writes (kIOMemoryDirectionIn).
+struct XdmaWritebackWord {
+  uint32_t* cpu = nullptr;
+  uint64_t bus = 0;
+};
+
+struct XdmaChannelMemory {
+  XdmaDescriptorRing ring;
+  XdmaWritebackWord writeback;
+};
+
+struct XdmaEngineConfig {
+  // Card (AXI) memory is [0, cardMemorySize); the IP does not report it, the board does.
+  uint64_t cardMemorySize = 0;
+  // Indexed [Direction][channel]. Channels without a ring (capacity 0) are not used even if the
+  // IP has them; channels the IP lacks are not used even if they have a ring.
+  XdmaChannelMemory channels[2][xdma::kMaxChannels] = {};
+  // Bounded wait for Busy = 0 when stopping a channel (Recover, errors). Prandr's driver waits
+  // ≤ 10 ms (xdma-facts §6.4).
+  uint64_t stopTimeoutNs = 10'000'000;
+  // While a window runs, Poll also reads the channel's Status register this often: it notices
+  // surprise removal (all ones), an error stop and a lost writeback (xdma-facts §9.6).
+  uint64_t statusCheckIntervalNs = 1'000'000;
+};
+
+// Maps a channel's Status value (error stop) to an IOReturn. Table in docs/engine.md.
+constexpr IOReturn XdmaStatusToIOReturn(xdma::Direction dir, uint32_t status) {
+  using S = xdma::ChannelStatus;
+  if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;  // surprise removal (facts §8)
+  if (S::desc_error_field::Get(status) != 0) return kIOReturnDMAError;  // descriptor fetch
+  if (status & S::kMagicStopped) return kIOReturnInternalError;         // our descriptors
+  if (status & S::kAlignMismatch) return kIOReturnNotAligned;
+  if (status & S::kInvalidLength) return kIOReturnInternalError;
+  if (dir == xdma::Direction::kH2c) {
+    // read_error: completions of host memory reads. UR/CA = the IOMMU (or host) refused.
+    if (status & (S::kReadErrorUnsupportedRequest | S::kReadErrorCompleterAbort)) {
+      return kIOReturnNotPermitted;
+    }
+    if (S::read_error_field::Get(status) != 0) return kIOReturnIOError;   // parity, poisoned…
+    if (S::write_error_field::Get(status) != 0) return kIOReturnIOError;  // card AXI decode/slave
+  } else {
+    // write_error is unused by the IP for C2H; models/xdma reports a refused host write there.
+    if (S::write_error_field::Get(status) != 0) return kIOReturnNotPermitted;
+    if (S::read_error_field::Get(status) != 0) return kIOReturnIOError;  // card AXI decode/slave
+  }
+  return kIOReturnIOError;  // stopped with an error the status does not name
+}
+
+template <RegisterIo Io>
+class XdmaEngine final : public DataMover {
+ public:
+  // `io`: the DMA BAR (offsets of xdma_registers.h). `platform`: clock and relax. `config`:
+  // card size and per-channel memory (copied; the ring segment arrays are referenced).
+  XdmaEngine(Io& io, const Platform& platform, const XdmaEngineConfig& config)
+      : io_(io), platform_(platform), config_(config) {}
+
+  // Reads the channel identifiers (facts §3.1; channels stop at the first missing one) and
+  // alignments (0x4C), checks the channel memory, stops the usable channels and clears their
+  // status and interrupt masks. Errors: kIOReturnNoDevice (all ones: the board is gone),
+  // kIOReturnNotFound (no memory-mapped H2C or C2H channel 0), kIOReturnBadArgument (a ring or
+  // writeback word that breaks the rules above).
+  IOReturn Probe();
+
+  // Valid after a successful Probe().
+  const EngineLimits& Limits() const override { return limits_; }
+
+  // DataMover. Start errors: kIOReturnBadArgument (channel, length 0, host range),
+  // kIOReturnOverrun (past card memory), kIOReturnBusy (the channel has a transfer, an error
+  // not yet recovered, or the engine is still busy), kIOReturnNotAligned (addressAlignment > 1
+  // and host/card addresses disagree), kIOReturnNoDevice, and HostMemory::PrepareWindow's.
+  IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress, HostMemory& host,
+                 uint32_t slot, uint64_t hostOffset, uint64_t length) override;
+  // Poll returns kIOReturnNotOpen for a channel with no transfer.
+  IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override;
+  // Returns kIOReturnNotResponding if Busy did not drop within stopTimeoutNs (the channel then
+  // refuses Start until a later Recover finds it idle), kIOReturnNoDevice after removal.
+  IOReturn Recover(Direction direction, uint32_t channel) override;
+
+  // Largest descriptor length: 2^28 - 1 rounded down to 4 KiB, so that a long segment is split
+  // into page-aligned pieces (the in-tree driver uses 2^28 - PAGE_SIZE; facts §4).
+  static constexpr uint64_t kMaxDescriptorBytes = xdma::kDescriptorMaxLength & ~uint64_t{0xFFF};
+
+ private:
+  struct ChannelState {
+    HostMemory* host = nullptr;
+    uint32_t slot = 0;
+    uint64_t nextHostOffset = 0;  // host offset of the next window
+    uint64_t nextCard = 0;        // card address of the next window
+    uint64_t remaining = 0;       // bytes not yet in a window
+    uint64_t doneBytes = 0;       // bytes of completed windows
+    uint64_t windowBytes = 0;
+    uint32_t windowDescriptors = 0;
+    uint64_t nextStatusCheckNs = 0;
+    IOReturn error = kIOReturnSuccess;  // latched until Recover
+    bool active = false;
+    bool windowPrepared = false;
+  };
+
+  static xdma::Direction Dir(Direction d) {
+    return d == Direction::kHostToCard ? xdma::Direction::kH2c : xdma::Direction::kC2h;
+  }
+  bool ValidChannel(Direction d, uint32_t c) const {
+    return probed_ && c < limits_.channels[static_cast<int>(d)];
+  }
+  uint32_t ReadStatus(Direction d, uint32_t c) {
+    return xdma::ChannelStatus::Get(Dir(d), c).ReadFrom(io_).reg_value();
+  }
+  void ClearRun(Direction d, uint32_t c) {
+    xdma::ChannelControl::GetW1C(Dir(d), c).FromValue(0).set_run(1).WriteTo(io_);
+  }
+  // Waits until Busy = 0: kIOReturnSuccess, kIOReturnNoDevice or kIOReturnNotResponding.
+  IOReturn WaitIdle(Direction d, uint32_t c);
+  // Prepares the next window and runs it.
+  IOReturn StartWindow(Direction d, uint32_t c);
+  // Builds the window's descriptors; returns their count (0 on error, *error set).
+  uint32_t BuildDescriptors(Direction d, uint32_t c, const BusSegment* segments, uint32_t count,
+                            uint64_t covered, uint64_t* bytes, uint32_t* dscAdj, IOReturn* error);
+  // Bytes moved by the first `count` descriptors of the current window.
+  uint64_t WindowPrefixBytes(Direction d, uint32_t c, uint32_t count) const;
+  // The engine stopped on an error (or vanished): collects status and count, completes the
+  // window, latches the error.
+  IOReturn Fail(Direction d, uint32_t c, uint64_t* done);
+  // The window's last descriptor completed: next window or success.
+  IOReturn WindowDone(Direction d, uint32_t c, uint64_t* done);
+  void CompleteWindow(ChannelState& s) {
+    if (s.windowPrepared) s.host->CompleteWindow(s.slot);
+    s.windowPrepared = false;
+  }
+
+  Io& io_;
+  Platform platform_;
+  XdmaEngineConfig config_;
+  EngineLimits limits_ = {};
+  bool probed_ = false;
+  ChannelState state_[2][xdma::kMaxChannels];
+};
+
+// ------------------------------------------------------------------------------------------------
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::Probe() {
+  using namespace xdma;
+  probed_ = false;
+  limits_ = EngineLimits{};
+  uint32_t alignment = 1;
+  for (int d = 0; d < 2; ++d) {
+    const Direction dir = static_cast<Direction>(d);
+    const Target target = d == 0 ? Target::kH2cChannel : Target::kC2hChannel;
+    uint32_t present = 0;
+    for (uint32_t c = 0; c < kMaxChannels; ++c) {
+      const uint32_t id = Identifier::Get(target, c).ReadFrom(io_).reg_value();
+      if (id == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+      const Identifier reg = Identifier::Get(target, c).FromValue(id);
+      // Stream channels are a different engine (C2H writebacks, EOP): not supported.
+      if (reg.subsystem_id() != kSubsystemId || reg.target() != static_cast<uint32_t>(target) ||
+          reg.channel_id() != c || reg.stream() != 0) {
+        break;  // channels stop at the first missing one (facts §1)
+      }
+      ++present;
+    }
+    if (present == 0) return kIOReturnNotFound;
+    uint32_t usable = 0;
+    for (uint32_t c = 0; c < present; ++c) {
+      const XdmaChannelMemory& m = config_.channels[d][c];
+      if (m.ring.capacity == 0) break;
+      if (m.ring.cpu == nullptr || m.ring.segments == nullptr ||
+          reinterpret_cast<uintptr_t>(m.ring.cpu) % kDescriptorAlignment != 0 ||
+          m.writeback.cpu == nullptr || reinterpret_cast<uintptr_t>(m.writeback.cpu) % 4 != 0 ||
+          m.writeback.bus % 4 != 0) {
+        return kIOReturnBadArgument;
+      }
+      uint64_t ringBytes = 0;
+      for (uint32_t s = 0; s < m.ring.segmentCount; ++s) {
+        const BusSegment& seg = m.ring.segments[s];
+        if (seg.address % kDescriptorAlignment != 0 || seg.length % kDescriptorAlignment != 0) {
+          return kIOReturnBadArgument;
+        }
+        ringBytes += seg.length;
+      }
+      if (ringBytes < uint64_t{m.ring.capacity} * sizeof(Descriptor)) return kIOReturnBadArgument;
+      ++usable;
+    }
+    if (usable == 0) return kIOReturnBadArgument;
+    limits_.channels[d] = usable;
+    for (uint32_t c = 0; c < usable; ++c) {
+      const uint32_t a = ChannelAlignments::Get(Dir(dir), c).ReadFrom(io_).reg_value();
+      if (a == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+      const uint32_t align = ChannelAlignments::Get(Dir(dir), c).FromValue(a).addr_alignment();
+      if (align > alignment) alignment = align;
+      // Quiesce: stop, incremental addressing, no interrupts (poll mode), status cleared.
+      ChannelControl::GetW1C(Dir(dir), c).FromValue(0).set_run(1).set_non_inc_mode(1).WriteTo(io_);
+      ChannelIntEnable::GetW1C(Dir(dir), c).FromValue(ChannelIntEnable::kDefinedMask).WriteTo(io_);
+      const IOReturn r = WaitIdle(dir, c);
+      if (r != kIOReturnSuccess) return r;
+      (void)ChannelStatus::GetReadClear(Dir(dir), c).ReadFrom(io_);
+      state_[d][c] = ChannelState{};
+    }
+  }
+  limits_.cardMemorySize = config_.cardMemorySize;
+  limits_.maxDescriptorBytes = kMaxDescriptorBytes;
+  limits_.addressAlignment = alignment;
+  probed_ = true;
+  return kIOReturnSuccess;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::WaitIdle(Direction d, uint32_t c) {
+  const uint64_t deadline = platform_.nowNs() + config_.stopTimeoutNs;
+  for (;;) {
+    const uint32_t status = ReadStatus(d, c);
+    if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+    if ((status & xdma::ChannelStatus::kBusy) == 0) return kIOReturnSuccess;
+    if (platform_.nowNs() > deadline) return kIOReturnNotResponding;
+    platform_.relax();
+  }
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::Start(Direction d, uint32_t c, uint64_t cardAddress, HostMemory& host,
+                               uint32_t slot, uint64_t hostOffset, uint64_t length) {
+  if (!ValidChannel(d, c) || length == 0 || slot >= host.Slots()) return kIOReturnBadArgument;
+  if (hostOffset > host.Length() || length > host.Length() - hostOffset) {
+    return kIOReturnBadArgument;
+  }
+  if (cardAddress + length < cardAddress) return kIOReturnBadArgument;
+  if (cardAddress + length > limits_.cardMemorySize) return kIOReturnOverrun;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  if (s.active || s.windowPrepared || s.error != kIOReturnSuccess) return kIOReturnBusy;
+
+  s = ChannelState{};
+  s.host = &host;
+  s.slot = slot;
+  s.nextHostOffset = hostOffset;
+  s.nextCard = cardAddress;
+  s.remaining = length;
+  s.active = true;
+  const IOReturn r = StartWindow(d, c);
+  if (r != kIOReturnSuccess) {
+    CompleteWindow(s);
+    s = ChannelState{};
+  }
+  return r;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
+  using namespace xdma;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  const XdmaChannelMemory& m = config_.channels[static_cast<int>(d)][c];
+
+  // The engine must be idle before it is reprogrammed (Run is cleared after every window).
+  const uint32_t status = ReadStatus(d, c);
+  if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+  if (status & ChannelStatus::kBusy) return kIOReturnBusy;
+
+  BusSegment segments[kMaxSegmentsPerWindow];
+  uint32_t count = kMaxSegmentsPerWindow;
+  uint64_t covered = 0;
+  IOReturn r =
+      s.host->PrepareWindow(s.slot, s.nextHostOffset, s.remaining, segments, &count, &covered);
+  if (r != kIOReturnSuccess) return r;
+  s.windowPrepared = true;
+  if (count == 0 || count > kMaxSegmentsPerWindow || covered == 0 || covered > s.remaining) {
+    return kIOReturnInternalError;  // HostMemory broke its contract
+  }
+
+  uint64_t bytes = 0;
+  uint32_t dscAdj = 0;
+  const uint32_t n = BuildDescriptors(d, c, segments, count, covered, &bytes, &dscAdj, &r);
+  if (n == 0) return r;
+
+  // Program the channel (facts §6.2): Run 0, descriptor address and first-block count,
+  // writeback address, then Run with logging of every error (stop on them) and poll-mode
+  // writeback. The rising edge of Run clears status and the completed count.
+  __atomic_store_n(m.writeback.cpu, 0u, __ATOMIC_RELEASE);
+  ClearRun(d, c);
+  const uint64_t first = m.ring.segments[0].address;
+  SgdmaDescAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first)).WriteTo(io_);
+  SgdmaDescAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first >> 32)).WriteTo(io_);
+  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).set_dsc_adj(dscAdj).WriteTo(io_);
+  const uint32_t base = ChannelBase(Dir(d), c);
+  io_.Write32(base + channel_reg::kPollModeWbAddrLo, static_cast<uint32_t>(m.writeback.bus));
+  io_.Write32(base + channel_reg::kPollModeWbAddrHi, static_cast<uint32_t>(m.writeback.bus >> 32));
+  ChannelControl::Get(Dir(d), c)
+      .FromValue(0)
+      .set_ie_descriptor_stopped(1)
+      .set_ie_descriptor_completed(1)
+      .set_ie_align_mismatch(1)
+      .set_ie_magic_stopped(1)
+      .set_ie_invalid_length(1)
+      .set_ie_read_error(ChannelControl::ie_read_error_field::kMax)
+      .set_ie_write_error(ChannelControl::ie_write_error_field::kMax)
+      .set_ie_desc_error(ChannelControl::ie_desc_error_field::kMax)
+      .set_pollmode_wb_enable(1)
+      .set_run(1)
+      .WriteTo(io_);
+
+  s.windowDescriptors = n;
+  s.windowBytes = bytes;
+  s.nextHostOffset += bytes;
+  s.nextCard += bytes;
+  s.remaining -= bytes;
+  s.nextStatusCheckNs = platform_.nowNs() + config_.statusCheckIntervalNs;
+  return kIOReturnSuccess;
+}
+
+template <RegisterIo Io>
+uint32_t XdmaEngine<Io>::BuildDescriptors(Direction d, uint32_t c, const BusSegment* segments,
+                                          uint32_t count, uint64_t covered, uint64_t* bytes,
+                                          uint32_t* dscAdj, IOReturn* error) {
+  using namespace xdma;
+  const XdmaDescriptorRing& ring = config_.channels[static_cast<int>(d)][c].ring;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  Descriptor* desc = ring.cpu;
+  const bool h2c = d == Direction::kHostToCard;
+  const uint64_t align = limits_.addressAlignment;
+
+  // Pass 1: one descriptor per piece (segments split at kMaxDescriptorBytes), linked in ring
+  // order. Block starts are marked in the control word until pass 2 writes it.
+  constexpr uint32_t kBlockStart = 1;
+  uint32_t ringSeg = 0;
+  uint64_t ringSegOffset = 0;
+  uint64_t prevBus = 0;
+  uint32_t blockLength = 0;
+  uint32_t n = 0;
+  uint64_t card = s.nextCard;
+  uint64_t left = covered;
+  *bytes = 0;
+  for (uint32_t i = 0; i < count && left > 0 && n < ring.capacity; ++i) {
+    uint64_t address = segments[i].address;
+    uint64_t segLeft = segments[i].length < left ? segments[i].length : left;
+    while (segLeft > 0 && n < ring.capacity) {
+      const uint64_t piece = segLeft < kMaxDescriptorBytes ? segLeft : kMaxDescriptorBytes;
+      if (align > 1 && address % align != card % align) {
+        *error = kIOReturnNotAligned;  // docs/engine.md: no bounce path
+        return 0;
+      }
+      while (ringSegOffset >= ring.segments[ringSeg].length) {
+        ringSegOffset -= ring.segments[ringSeg].length;
+        ++ringSeg;
+      }
+      const uint64_t bus = ring.segments[ringSeg].address + ringSegOffset;
+      ringSegOffset += sizeof(Descriptor);
+      // A block of adjacent descriptors is contiguous on the bus, stays inside one 4 KiB page
+      // and has at most 64 entries (6-bit Nxt_adj; facts §4).
+      const bool start = n == 0 || blockLength == kDescriptorMaxAdjacent + 1 ||
+                         bus != prevBus + sizeof(Descriptor) || (bus >> 12) != (prevBus >> 12);
+      blockLength = start ? 1 : blockLength + 1;
+      if (n > 0) {
+        desc[n - 1].next_lo = static_cast<uint32_t>(bus);
+        desc[n - 1].next_hi = static_cast<uint32_t>(bus >> 32);
+      }
+      desc[n] = Descriptor::Make(h2c ? address : card, h2c ? card : address,
+                                 static_cast<uint32_t>(piece), 0, 0, 0);
+      desc[n].control = start ? kBlockStart : 0;
+      prevBus = bus;
+      ++n;
+      *bytes += piece;
+      address += piece;
+      card += piece;
+      segLeft -= piece;
+      left -= piece;
+    }
+  }
+
+  // Pass 2, backwards: Nxt_adj of descriptor i = descriptors after i+1 in i+1's block (counts
+  // down inside a block; the block's last descriptor announces the next block; facts §4).
+  // The last descriptor stops the engine and writes back the count.
+  int64_t endOfCurrent = static_cast<int64_t>(n) - 1;  // last index of the block holding i
+  int64_t endOfNext = endOfCurrent;                    // ... holding i + 1
+  for (int64_t i = static_cast<int64_t>(n) - 1; i >= 0; --i) {
+    Descriptor& di = desc[i];
+    const bool start = (di.control & kBlockStart) != 0;
+    const bool last = i == static_cast<int64_t>(n) - 1;
+    const uint32_t nxtAdj = last ? 0 : static_cast<uint32_t>(endOfNext - (i + 1));
+    di.control = DescriptorControl::magic_field::Make(kDescriptorMagic) |
+                 DescriptorControl::nxt_adj_field::Make(nxtAdj) |
+                 (last ? (Descriptor::kStop | Descriptor::kCompleted) : 0);
+    endOfNext = endOfCurrent;
+    if (start) endOfCurrent = i - 1;
+  }
+  *dscAdj = static_cast<uint32_t>(endOfNext);  // block of descriptor 0 holds endOfNext + 1
+  return n;
+}
+
+template <RegisterIo Io>
+uint64_t XdmaEngine<Io>::WindowPrefixBytes(Direction d, uint32_t c, uint32_t count) const {
+  const ChannelState& s = state_[static_cast<int>(d)][c];
+  const xdma::Descriptor* desc = config_.channels[static_cast<int>(d)][c].ring.cpu;
+  if (count > s.windowDescriptors) count = s.windowDescriptors;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < count; ++i) bytes += desc[i].Length();
+  return bytes;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::Poll(Direction d, uint32_t c, uint64_t* done) {
+  using namespace xdma;
+  if (!ValidChannel(d, c)) return kIOReturnBadArgument;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  if (s.error != kIOReturnSuccess) {
+    if (done != nullptr) *done = s.doneBytes;
+    return s.error;
+  }
+  if (!s.active) return kIOReturnNotOpen;
+
+  // The device writes the word with one 4-byte posted write after the window's data
+  // (facts §5.1, §6.2 step 6): acquire makes the data visible with it.
+  const uint32_t* word = config_.channels[static_cast<int>(d)][c].writeback.cpu;
+  const PollModeWriteback wb = PollModeWriteback::Of(__atomic_load_n(word, __ATOMIC_ACQUIRE));
+  if (wb.sts_err()) return Fail(d, c, done);
+  const uint32_t expected = s.windowDescriptors & PollModeWriteback::completed_count_field::kMax;
+  if (wb.completed_count() == expected) return WindowDone(d, c, done);
+
+  // Now and then, ask the registers: removal, an error stop, a lost writeback.
+  const uint64_t now = platform_.nowNs();
+  if (now >= s.nextStatusCheckNs) {
+    s.nextStatusCheckNs = now + config_.statusCheckIntervalNs;
+    const uint32_t status = ReadStatus(d, c);
+    if (status == 0xFFFF'FFFFu) return Fail(d, c, done);
+    if ((status & ChannelStatus::kAnyErrorMask) != 0) return Fail(d, c, done);
+    if ((status & ChannelStatus::kBusy) == 0) {
+      // Idle: either the writeback is on its way or was lost. Re-read the word first.
+      const PollModeWriteback again =
+          PollModeWriteback::Of(__atomic_load_n(word, __ATOMIC_ACQUIRE));
+      if (again.sts_err()) return Fail(d, c, done);
+      if (again.completed_count() == expected) return WindowDone(d, c, done);
+      const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
+      if (count == s.windowDescriptors) return WindowDone(d, c, done);
+      // Idle with descriptors left and no error: it can only have been stopped.
+      return Fail(d, c, done);
+    }
+  }
+  if (done != nullptr) *done = s.doneBytes + WindowPrefixBytes(d, c, wb.completed_count());
+  return kIOReturnNotReady;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::WindowDone(Direction d, uint32_t c, uint64_t* done) {
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  // After a Stop descriptor Run stays set (facts §6.2 step 5): clear it for the next edge.
+  ClearRun(d, c);
+  CompleteWindow(s);
+  s.doneBytes += s.windowBytes;
+  s.windowBytes = 0;
+  s.windowDescriptors = 0;
+  if (s.remaining == 0) {
+    s.active = false;
+    if (done != nullptr) *done = s.doneBytes;
+    return kIOReturnSuccess;
+  }
+  const IOReturn r = StartWindow(d, c);
+  if (r != kIOReturnSuccess) {
+    CompleteWindow(s);
+    s.active = false;
+    s.error = r;
+  }
+  if (done != nullptr) *done = s.doneBytes;
+  return r == kIOReturnSuccess ? kIOReturnNotReady : r;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::Fail(Direction d, uint32_t c, uint64_t* done) {
+  using namespace xdma;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  const uint32_t status = ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_).reg_value();
+  IOReturn error = XdmaStatusToIOReturn(Dir(d), status);
+  if (error != kIOReturnNoDevice) {
+    const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
+    if (count == 0xFFFF'FFFFu) {
+      error = kIOReturnNoDevice;
+    } else {
+      s.doneBytes += WindowPrefixBytes(d, c, count);
+    }
+    // An error stops the engine; make sure before the memory goes away.
+    ClearRun(d, c);
+    if ((status & ChannelStatus::kBusy) != 0) (void)WaitIdle(d, c);
+  }
+  CompleteWindow(s);
+  s.active = false;
+  s.error = error;
+  if (done != nullptr) *done = s.doneBytes;
+  return error;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaEngine<Io>::Recover(Direction d, uint32_t c) {
+  using namespace xdma;
+  if (!ValidChannel(d, c)) return kIOReturnBadArgument;
+  ChannelState& s = state_[static_cast<int>(d)][c];
+  // No reset bit exists: Run 0, wait for Busy 0, clear status (facts §6.4).
+  ClearRun(d, c);
+  const IOReturn idle = WaitIdle(d, c);
+  if (idle != kIOReturnNoDevice) (void)ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_);
+  // The host memory belongs to the caller, who may free it once we return: complete the window
+  // even if the engine is still busy (then only the IOMMU keeps it from the memory).
+  CompleteWindow(s);
+  s = ChannelState{};
+  return idle;
+}
+
+}  // namespace fpgadext::engine
