@@ -14,6 +14,12 @@ void ConformanceTest::SetUp() {
 }
 
 void ConformanceTest::TearDown() {
+  if (machine_ != nullptr && !expectIommuViolations_) {
+    for (const emu::IommuViolation& v : machine_->iommu().Violations()) {
+      ADD_FAILURE() << "IOMMU violation: " << v.reason << " at bus address 0x" << std::hex
+                    << v.busAddress << " length 0x" << v.length;
+    }
+  }
   if (connection_ != IO_OBJECT_NULL) IOServiceClose(connection_);
   if (service_ != IO_OBJECT_NULL) IOObjectRelease(service_);
   machine_.reset();

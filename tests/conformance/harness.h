@@ -29,6 +29,10 @@ class ConformanceTest : public ::testing::Test {
                      size_t inStructSize = 0, void* outStruct = nullptr,
                      size_t* outStructSize = nullptr);
 
+  // Every test ends with no IOMMU violation recorded, unless it sets this (tests of refused
+  // device accesses).
+  bool expectIommuViolations_ = false;
+
   std::unique_ptr<emu::Machine> machine_;
   std::unique_ptr<ProbeDevice> device_;
   io_service_t service_ = IO_OBJECT_NULL;

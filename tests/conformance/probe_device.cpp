@@ -59,12 +59,32 @@ class ProbeDevice::Registers : public emu::MmioRegion {
   friend class ProbeDevice;
 };
 
+// BAR2: plain memory, which CPU loads and stores may reach directly.
+class ProbeDevice::Ram : public emu::MmioRegion {
+ public:
+  uint64_t Size() const override { return probe::kRamSize; }
+  uint64_t Read(uint64_t offset, unsigned width) override {
+    uint64_t value = 0;
+    std::memcpy(&value, &bytes_[offset], width);
+    return value;
+  }
+  void Write(uint64_t offset, unsigned width, uint64_t value) override {
+    std::memcpy(&bytes_[offset], &value, width);
+  }
+  uint8_t* DirectMemory() override { return bytes_; }
+
+ private:
+  alignas(4096) uint8_t bytes_[probe::kRamSize] = {};
+};
+
 ProbeDevice::ProbeDevice()
     : config_(models::pci::Identity{probe::kVendor, probe::kDevice, probe::kVendor, 0x0001, 1,
                                     0x118000, 1}),
       registers_(std::make_unique<Registers>(this)),
+      ram_(std::make_unique<Ram>()),
       buffer_(2 << 20) {
   config_.SetBar(0, {0x10000, false, false});
+  config_.SetBar(probe::kRamBar, {probe::kRamSize, true, true});
   config_.AddMsiCapability(2);  // 4 vectors
   config_.AddMsixCapability(8, 0, probe::kMsixTable, probe::kMsixPba);
 }
@@ -78,6 +98,7 @@ void ProbeDevice::ConfigWrite(uint32_t offset, unsigned width, uint32_t value) {
   config_.Write(offset, width, value);
 }
 emu::MmioRegion* ProbeDevice::Bar(unsigned index) {
+  if (index == probe::kRamBar) return ram_.get();
   return index == 0 ? registers_.get() : nullptr;
 }
 void ProbeDevice::Connect(emu::DmaPort* port) {

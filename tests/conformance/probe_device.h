@@ -33,10 +33,12 @@ class ProbeDevice : public emu::PciFunction {
 
  private:
   class Registers;
+  class Ram;
   void Raise(uint32_t vector);
 
   models::pci::ConfigSpace config_;
   std::unique_ptr<Registers> registers_;
+  std::unique_ptr<Ram> ram_;
   std::mutex portLock_;
   emu::DmaPort* port_ = nullptr;
   std::vector<uint8_t> buffer_;

@@ -19,6 +19,9 @@ enum Register : uint64_t {
 };
 enum DmaCommand : uint32_t { kDmaToDevice = 1, kDmaToHost = 2 };
 inline constexpr uint32_t kIdValue = 0xC0FFEE01;
+// BAR2 (64-bit, prefetchable; BAR3 is its upper half): 64 KiB of RAM without side effects.
+inline constexpr unsigned kRamBar = 2;
+inline constexpr uint64_t kRamSize = 0x10000;
 inline constexpr uint16_t kVendor = 0x1234;
 inline constexpr uint16_t kDevice = 0xF00D;
 

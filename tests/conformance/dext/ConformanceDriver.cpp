@@ -5,6 +5,8 @@
 #include <PCIDriverKit/PCIDriverKit.h>
 #include <os/log.h>
 
+#include "../probe_registers.h"
+
 struct ConformanceDriver_IVars {
   IOPCIDevice* device;
   uint16_t commandAtOpen;
@@ -39,6 +41,12 @@ kern_return_t IMPL(ConformanceDriver, Start) {
 
 kern_return_t IMPL(ConformanceDriver, Stop) {
   if (ivars->device != nullptr) {
+    // What the device answers while the driver stops (all ones once it is gone).
+    uint8_t index = 0;
+    uint32_t id = 0;
+    ivars->device->GetBARInfo(0, &index, nullptr, nullptr);
+    ivars->device->MemoryRead32(index, probe::kId, &id);
+    os_log(OS_LOG_DEFAULT, "ConformanceDriver::Stop: ID register 0x%08x", id);
     ivars->device->Close(this, 0);
     OSSafeReleaseNULL(ivars->device);
   }

@@ -26,6 +26,7 @@ struct ConformanceUserClient_IVars {
   OSAction* interruptAction;
   uint64_t deliveries;
   uint64_t interrupts;
+  uint64_t offQueueDeliveries;  // InterruptOccurred calls not on `queue`
 };
 
 namespace {
@@ -147,6 +148,21 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
       ivars->noLength->retain();
       *memory = ivars->noLength;
       return kIOReturnSuccess;
+    case kMemDirectBar: {
+      uint8_t index = 0;
+      kern_return_t ret =
+          ivars->driver->GetDevice()->GetBARInfo(probe::kRamBar, &index, nullptr, nullptr);
+      if (ret != kIOReturnSuccess) return ret;
+      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, this);
+    }
+    case kMemDirectBarReadOnly: {
+      uint8_t index = 0;
+      kern_return_t ret =
+          ivars->driver->GetDevice()->GetBARInfo(probe::kRamBar, &index, nullptr, nullptr);
+      if (ret != kIOReturnSuccess) return ret;
+      *options = kIOUserClientMemoryReadOnly;
+      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, this);
+    }
     default:
       return kIOReturnBadArgument;
   }
@@ -155,6 +171,7 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
 void IMPL(ConformanceUserClient, InterruptOccurred) {
   ivars->deliveries += 1;
   ivars->interrupts += count;
+  if (!ivars->queue->OnQueue()) ivars->offQueueDeliveries += 1;
 }
 
 kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
@@ -339,7 +356,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
     case kSelInterruptCount:
       out[0] = ivars->deliveries;
       out[1] = ivars->interrupts;
-      a->scalarOutputCount = 2;
+      out[2] = ivars->offQueueDeliveries;
+      a->scalarOutputCount = 3;
       return kIOReturnSuccess;
     case kSelRaise: {
       uint8_t index = 0;
@@ -413,6 +431,280 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       OSSafeReleaseNULL(map);
       OSSafeReleaseNULL(memory);
       a->scalarOutputCount = kClientMemoryCount;
+      return kIOReturnSuccess;
+    }
+    // Memory, DMA, PCI and interrupt rules (selectors 60..79).
+    case kSelMapClient: {
+      if (a->scalarInputCount != 7) return kIOReturnBadArgument;
+      const IOAddressSegment segment{in[0], in[1]};
+      IOMemoryDescriptor* memory = nullptr;
+      kern_return_t ret = CreateMemoryDescriptorFromClient(in[2], 1, &segment, &memory);
+      if (ret != kIOReturnSuccess) return ret;
+      OSSafeReleaseNULL(ivars->heldMap);
+      ret = memory->CreateMapping(in[3], 0, in[4], in[5], in[6], &ivars->heldMap);
+      memory->release();  // the map keeps the memory
+      out[0] = static_cast<uint32_t>(ret);
+      out[1] = ret == kIOReturnSuccess ? ivars->heldMap->GetAddress() : 0;
+      out[2] = ret == kIOReturnSuccess ? ivars->heldMap->GetLength() : 0;
+      a->scalarOutputCount = 3;
+      return kIOReturnSuccess;
+    }
+    case kSelMapBuffer: {
+      if (a->scalarInputCount != 6) return kIOReturnBadArgument;
+      IOBufferMemoryDescriptor* buffer = nullptr;
+      kern_return_t ret = IOBufferMemoryDescriptor::Create(in[0], in[1], 0, &buffer);
+      if (ret != kIOReturnSuccess) return ret;
+      buffer->SetLength(in[1]);
+      OSSafeReleaseNULL(ivars->heldMap);
+      ret = buffer->CreateMapping(in[2], 0, in[3], in[4], in[5], &ivars->heldMap);
+      buffer->release();
+      out[0] = static_cast<uint32_t>(ret);
+      out[1] = ret == kIOReturnSuccess ? ivars->heldMap->GetAddress() : 0;
+      out[2] = ret == kIOReturnSuccess ? ivars->heldMap->GetLength() : 0;
+      a->scalarOutputCount = 3;
+      return kIOReturnSuccess;
+    }
+    case kSelMapKeepsMemory: {
+      IOBufferMemoryDescriptor* buffer = nullptr;
+      kern_return_t ret =
+          IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, 16384, 0, &buffer);
+      if (ret != kIOReturnSuccess) return ret;
+      buffer->SetLength(16384);
+      IOAddressSegment range{};
+      buffer->GetAddressRange(&range);
+      auto* bytes = reinterpret_cast<uint8_t*>(range.address);
+      for (uint64_t i = 0; i < range.length; ++i) bytes[i] = Pattern(62, i);
+      OSSafeReleaseNULL(ivars->heldMap);
+      ret = buffer->CreateMapping(0, 0, 0, 0, 0, &ivars->heldMap);
+      out[0] = static_cast<uint64_t>(buffer->getRetainCount());
+      buffer->release();  // only the map holds it now
+      if (ret != kIOReturnSuccess) return ret;
+      out[1] = ivars->heldMap->GetAddress();
+      out[2] = ivars->heldMap->GetLength();
+      a->scalarOutputCount = 3;
+      return kIOReturnSuccess;
+    }
+    case kSelBufferCreate: {
+      if (a->scalarInputCount != 3 || a->scalarOutputCount < kBufferCount)
+        return kIOReturnBadArgument;
+      for (uint32_t i = 0; i < kBufferCount; ++i) out[i] = 0;
+      IOBufferMemoryDescriptor* buffer = nullptr;
+      kern_return_t ret = IOBufferMemoryDescriptor::Create(in[0], in[1], 0, &buffer);
+      out[kBufferCreateStatus] = static_cast<uint32_t>(ret);
+      a->scalarOutputCount = kBufferCount;
+      if (ret != kIOReturnSuccess) return kIOReturnSuccess;
+      buffer->GetLength(&out[kBufferLengthAtCreate]);
+      if (in[2] != kNoSetLength)
+        out[kBufferSetLengthStatus] = static_cast<uint32_t>(buffer->SetLength(in[2]));
+      buffer->GetLength(&out[kBufferLengthAfterSet]);
+      IOAddressSegment range{};
+      buffer->GetAddressRange(&range);
+      if (range.length != 0) {
+        // The range is the dext's own, writable memory.
+        auto* bytes = reinterpret_cast<uint8_t*>(range.address);
+        bytes[0] = 0xa5;
+        bytes[range.length - 1] = bytes[0];
+      }
+      out[kBufferRangeAddress] = range.address;
+      out[kBufferRangeLength] = range.length;
+      buffer->release();
+      return kIOReturnSuccess;
+    }
+    case kSelSubDescriptor: {
+      if (a->scalarInputCount != 3 && a->scalarInputCount != 4) return kIOReturnBadArgument;
+      IOAddressSegment range{};
+      ivars->shared->GetAddressRange(&range);
+      auto* bytes = reinterpret_cast<uint8_t*>(range.address);
+      for (uint64_t i = 0; i < range.length; ++i) bytes[i] = Pattern(64, i);
+      IOMemoryDescriptor* sub = nullptr;
+      kern_return_t ret =
+          IOMemoryDescriptor::CreateSubMemoryDescriptor(in[0], in[1], in[2], ivars->shared, &sub);
+      for (uint32_t i = 0; i < 5; ++i) out[i] = 0;
+      out[0] = static_cast<uint32_t>(ret);
+      a->scalarOutputCount = 5;
+      if (ret != kIOReturnSuccess) return kIOReturnSuccess;
+      sub->GetLength(&out[1]);
+      IOMemoryMap* map = nullptr;
+      if (out[1] != 0 && sub->CreateMapping(0, 0, 0, 0, 0, &map) == kIOReturnSuccess) {
+        const auto* mapped = reinterpret_cast<const uint8_t*>(map->GetAddress());
+        out[2] = mapped[0];
+        out[3] = mapped[map->GetLength() - 1];
+        out[4] = map->GetAddress();
+        if (a->scalarInputCount == 4 && in[3] != 0) {
+          OSSafeReleaseNULL(ivars->heldMap);
+          ivars->heldMap = map;  // kept for the test to look at
+          map = nullptr;
+        }
+        OSSafeReleaseNULL(map);
+      }
+      sub->release();
+      return kIOReturnSuccess;
+    }
+    case kSelConcatenate: {
+      if (a->scalarInputCount != 6) return kIOReturnBadArgument;
+      const IOAddressSegment segA{in[0], in[1]}, segB{in[2], in[3]};
+      IOMemoryDescriptor* parts[3] = {};
+      kern_return_t ret = CreateMemoryDescriptorFromClient(
+          kIOMemoryDirectionInOut | kIOMemoryDisableCopyOnWrite, 1, &segA, &parts[0]);
+      if (ret == kIOReturnSuccess) {
+        ret = CreateMemoryDescriptorFromClient(
+            kIOMemoryDirectionInOut | kIOMemoryDisableCopyOnWrite, 1, &segB, &parts[2]);
+      }
+      if (ret != kIOReturnSuccess) {
+        OSSafeReleaseNULL(parts[0]);
+        return ret;
+      }
+      IOMemoryDescriptor* const withNull[3] = {parts[0], nullptr, parts[2]};
+      IOMemoryDescriptor* const two[2] = {parts[0], parts[2]};
+      IOMemoryDescriptor* both = nullptr;
+      ret = IOMemoryDescriptor::CreateWithMemoryDescriptors(in[4], in[5] ? 3 : 2,
+                                                            in[5] ? withNull : two, &both);
+      parts[0]->release();  // the concatenation keeps its parts
+      parts[2]->release();
+      out[0] = static_cast<uint32_t>(ret);
+      out[1] = out[2] = 0;
+      a->scalarOutputCount = 3;
+      if (ret != kIOReturnSuccess) return kIOReturnSuccess;
+      both->GetLength(&out[1]);
+      IOMemoryMap* map = nullptr;
+      ret = both->CreateMapping(kIOMemoryMapReadOnly, 0, 0, 0, 0, &map);
+      if (ret == kIOReturnSuccess) {
+        uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64
+        const auto* mapped = reinterpret_cast<const uint8_t*>(map->GetAddress());
+        for (uint64_t i = 0; i < map->GetLength(); ++i)
+          hash = (hash ^ mapped[i]) * 0x100000001b3ull;
+        out[2] = hash;
+        map->release();
+      }
+      both->release();
+      return ret;
+    }
+    case kSelDmaCreate: {
+      IODMACommandSpecification spec{};
+      spec.maxAddressBits = in[1];
+      IODMACommand* command = nullptr;
+      out[0] = static_cast<uint32_t>(IODMACommand::Create(device, in[0], &spec, &command));
+      OSSafeReleaseNULL(command);
+      a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    }
+    case kSelPrepareEx: {
+      if (a->scalarInputCount != 7 || a->scalarOutputCount < kPrepareExCount)
+        return kIOReturnBadArgument;
+      kern_return_t ret = kIOReturnSuccess;
+      if (in[6] != 0) {
+        IODMACommandSpecification spec{};
+        spec.maxAddressBits = in[6];
+        IODMACommand* command = nullptr;
+        ret = IODMACommand::Create(device, 0, &spec, &command);
+        if (ret != kIOReturnSuccess) return ret;
+        ivars->dma->CompleteDMA(0);
+        ivars->dma->release();
+        ivars->dma = command;
+        ivars->segmentCount = 0;
+      }
+      IOMemoryDescriptor* memory = nullptr;
+      if (in[5] == kPrepareModeNew) {
+        const IOAddressSegment segment{in[0], in[1]};
+        ret = CreateMemoryDescriptorFromClient(in[2], 1, &segment, &memory);
+        if (ret != kIOReturnSuccess) return ret;
+      } else if (in[5] == kPrepareModeSame && ivars->heldMemory != nullptr) {
+        memory = ivars->heldMemory;
+        memory->retain();
+      }
+      IOAddressSegment segments[32] = {};
+      uint64_t flags = 0;
+      uint32_t count = static_cast<uint32_t>(in[3]);
+      ret = ivars->dma->PrepareForDMA(in[4], memory, 0, 0, &flags, &count, segments);
+      for (uint32_t i = 0; i < kPrepareExCount; ++i) out[i] = 0;
+      out[kPrepareStatus] = static_cast<uint32_t>(ret);
+      a->scalarOutputCount = kPrepareExCount;
+      if (ret != kIOReturnSuccess) {
+        OSSafeReleaseNULL(memory);
+        return kIOReturnSuccess;
+      }
+      out[kPrepareSegments] = count;
+      out[kPrepareFlags] = flags;
+      for (uint32_t i = 0; i < count; ++i) {
+        out[kPrepareBytes] += segments[i].length;
+        if (segments[i].address + segments[i].length > out[kPrepareMaxEnd]) {
+          out[kPrepareMaxEnd] = segments[i].address + segments[i].length;
+        }
+        ivars->segments[i] = segments[i];
+      }
+      out[kPrepareFirstAddress] = count ? segments[0].address : 0;
+      ivars->segmentCount = count;
+      OSSafeReleaseNULL(ivars->heldMemory);
+      ivars->heldMemory = memory;
+      return kIOReturnSuccess;
+    }
+    case kSelDeviceDmaAt: {
+      uint8_t index = 0;
+      if (a->scalarInputCount != 3) return kIOReturnBadArgument;
+      device->GetBARInfo(0, &index, nullptr, nullptr);
+      device->MemoryWrite64(index, probe::kDmaAddress, in[1]);
+      device->MemoryWrite64(index, probe::kDmaLength, in[2]);
+      device->MemoryWrite32(index, probe::kDmaCommand, static_cast<uint32_t>(in[0]));
+      uint32_t status = 0;
+      device->MemoryRead32(index, probe::kDmaStatus, &status);
+      out[0] = status;
+      a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    }
+    case kSelInterruptCancel:
+      out[0] =
+          ivars->source ? static_cast<uint32_t>(ivars->source->Cancel(nullptr)) : kIOReturnNotReady;
+      a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    case kSelInterruptType: {
+      uint64_t type = ~0ull;
+      out[0] = static_cast<uint32_t>(
+          IOInterruptDispatchSource::GetInterruptType(device, static_cast<uint32_t>(in[0]), &type));
+      out[1] = type;
+      a->scalarOutputCount = 2;
+      return kIOReturnSuccess;
+    }
+    case kSelRaiseMany: {
+      uint8_t index = 0;
+      device->GetBARInfo(0, &index, nullptr, nullptr);
+      for (uint64_t i = 0; i < in[1]; ++i)
+        device->MemoryWrite32(index, probe::kRaise, static_cast<uint32_t>(in[0]));
+      return kIOReturnSuccess;
+    }
+    case kSelMemoryRead32: {
+      uint32_t value = 0;
+      device->MemoryRead32(static_cast<uint8_t>(in[0]), in[1], &value);
+      out[0] = value;
+      a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    }
+    case kSelSetCommand: {
+      uint16_t command = 0;
+      device->ConfigurationWrite16(kIOPCIConfigurationOffsetCommand, static_cast<uint16_t>(in[0]));
+      device->ConfigurationRead16(kIOPCIConfigurationOffsetCommand, &command);
+      out[0] = command;
+      a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    }
+    case kSelBarInfo: {
+      uint8_t index = 0, barType = 0;
+      uint64_t size = 0;
+      out[0] = static_cast<uint32_t>(
+          device->GetBARInfo(static_cast<uint8_t>(in[0]), &index, &size, &barType));
+      out[1] = index;
+      out[2] = size;
+      out[3] = barType;
+      a->scalarOutputCount = 4;
+      return kIOReturnSuccess;
+    }
+    case kSelSharedByte: {
+      if (a->scalarInputCount < 1 || in[0] >= kSharedBufferSize) return kIOReturnBadArgument;
+      IOAddressSegment range{};
+      ivars->shared->GetAddressRange(&range);
+      auto* bytes = reinterpret_cast<uint8_t*>(range.address);
+      out[0] = bytes[in[0]];
+      if (a->scalarInputCount > 1) bytes[in[0]] = static_cast<uint8_t>(in[1]);
+      a->scalarOutputCount = 1;
       return kIOReturnSuccess;
     }
     default:

@@ -22,7 +22,7 @@ enum Selector : uint32_t {
   kSelDeviceDma = 13,          // in: command, segment, length; out: device status
   kSelCompleteDma = 14,        // out[0] = CompleteDMA status
   kSelInterruptSetup = 15,     // in: source index, enable; out[0] = status
-  kSelInterruptCount = 16,     // out: deliveries, interrupts counted
+  kSelInterruptCount = 16,     // out: deliveries, interrupts counted, deliveries off the queue
   kSelRaise = 17,              // in: vector → the device raises it
   kSelPciState = 18,           // out: kPci* below
   kSelReleaseHeld = 19,        // drops held maps, preparations, sources
@@ -103,6 +103,62 @@ enum ClientMemoryOptions : uint64_t {
   kClientOut = 2,
   kClientInOut = 3,
   kClientNoCopyOnWrite = 0x10,
+};
+
+// Memory, DMA, PCI and interrupt rules (reference §3–§5): selectors 60..79.
+enum MemoryPciSelector : uint32_t {
+  kSelMapClient = 60,        // in: address, length, client options, map options, offset,
+                             //     map length, alignment; holds the map. out: status, address,
+                             //     length
+  kSelMapBuffer = 61,        // in: buffer options, capacity, map options, offset, map length,
+                             //     alignment; holds the map. out: status, address, length
+  kSelMapKeepsMemory = 62,   // out: buffer retain count with a map, map address, map length
+                             //      (the dext drops its own reference; the map stays held)
+  kSelBufferCreate = 63,     // in: options, capacity, SetLength value (kNoSetLength = none)
+                             // out: kBuffer* below
+  kSelSubDescriptor = 64,    // in: options, offset, length of the shared buffer[, keep map]
+                             // out: status, length, first byte, last byte (through a mapping),
+                             //      map address
+  kSelConcatenate = 65,      // in: addrA, lenA, addrB, lenB, options, NULL entry between them
+                             // out: status, length, FNV-1a 64 of a read-only mapping
+  kSelDmaCreate = 66,        // in: options, maxAddressBits; out: status
+  kSelPrepareEx = 67,        // in: address, length, client options, capacity, prepare options,
+                             //     kPrepareMode*, maxAddressBits (0 = keep the command)
+                             // out: kPrepare* and kPrepareMaxEnd; state kept only on success
+  kSelDeviceDmaAt = 68,      // in: command, bus address, length; out: device status
+  kSelInterruptCancel = 69,  // cancels the source (kept); out: status
+  kSelInterruptType = 70,    // in: source index; out: status, type
+  kSelRaiseMany = 71,        // in: vector, n → n raises inside one call
+  kSelMemoryRead32 = 72,     // in: memory index, offset; out: value
+  kSelSetCommand = 73,       // in: Command register value; out: value read back
+  kSelBarInfo = 74,          // in: BAR index; out: status, memory index, size, type
+  kSelSharedByte = 75,       // in: offset[, value]: out: the shared buffer's byte there,
+                             //     then writes value if given (the dext's own view)
+};
+
+enum BufferOutput : uint32_t {
+  kBufferCreateStatus = 0,
+  kBufferLengthAtCreate,
+  kBufferSetLengthStatus,
+  kBufferLengthAfterSet,
+  kBufferRangeAddress,
+  kBufferRangeLength,
+  kBufferCount
+};
+inline constexpr uint64_t kNoSetLength = ~0ull;
+
+enum PrepareMode : uint64_t {
+  kPrepareModeNew = 0,   // a new descriptor for the range given
+  kPrepareModeSame = 1,  // the descriptor of the last successful preparation again
+  kPrepareModeNull = 2,  // a NULL descriptor
+};
+inline constexpr uint32_t kPrepareMaxEnd = kPrepareCount;  // highest segment end returned
+inline constexpr uint32_t kPrepareExCount = kPrepareCount + 1;
+
+// CopyClientMemoryForType types for these rules.
+enum MemoryPciType : uint64_t {
+  kMemDirectBar = 60,          // the probe's BAR2: RAM without side effects (DirectMemory)
+  kMemDirectBarReadOnly = 61,  // the same, with kIOUserClientMemoryReadOnly
 };
 
 }  // namespace conformance
