@@ -1,0 +1,154 @@
+// Rules of IOPCIDevice (driverkit-semantics.md §5.1, §7.2 pitfalls 12 and 13): the Command
+// register at Open and Close, memory indexes versus BARs, MMIO, capabilities, and what a driver
+// sees when the device goes away.
+#include <fpgadext/emu/log_capture.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "harness.h"
+#include "process_memory.h"
+
+namespace fpgadext::conformance {
+namespace {
+
+using namespace ::conformance;
+
+constexpr uint16_t kMemorySpace = 0x2;  // kIOPCICommandMemorySpace
+constexpr uint16_t kBusLead = 0x4;      // kIOPCICommandBusLead (bus master)
+constexpr uint8_t kTypeM32 = 0x0;       // kPCIBARTypeM32
+constexpr uint8_t kTypeM64PF = 0xC;     // kPCIBARTypeM64PF
+
+class PciRules : public ConformanceTest {
+ protected:
+  std::vector<uint64_t> PciState() {
+    std::vector<uint64_t> out(kPciCount);
+    EXPECT_EQ(Call(kSelPciState, {}, &out), kIOReturnSuccess);
+    return out;
+  }
+  std::vector<uint64_t> BarInfo(unsigned bar) {
+    std::vector<uint64_t> out(4);
+    EXPECT_EQ(Call(kSelBarInfo, {bar}, &out), kIOReturnSuccess);
+    return out;
+  }
+  uint64_t Read32(uint64_t memoryIndex, uint64_t offset) {
+    std::vector<uint64_t> out(1);
+    EXPECT_EQ(Call(kSelMemoryRead32, {memoryIndex, offset}, &out), kIOReturnSuccess);
+    return out[0];
+  }
+  static bool Logged(const emu::LogCapture& capture, const std::string& text) {
+    const std::vector<std::string> messages = capture.messages();
+    return std::any_of(messages.begin(), messages.end(),
+                       [&](const std::string& m) { return m.find(text) != std::string::npos; });
+  }
+};
+
+TEST_F(PciRules, OpenDoesNotEnableMemorySpaceOrBusMastering) {
+  std::vector<uint64_t> state = PciState();
+  EXPECT_EQ(state[kPciCommandAtOpen] & (kMemorySpace | kBusLead), 0u);
+  // The driver enables both itself, as it must.
+  EXPECT_EQ(state[kPciCommandNow] & (kMemorySpace | kBusLead), kMemorySpace | kBusLead);
+  EXPECT_EQ(device_->config().Command() & (kMemorySpace | kBusLead), kMemorySpace | kBusLead);
+}
+
+TEST_F(PciRules, CloseClearsMemorySpaceAndBusMastering) {
+  emu::LogCapture capture;
+  machine_->DetachPciFunction(device_.get());  // orderly: the driver stops and closes
+  EXPECT_EQ(device_->config().Command() & (kMemorySpace | kBusLead), 0u);
+  // While it stopped, the device still answered.
+  EXPECT_TRUE(Logged(capture, "ID register 0xc0ffee01"));
+}
+
+TEST_F(PciRules, MemoryIndexIsNotTheBarNumber) {
+  // The probe has BAR0 (32-bit) and BAR2 (64-bit, prefetchable; BAR3 is its upper half).
+  std::vector<uint64_t> bar0 = BarInfo(0);
+  ASSERT_EQ(static_cast<IOReturn>(bar0[0]), kIOReturnSuccess);
+  EXPECT_EQ(bar0[1], 0u);
+  EXPECT_EQ(bar0[2], 0x10000u);
+  EXPECT_EQ(bar0[3], kTypeM32);
+  std::vector<uint64_t> bar2 = BarInfo(probe::kRamBar);
+  ASSERT_EQ(static_cast<IOReturn>(bar2[0]), kIOReturnSuccess);
+  EXPECT_EQ(bar2[1], 1u);  // memory index 1, not 2
+  EXPECT_EQ(bar2[2], probe::kRamSize);
+  EXPECT_EQ(bar2[3], kTypeM64PF);
+  for (unsigned unused : {1u, 3u, 4u, 5u}) {
+    SCOPED_TRACE(unused);
+    EXPECT_EQ(static_cast<IOReturn>(BarInfo(unused)[0]), kIOReturnNotFound);
+  }
+  // BAR2's RAM answers at memory index 1; "index 2" is nothing.
+  const uint64_t value = Read32(1, 0x40);
+  EXPECT_NE(value, 0xffffffffu);
+  EXPECT_EQ(Read32(2, 0x40), 0xffffffffu);
+}
+
+TEST_F(PciRules, MemoryRead32ReadsTheIdRegister) {
+  EXPECT_EQ(PciState()[kPciIdRegister], probe::kIdValue);
+  EXPECT_EQ(Read32(0, probe::kId), probe::kIdValue);
+}
+
+TEST_F(PciRules, MemoryReadOfAnUnknownMemoryIndexIsAllOnes) {
+  for (uint64_t index : {2u, 7u, 255u}) {
+    SCOPED_TRACE(index);
+    EXPECT_EQ(Read32(index, 0), 0xffffffffu);
+  }
+}
+
+TEST_F(PciRules, FindPCICapabilityFindsMsi) {
+  // Walk the probe's capability list directly, as the hardware holds it.
+  uint32_t expected = 0;
+  for (uint32_t offset = device_->ConfigRead(0x34, 1) & 0xfc; offset != 0;
+       offset = device_->ConfigRead(offset + 1, 1) & 0xfc) {
+    if ((device_->ConfigRead(offset, 1) & 0xff) == 0x05) {
+      expected = offset;
+      break;
+    }
+  }
+  ASSERT_NE(expected, 0u);
+  EXPECT_EQ(PciState()[kPciMsiCapability], expected);
+}
+
+TEST_F(PciRules, SurpriseRemovedDeviceReadsAllOnesAndItsDriverStops) {
+  emu::LogCapture capture;
+  machine_->SurpriseRemovePciFunction(device_.get());
+  // The driver's Stop read the ID register of a device that no longer answers.
+  EXPECT_TRUE(Logged(capture, "ID register 0xffffffff"));
+  // The driver is gone, and the app's connection with it, without a crash.
+  EXPECT_EQ(
+      IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("ConformanceDriver")),
+      IO_OBJECT_NULL);
+  std::vector<uint64_t> out(kPciCount);
+  EXPECT_NE(Call(kSelPciState, {}, &out), kIOReturnSuccess);
+}
+
+TEST_F(PciRules, DeviceDmaWithBusMasteringOffIsRefused) {
+  std::vector<uint8_t> app(8192, 0x31);
+  std::vector<uint64_t> prepared(kPrepareCount);
+  ASSERT_EQ(Call(kSelPrepareClient,
+                 {reinterpret_cast<uint64_t>(app.data()), app.size(), kClientInOut, 32}, &prepared),
+            kIOReturnSuccess);
+  ASSERT_EQ(static_cast<IOReturn>(prepared[kPrepareStatus]), kIOReturnSuccess);
+  std::vector<uint64_t> out(1);
+  ASSERT_EQ(Call(kSelSetCommand, {kMemorySpace}, &out), kIOReturnSuccess);
+  EXPECT_EQ(out[0] & (kMemorySpace | kBusLead), kMemorySpace);
+  ASSERT_EQ(Call(kSelDeviceDma, {probe::kDmaToDevice, 0, app.size()}, &out), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(out[0]),
+            kIOReturnNotPermitted);  // refused on the bus, before the IOMMU
+  EXPECT_EQ(machine_->iommu().ViolationCount(), 0u);
+  // Bus mastering back on: the same access works.
+  ASSERT_EQ(Call(kSelSetCommand, {kMemorySpace | kBusLead}, &out), kIOReturnSuccess);
+  ASSERT_EQ(Call(kSelDeviceDma, {probe::kDmaToDevice, 0, app.size()}, &out), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(out[0]), kIOReturnSuccess);
+  EXPECT_EQ(device_->buffer()[100], 0x31);
+}
+
+TEST_F(PciRules, MemoryReadWithMemorySpaceOffIsAllOnes) {
+  std::vector<uint64_t> out(1);
+  ASSERT_EQ(Call(kSelSetCommand, {kBusLead}, &out), kIOReturnSuccess);
+  EXPECT_EQ(Read32(0, probe::kId), 0xffffffffu);
+  ASSERT_EQ(Call(kSelSetCommand, {kMemorySpace | kBusLead}, &out), kIOReturnSuccess);
+  EXPECT_EQ(Read32(0, probe::kId), probe::kIdValue);
+}
+
+}  // namespace
+}  // namespace fpgadext::conformance
