@@ -36,6 +36,7 @@ struct Mapping {
   uint64_t size;
   IOMemoryDescriptor* memory;  // retained while mapped
   bool unmapPages;             // a view of our own (munmap at unmap)
+  void (*unmap)(void*, uint64_t) = nullptr;  // device memory: undoes MapDeviceMemory
 };
 
 struct Connection {
@@ -131,6 +132,7 @@ std::vector<std::string> KernelClasses(const ServiceNode* node) {
 }
 
 void UnmapLocked(Mapping& m) {
+  if (m.unmap != nullptr) m.unmap(reinterpret_cast<void*>(m.address), m.size);
   if (m.unmapPages) {
     const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     munmap(reinterpret_cast<void*>(m.address & ~(page - 1)), (m.address & (page - 1)) + m.size);
@@ -417,7 +419,7 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
   }
   const bool readOnly = (dextOptions & kUserClientMemoryReadOnly) || (options & kMapReadOnly);
   MemoryBacking* b = memory->EmulationBacking();
-  Mapping m{type, 0, b ? b->length : 0, memory, false};
+  Mapping m{type, 0, b ? b->length : 0, memory, false, nullptr};
   if (b == nullptr || m.size == 0) {
     ret = kIOReturnBadArgument;
   } else if (b->kind == MemoryBacking::Kind::kBuffer) {
@@ -429,14 +431,16 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
       m.address = reinterpret_cast<uint64_t>(view);
       m.unmapPages = true;
     }
-  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty() && !readOnly) {
-    // Device memory the model exposes as plain memory: the app sees the same bytes.
-    m.address = reinterpret_cast<uint64_t>(b->ranges[0].address);
-  } else if (b->kind == MemoryBacking::Kind::kDevice && !b->ranges.empty()) {
-    // The emulation cannot give the app a second view of the model's memory with its own
-    // protection; handing out the writable one would be friendlier than a Mac.
-    ret = kIOReturnUnsupported;
-    os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: read-only device memory is not emulated");
+  } else if (b->kind == MemoryBacking::Kind::kDevice) {
+    // The model's plain memory, or a trap mapping through the bus (registers with side
+    // effects, read-only views).
+    void* base = MapDeviceMemory(b, readOnly, &m.size, &m.unmap);
+    if (base == nullptr) {
+      ret = kIOReturnUnsupported;
+      os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: device memory cannot be mapped here");
+    } else {
+      m.address = reinterpret_cast<uint64_t>(base);
+    }
   } else {
     ret = kIOReturnUnsupported;
     os_log_error(OS_LOG_DEFAULT, "IOConnectMapMemory64: this kind of memory is not emulated");

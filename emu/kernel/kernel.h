@@ -61,8 +61,10 @@ struct MemoryBacking {
   uint64_t capacity = 0;
   uint8_t* address = nullptr;
   bool lengthSet = false;
-  // Device memory (a BAR): the region and the slot it belongs to.
+  // Device memory (a BAR): the region, and the slot and memory index it is reached through.
   MmioRegion* region = nullptr;
+  class PciSlot* slot = nullptr;
+  unsigned memoryIndex = 0;
   // Sub-descriptors and concatenations keep the descriptors they were cut from alive.
   std::vector<IOMemoryDescriptor*> sources;
 };
@@ -116,6 +118,9 @@ class PciSlot final : public DmaPort {
   void MemoryWrite(unsigned memoryIndex, uint64_t offset, unsigned width, uint64_t value);
 
   const Bar& bar(unsigned index) const { return bars_[index]; }
+  // The BAR with memory index `memoryIndex` as a region reached through the bus: presence and
+  // the Memory Space bit are honoured, as for MemoryRead/MemoryWrite.
+  MmioRegion* BusWindow(unsigned memoryIndex);
   int BarForMemoryIndex(unsigned memoryIndex) const;
   unsigned MemoryCount() const { return static_cast<unsigned>(memoryToBar_.size()); }
   uint8_t device() const { return device_; }
@@ -150,6 +155,7 @@ class PciSlot final : public DmaPort {
   uint8_t device_;
   Bar bars_[6];
   std::vector<int> memoryToBar_;
+  std::vector<std::unique_ptr<MmioRegion>> windows_;  // by memory index
   std::atomic<uint16_t> command_{0};
   std::atomic<bool> present_{true};
   uint32_t interruptType_ = 0;
@@ -225,6 +231,11 @@ IOReturn LoadPropertyList(const std::string& path, OSDictionary** result);
 // Descriptor construction used by the runtime and the broker.
 IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
                                               uint64_t direction, bool copyOnWrite);
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(MmioRegion* region, uint64_t length);
+IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryIndex);
+// A CPU mapping of device memory: the model's plain memory when it has some and the mapping is
+// writable, else a trap mapping whose every access goes through the bus (mmio_trap.h). nullptr
+// when neither is possible. `unmap` receives what must be called to undo it.
+void* MapDeviceMemory(MemoryBacking* backing, bool readOnly, uint64_t* size,
+                      void (**unmap)(void*, uint64_t));
 
 }  // namespace fpgadext::emu

@@ -21,6 +21,25 @@ uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
 }
 
+// A BAR as seen through the bus, for CPU mappings that trap each access.
+class BusWindowRegion final : public MmioRegion {
+ public:
+  BusWindowRegion(PciSlot* slot, unsigned memoryIndex, uint64_t size)
+      : slot_(slot), memoryIndex_(memoryIndex), size_(size) {}
+  uint64_t Size() const override { return size_; }
+  uint64_t Read(uint64_t offset, unsigned width) override {
+    return slot_->MemoryRead(memoryIndex_, offset, width);
+  }
+  void Write(uint64_t offset, unsigned width, uint64_t value) override {
+    slot_->MemoryWrite(memoryIndex_, offset, width, value);
+  }
+
+ private:
+  PciSlot* slot_;
+  unsigned memoryIndex_;
+  uint64_t size_;
+};
+
 }  // namespace
 
 PciSlot::PciSlot(Kernel* kernel, PciFunction* function, uint8_t device)
@@ -67,6 +86,7 @@ void PciSlot::Enumerate() {
     }
     bar.memoryIndex = static_cast<int>(memoryToBar_.size());
     memoryToBar_.push_back(static_cast<int>(i));
+    windows_.push_back(std::make_unique<BusWindowRegion>(this, bar.memoryIndex, size));
     if (is64) ++i;  // the upper half is not a BAR of its own
   }
   command_.store(static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)));
@@ -89,6 +109,10 @@ void PciSlot::ConfigWrite(uint32_t offset, unsigned width, uint32_t value) {
     command_.store(static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)),
                    std::memory_order_release);
   }
+}
+
+MmioRegion* PciSlot::BusWindow(unsigned memoryIndex) {
+  return memoryIndex < windows_.size() ? windows_[memoryIndex].get() : nullptr;
 }
 
 int PciSlot::BarForMemoryIndex(unsigned memoryIndex) const {

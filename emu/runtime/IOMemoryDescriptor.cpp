@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "../kernel/kernel.h"
+#include "../kernel/mmio_trap.h"
 
 using fpgadext::emu::CheckProcessMemory;
 using fpgadext::emu::MemoryBacking;
@@ -71,14 +72,36 @@ IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, 
   return NewDescriptor(b);
 }
 
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(MmioRegion* region, uint64_t length) {
+IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryIndex) {
+  const int bar = slot->BarForMemoryIndex(memoryIndex);
+  if (bar < 0 || slot->bar(bar).region == nullptr) return nullptr;
   auto* b = new MemoryBacking;
   b->kind = MemoryBacking::Kind::kDevice;
   b->direction = kIOMemoryDirectionOutIn;
-  b->region = region;
-  b->length = length;
-  if (uint8_t* direct = region->DirectMemory()) b->ranges.push_back({direct, length});
+  b->region = slot->bar(bar).region;
+  b->slot = slot;
+  b->memoryIndex = memoryIndex;
+  b->length = slot->bar(bar).size;
+  if (uint8_t* direct = b->region->DirectMemory()) b->ranges.push_back({direct, b->length});
   return NewDescriptor(b);
+}
+
+void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
+                      void (**unmap)(void*, uint64_t)) {
+  if (!b->ranges.empty() && !readOnly) {
+    // The model's plain memory: the same bytes, nothing to undo.
+    *size = b->length;
+    *unmap = nullptr;
+    return b->ranges[0].address;
+  }
+  // Registers with side effects (or a read-only view): every access traps to the bus.
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t span = (b->length + page - 1) & ~(page - 1);
+  void* address = MmioTrapMap(b->slot->BusWindow(b->memoryIndex), span, readOnly);
+  if (address == nullptr) return nullptr;
+  *size = b->length;
+  *unmap = [](void* a, uint64_t) { MmioTrapUnmap(a); };
+  return address;
 }
 
 }  // namespace fpgadext::emu
@@ -131,12 +154,16 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
     m->EmulationSet(reinterpret_cast<uint64_t>(view) + (offset - start), len, offset, UnmapPages,
                     this);
   } else if (b->kind == MemoryBacking::Kind::kDevice) {
-    if (b->ranges.empty()) {
+    uint64_t size = 0;
+    void (*unmap)(void*, uint64_t) = nullptr;
+    auto* base = static_cast<uint8_t*>(fpgadext::emu::MapDeviceMemory(b, readOnly, &size, &unmap));
+    if (base == nullptr) {
       m->release();
-      return kIOReturnUnsupported;  // registers with side effects cannot be mapped (emulation)
+      return kIOReturnUnsupported;  // no trap mappings on this host
     }
-    m->EmulationSet(reinterpret_cast<uint64_t>(b->ranges[0].address + offset), len, offset,
-                    nullptr, this);
+    // The map undoes the whole device mapping, whatever part of it was asked for.
+    m->EmulationSet(reinterpret_cast<uint64_t>(base + offset), len, offset, nullptr, this);
+    m->EmulationSetUnmap(unmap, base, size);
   } else {
     // Client memory is checked now, as a Mac wires it now.
     IOReturn check = kIOReturnSuccess;
@@ -259,8 +286,21 @@ void IOMemoryMap::EmulationSet(uint64_t address, uint64_t length, uint64_t offse
   owner_ = owner;
 }
 
+void IOMemoryMap::EmulationSetUnmap(void (*unmap)(void*, uint64_t), void* address,
+                                    uint64_t length) {
+  unmap_ = unmap;
+  unmapAddress_ = address;
+  unmapLength_ = length;
+}
+
 void IOMemoryMap::free() {
-  if (unmap_ != nullptr) unmap_(reinterpret_cast<void*>(address_), length_);
+  if (unmap_ != nullptr) {
+    if (unmapAddress_ != nullptr) {
+      unmap_(unmapAddress_, unmapLength_);
+    } else {
+      unmap_(reinterpret_cast<void*>(address_), length_);
+    }
+  }
   OSSafeReleaseNULL(owner_);
   OSObject::free();
 }

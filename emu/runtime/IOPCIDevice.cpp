@@ -146,8 +146,9 @@ kern_return_t IOPCIDevice::_CopyDeviceMemoryWithIndex(uint64_t memoryIndex,
                                                       IOMemoryDescriptor** memory,
                                                       IOService* forClient) {
   if (memory == nullptr || slot_ == nullptr) return kIOReturnBadArgument;
-  const int bar = slot_->BarForMemoryIndex(static_cast<unsigned>(memoryIndex));
-  if (bar < 0 || slot_->bar(bar).region == nullptr) return kIOReturnBadArgument;
-  *memory = fpgadext::emu::NewDeviceMemoryDescriptor(slot_->bar(bar).region, slot_->bar(bar).size);
+  IOMemoryDescriptor* md =
+      fpgadext::emu::NewDeviceMemoryDescriptor(slot_, static_cast<unsigned>(memoryIndex));
+  if (md == nullptr) return kIOReturnBadArgument;
+  *memory = md;
   return kIOReturnSuccess;
 }

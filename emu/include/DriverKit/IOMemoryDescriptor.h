@@ -58,11 +58,15 @@ class IOMemoryMap : public OSObject {
   // Emulation only: `unmap` is called from free() (munmap of a snapshot or alias), may be null.
   void EmulationSet(uint64_t address, uint64_t length, uint64_t offset, void (*unmap)(void*, uint64_t),
                     IOMemoryDescriptor* owner);
+  // What free() undoes when it is not [address, address + length) itself.
+  void EmulationSetUnmap(void (*unmap)(void*, uint64_t), void* address, uint64_t length);
 
  private:
   uint64_t address_ = 0;
   uint64_t length_ = 0;
   uint64_t offset_ = 0;
   void (*unmap_)(void*, uint64_t) = nullptr;
+  void* unmapAddress_ = nullptr;
+  uint64_t unmapLength_ = 0;
   IOMemoryDescriptor* owner_ = nullptr;  // retained: a map keeps its memory alive
 };

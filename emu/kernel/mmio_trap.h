@@ -1,0 +1,25 @@
+// Emulated MMIO mappings: a BAR whose registers have side effects (read-to-clear, doorbells,
+// counters) cannot be plain memory, yet an app or a dext maps BARs and reaches registers with
+// ordinary loads and stores. A trap mapping is a range of inaccessible pages: each load or store
+// into it faults, the fault handler decodes the instruction (x86-64: the mov forms compilers use
+// for 1/2/4/8-byte volatile accesses), performs the access through the region's Read/Write
+// handler and resumes after the instruction. Costly (a signal per access), exact (the device
+// model sees every access, in order, synchronously).
+#pragma once
+
+#include <fpgadext/emu/pci_function.h>
+
+#include <cstdint>
+
+namespace fpgadext::emu {
+
+// Whether this host can trap MMIO (x86-64 Linux).
+bool MmioTrapsSupported();
+
+// Maps `size` bytes (a multiple of the host page size) standing for `region` from offset 0.
+// Stores into a read-only trap mapping fault as they would on any read-only mapping. Returns
+// nullptr when traps are unsupported or mapping fails.
+void* MmioTrapMap(MmioRegion* region, uint64_t size, bool readOnly);
+void MmioTrapUnmap(void* address);
+
+}  // namespace fpgadext::emu
