@@ -1,0 +1,98 @@
+// The C API (include/fpgadext/fpgadext.h): a thin layer over fpgadext::Device. Each device keeps
+// the message of its last failed call; fpgadext_last_error(NULL) gives that of the calling
+// thread's last failed fpgadext_open (there is no device to keep it in).
+#include "fpgadext/fpgadext.h"
+
+#include <IOKit/IOKitLib.h>
+
+#include <new>
+#include <string>
+
+#include "fpgadext/fpgadext.hpp"
+
+struct fpgadext_device {
+  fpgadext::Device device;
+  std::string lastError;
+};
+
+namespace {
+
+thread_local std::string tOpenError;
+
+int Record(fpgadext_device* device, const fpgadext::Status& status) {
+  device->lastError = status.ok() ? std::string() : std::string(status.message());
+  return status.code();
+}
+
+}  // namespace
+
+extern "C" {
+
+unsigned fpgadext_count(void) {
+  return static_cast<unsigned>(fpgadext::Device::List().size());
+}
+
+int fpgadext_open(unsigned index, fpgadext_device** device) {
+  if (device == nullptr) {
+    tOpenError = "fpgadext_open: device is NULL";
+    return kIOReturnBadArgument;
+  }
+  *device = nullptr;
+  auto* d = new (std::nothrow) fpgadext_device;
+  if (d == nullptr) {
+    tOpenError = "fpgadext_open: out of memory";
+    return kIOReturnNoMemory;
+  }
+  fpgadext::Status status = fpgadext::Device::Open(index, &d->device);
+  if (!status) {
+    tOpenError = status.message();
+    delete d;
+    return status.code();
+  }
+  tOpenError.clear();
+  *device = d;
+  return kIOReturnSuccess;
+}
+
+void fpgadext_close(fpgadext_device* device) {
+  delete device;
+}
+
+int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  return Record(device, device->device.Read(card_addr, {static_cast<std::byte*>(buf), size}));
+}
+
+int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  return Record(device,
+                device->device.Write(card_addr, {static_cast<const std::byte*>(buf), size}));
+}
+
+int fpgadext_reg_read32(fpgadext_device* device, int bar, uint64_t offset, uint32_t* value) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  return Record(device, device->device.Read32(bar, offset, value));
+}
+
+int fpgadext_reg_write32(fpgadext_device* device, int bar, uint64_t offset, uint32_t value) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  return Record(device, device->device.Write32(bar, offset, value));
+}
+
+uint64_t fpgadext_card_memory_size(const fpgadext_device* device) {
+  return device ? device->device.info().cardMemorySize : 0;
+}
+
+int fpgadext_user_bar(const fpgadext_device* device) {
+  return device ? device->device.info().userBar : -1;
+}
+
+const char* fpgadext_last_error(const fpgadext_device* device) {
+  return device ? device->lastError.c_str() : tOpenError.c_str();
+}
+
+const char* fpgadext_error_name(int code) {
+  return fpgadext::IOReturnName(code);
+}
+
+}  // extern "C"

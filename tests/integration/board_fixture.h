@@ -1,0 +1,87 @@
+// The emulated machine for integration tests: an XDMA board model (or a BRAM board for the PIO
+// engine) plugged in, the FpgaDext bundle loaded, and a fpgadext::Device open on it. One machine
+// per test suite (SetUpTestSuite), so the suites stay fast; every test ends by checking that the
+// IOMMU saw no violation.
+#pragma once
+
+#include <IOKit/IOKitLib.h>
+#include <fpgadext/emu/machine.h>
+#include <gtest/gtest.h>
+#include <fpgadext/fpgadext.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "models/bram/bram_model.h"
+#include "models/xdma/xdma_model.h"
+
+namespace fpgadext::integration {
+
+// Whether a sanitizer build runs the suite (heavier cases are trimmed there).
+constexpr bool kSanitized =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    true;
+#else
+    false;
+#endif
+#else
+    false;
+#endif
+
+// Memory from mmap (page-aligned, lazily backed), so tests can also unmap or protect it.
+class PageBuffer {
+ public:
+  explicit PageBuffer(size_t size);
+  ~PageBuffer();
+  PageBuffer(const PageBuffer&) = delete;
+  PageBuffer& operator=(const PageBuffer&) = delete;
+  std::byte* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::span<std::byte> span(size_t offset, size_t length) const { return {data_ + offset, length}; }
+
+ private:
+  std::byte* data_;
+  size_t size_;
+};
+
+// A pattern that differs for every byte position and seed (fast to make for 64 MiB).
+void FillPattern(std::byte* bytes, size_t length, uint64_t seed);
+// Index of the first byte that differs from the pattern, or `length`.
+size_t CheckPattern(const std::byte* bytes, size_t length, uint64_t seed);
+
+class BoardFixture : public ::testing::Test {
+ public:
+  // Card memory of the XDMA board: 8 GiB (sparse), so card addresses above 4 GiB are tested.
+  static constexpr uint64_t kCardMemory = 8ull << 30;
+
+ protected:
+  // The board of the suite; override MakeBoard in a derived fixture for another one.
+  static void SetUpBoard(std::unique_ptr<emu::PciFunction> board);
+  static void TearDownBoard();
+  static void SetUpTestSuite();
+  static void TearDownTestSuite() { TearDownBoard(); }
+
+  void SetUp() override;
+  void TearDown() override;
+
+  static emu::Machine& machine() { return *machine_; }
+  static models::XdmaModel& xdma() { return *static_cast<models::XdmaModel*>(board_.get()); }
+  static Device& device() { return *device_; }
+  // Bytes the XDMA model moved per direction, all channels.
+  static uint64_t H2cBytes();
+  static uint64_t C2hBytes();
+  // A raw connection for tests that bypass the library.
+  static io_connect_t OpenRawConnection();
+
+  static std::unique_ptr<emu::PciFunction> board_;
+  static std::unique_ptr<emu::Machine> machine_;
+  static std::unique_ptr<Device> device_;
+};
+
+}  // namespace fpgadext::integration
