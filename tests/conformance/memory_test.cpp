@@ -374,14 +374,22 @@ TEST_F(MemoryRules, ClientMemoryBufferWithoutSetLengthCannotBeMapped) {
             kIOReturnBadArgument);
 }
 
-TEST_F(MemoryRules, ClientMemoryOfARegisterBarIsUnsupported) {
-  // BAR0 has registers with side effects and no plain-memory view: the emulation cannot give
-  // the app loads and stores that reach the model, so it refuses (a Mac would map it).
+TEST_F(MemoryRules, ClientMemoryOfARegisterBarReachesTheRegistersThroughTheBus) {
+  // BAR0 has registers with side effects: the app's mapping traps every load and store and
+  // performs it on the device (emu/kernel/mmio_trap.h), in order, synchronously.
   mach_vm_address_t address = 0;
   mach_vm_size_t size = 0;
-  EXPECT_EQ(IOConnectMapMemory64(connection_, kMemBar0, mach_task_self(), &address, &size,
+  ASSERT_EQ(IOConnectMapMemory64(connection_, kMemBar0, mach_task_self(), &address, &size,
                                  kIOMapAnywhere),
-            kIOReturnUnsupported);
+            kIOReturnSuccess);
+  auto* bar = reinterpret_cast<volatile uint8_t*>(address);
+  EXPECT_EQ(*reinterpret_cast<volatile uint32_t*>(bar + probe::kId), probe::kIdValue);
+  *reinterpret_cast<volatile uint64_t*>(bar + probe::kScratch) = 0x0123456789abcdefull;
+  EXPECT_EQ(*reinterpret_cast<volatile uint64_t*>(bar + probe::kScratch), 0x0123456789abcdefull);
+  EXPECT_EQ(*reinterpret_cast<volatile uint16_t*>(bar + probe::kScratch + 2), 0x89abu);
+  EXPECT_EQ(*reinterpret_cast<volatile uint8_t*>(bar + probe::kScratch + 7), 0x01u);
+  EXPECT_EQ(IOConnectUnmapMemory64(connection_, kMemBar0, mach_task_self(), address),
+            kIOReturnSuccess);
 }
 
 TEST_F(MemoryRules, ClientMemoryOfAMemoryBarReachesTheDevice) {
@@ -401,17 +409,20 @@ TEST_F(MemoryRules, ClientMemoryOfAMemoryBarReachesTheDevice) {
             kIOReturnSuccess);
 }
 
-TEST_F(MemoryRules, ClientMemoryOfAMemoryBarMarkedReadOnlyIsUnsupported) {
-  // The emulation cannot give the app a read-only view of a model's memory; rather than a
-  // writable one (friendlier than a Mac), it refuses.
-  mach_vm_address_t address = 0;
-  mach_vm_size_t size = 0;
-  EXPECT_EQ(IOConnectMapMemory64(connection_, kMemDirectBarReadOnly, mach_task_self(), &address,
-                                 &size, kIOMapAnywhere),
-            kIOReturnUnsupported);
-  EXPECT_EQ(IOConnectMapMemory64(connection_, kMemDirectBar, mach_task_self(), &address, &size,
-                                 kIOMapAnywhere | kIOMapReadOnly),
-            kIOReturnUnsupported);
+TEST_F(MemoryRules, ClientMemoryOfAMemoryBarMarkedReadOnlyIsReadOnly) {
+  // A read-only view of a model's memory is a trap mapping that refuses stores: loads reach
+  // the device; stores would fault, as on any read-only mapping.
+  for (auto [type, options] : {std::pair<uint32_t, uint32_t>{kMemDirectBarReadOnly, kIOMapAnywhere},
+                               std::pair<uint32_t, uint32_t>{kMemDirectBar, kIOMapAnywhere | kIOMapReadOnly}}) {
+    mach_vm_address_t address = 0;
+    mach_vm_size_t size = 0;
+    ASSERT_EQ(IOConnectMapMemory64(connection_, type, mach_task_self(), &address, &size, options),
+              kIOReturnSuccess);
+    EXPECT_EQ(size, probe::kRamSize);
+    (void)*reinterpret_cast<volatile uint32_t*>(address + 0x100);  // loads work
+    EXPECT_EQ(IOConnectUnmapMemory64(connection_, type, mach_task_self(), address),
+              kIOReturnSuccess);
+  }
 }
 
 TEST_F(MemoryRules, UnmapMemoryOfAnUnknownAddressIsBadArgument) {
