@@ -1,0 +1,53 @@
+// The fpgadext commands. Each returns the exit code of a completed command (kExitOk, or
+// kExitMismatch from verify) and throws CliError for everything else. The code uses only the
+// library API (fpgadext.hpp) and host.h: it is the same on a Mac and on Linux.
+#pragma once
+
+#include <fpgadext/fpgadext.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "host.h"
+
+namespace fpgadext::cli {
+
+inline constexpr uint64_t kDefaultChunk = 16ull << 20;  // progress granularity
+inline constexpr uint64_t kJsonDataLimit = 1ull << 20;  // read --json without --out
+
+struct CommonOptions {
+  uint32_t device = 0;
+  bool json = false;
+  bool quiet = false;  // no progress bar, no summary lines
+  HostOptions host;
+};
+
+struct TransferOptions {
+  uint64_t address = 0;
+  std::optional<uint64_t> size;
+  std::string file;  // read: destination ("-" or empty: stdout); write/verify: source ("-": stdin)
+  std::optional<uint64_t> patternSeed;
+  bool force = false;        // read: binary to a terminal
+  bool compareOnly = false;  // verify: compare what the card holds, write nothing
+  uint64_t chunk = kDefaultChunk;
+  uint64_t bufferOffset = 0;  // app buffer this many bytes past a page boundary
+  TransferPath path = TransferPath::kAuto;
+};
+
+struct RegisterOptions {
+  std::optional<int> bar;  // default: the board's user BAR
+  uint64_t offset = 0;
+  unsigned width = 32;
+  uint64_t value = 0;
+};
+
+int RunList(const CommonOptions& common);
+int RunInfo(const CommonOptions& common);
+int RunRegRead(const CommonOptions& common, const RegisterOptions& reg);
+int RunRegWrite(const CommonOptions& common, const RegisterOptions& reg);
+int RunRead(const CommonOptions& common, const TransferOptions& transfer);
+int RunWrite(const CommonOptions& common, const TransferOptions& transfer);
+int RunVerify(const CommonOptions& common, const TransferOptions& transfer);
+
+}  // namespace fpgadext::cli

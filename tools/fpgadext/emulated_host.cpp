@@ -1,0 +1,130 @@
+// Linux: the CLI runs against an emulated Mac. Before the library looks for boards, this builds
+// the machine, plugs in a board model whose card memory is a file (so that `write` in one process
+// and `read` in the next see the same bytes, like a board that stays powered) and loads the
+// FpgaDext bundle, which matches the board and starts the driver.
+#include <IOKit/IOReturn.h>
+#include <fcntl.h>
+#include <fpgadext/emu/log_capture.h>
+#include <fpgadext/emu/machine.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "host.h"
+#include "models/bram/bram_model.h"
+#include "models/xdma/xdma_model.h"
+
+#ifndef FPGADEXT_DEXT_BUNDLE_PATH
+#define FPGADEXT_DEXT_BUNDLE_PATH ""
+#endif
+
+namespace fpgadext::cli {
+namespace {
+
+constexpr uint64_t kXdmaDefaultSize = 1ull << 30;  // 1 GiB, sparse
+constexpr uint64_t kBramDefaultSize = 1ull << 20;  // a BAR window: 1 MiB
+
+std::string DefaultCardFile(const std::string& board) {
+  const std::string name = board == "xdma" ? "card0.bin" : board + "0.bin";
+  if (const char* env = std::getenv("FPGADEXT_CARD_FILE"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::string(xdg) + "/fpgadext/" + name;
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::string(home) + "/.cache/fpgadext/" + name;
+  }
+  return "/tmp/fpgadext-" + name;
+}
+
+// CardMemory aborts when it cannot open its file; find out first and say why.
+Status PrepareCardFile(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return Status(kIOReturnNotPermitted,
+                  fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+  }
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status(kIOReturnNotPermitted,
+                  fmt::format("cannot open card file {}: {}", path, std::strerror(errno)));
+  }
+  close(fd);
+  return Status::Ok();
+}
+
+class EmulatedHost : public Host {
+ public:
+  HostDescription Describe() const override { return description_; }
+
+  Status Start(const HostOptions& options) {
+    if (options.verbose) emu::SetLogLevel("info");
+    description_.kind = "emulated";
+    description_.board = options.board;
+    description_.cardFile =
+        options.cardFile.empty() ? DefaultCardFile(options.board) : options.cardFile;
+    if (Status s = PrepareCardFile(description_.cardFile); !s) return s;
+
+    const char* env = std::getenv("FPGADEXT_DEXT_BUNDLE");
+    description_.dextBundle = env != nullptr && *env != '\0' ? env : FPGADEXT_DEXT_BUNDLE_PATH;
+    if (description_.dextBundle.empty()) {
+      return Status(kIOReturnNotFound,
+                    "this build has no FpgaDext bundle; set FPGADEXT_DEXT_BUNDLE to one");
+    }
+    if (!std::filesystem::exists(description_.dextBundle + "/Info.plist") &&
+        !std::filesystem::exists(description_.dextBundle + "/Contents/Info.plist")) {
+      return Status(kIOReturnNotFound, fmt::format("no dext bundle at {} (FPGADEXT_DEXT_BUNDLE)",
+                                                   description_.dextBundle));
+    }
+
+    if (options.board == "bram") {
+      models::BramModel::Config config;
+      config.memorySize = options.cardSize != 0 ? options.cardSize : kBramDefaultSize;
+      config.backingFile = description_.cardFile;
+      auto bram = std::make_unique<models::BramModel>(config);
+      description_.cardSize = bram->memory().size();
+      board_ = std::move(bram);
+    } else {
+      models::XdmaModel::Config config;
+      config.cardMemorySize = options.cardSize != 0 ? options.cardSize : kXdmaDefaultSize;
+      config.cardMemoryFile = description_.cardFile;
+      auto xdma = std::make_unique<models::XdmaModel>(config);
+      description_.cardSize = xdma->cardMemory().size();
+      board_ = std::move(xdma);
+    }
+
+    machine_ = std::make_unique<emu::Machine>();
+    if (IOReturn ret = machine_->AttachPciFunction(board_.get(), options.board + "0");
+        ret != kIOReturnSuccess) {
+      return Status(ret, fmt::format("the emulated machine refused the {} board", options.board));
+    }
+    if (IOReturn ret = machine_->LoadDext(description_.dextBundle); ret != kIOReturnSuccess) {
+      return Status(ret, fmt::format("cannot load the dext {}", description_.dextBundle));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  HostDescription description_;
+  std::unique_ptr<emu::PciFunction> board_;  // outlives the machine it is plugged into
+  std::unique_ptr<emu::Machine> machine_;
+};
+
+}  // namespace
+
+Status StartHost(const HostOptions& options, std::unique_ptr<Host>* host) {
+  auto emulated = std::make_unique<EmulatedHost>();
+  Status status = emulated->Start(options);
+  *host = std::move(emulated);  // even on failure: the machine is torn down in order
+  return status;
+}
+
+}  // namespace fpgadext::cli

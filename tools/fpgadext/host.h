@@ -1,0 +1,44 @@
+// What the platform must do before fpgadext::Device can see boards.
+//
+// On a Mac: nothing — the installed dext drives the real boards (native_host.cpp).
+// On Linux: build an emulated Mac, plug a board model into its PCI bus (card memory backed by a
+// file, so consecutive commands see the same data) and load the FpgaDext bundle
+// (emulated_host.cpp). CMake compiles exactly one of the two, so the command code is the same on
+// both platforms.
+#pragma once
+
+#include <fpgadext/fpgadext.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fpgadext::cli {
+
+struct HostOptions {
+  std::string board = "xdma";  // emulated board: "xdma" or "bram"
+  std::string cardFile;        // empty: $FPGADEXT_CARD_FILE, else the cache default
+  uint64_t cardSize = 0;       // 0: the board's default
+  bool verbose = false;        // driver log messages down to "info"
+};
+
+// Facts about the host for `info` (all empty / zero on a Mac).
+struct HostDescription {
+  std::string kind;  // "native" or "emulated"
+  std::string board;
+  std::string cardFile;
+  uint64_t cardSize = 0;
+  std::string dextBundle;
+};
+
+class Host {
+ public:
+  virtual ~Host() = default;
+  virtual HostDescription Describe() const = 0;
+};
+
+// Prepares the platform. On failure the Status says why (the command exits with the I/O code).
+// The host must outlive every Device opened after it.
+Status StartHost(const HostOptions& options, std::unique_ptr<Host>* host);
+
+}  // namespace fpgadext::cli

@@ -1,0 +1,180 @@
+// fpgadext: the command-line tool. Lists boards, shows what a board offers, reads and writes its
+// registers, moves data between files and card memory, and verifies it — through the fpgadext
+// library, on a Mac with the dext installed, or on Linux against the emulated board.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "commands.h"
+#include "numbers.h"
+#include "output.h"
+
+using namespace fpgadext::cli;
+
+namespace {
+
+constexpr const char* kFooter = R"(
+Numbers: decimal, or hexadecimal with 0x; decimal numbers take K, M, G, T (binary: 4K = 4096,
+1M = 1048576; KiB, MiB, … and KB, MB, … mean the same).
+
+Exit codes:
+  0  success
+  1  usage error (bad option or number, unreadable input file, binary to a terminal)
+  2  no such device (no board at --device)
+  3  I/O or driver error (an IOReturn from the driver, e.g. kIOReturnOverrun for a range
+     outside card memory; file write errors)
+  4  verify found a mismatch
+
+With --json every command prints one JSON object on stdout, errors included:
+  {"error": {"code": "kIOReturn…", "value": <IOReturn>, "message": "…", "exit_code": N}}
+
+On Linux the board is emulated: an XDMA board model (or --board bram) whose card memory is the
+file --card-file (env FPGADEXT_CARD_FILE; default $XDG_CACHE_HOME/fpgadext/card0.bin or
+~/.cache/fpgadext/card0.bin; 1 GiB sparse, --card-size), driven by the FpgaDext bundle
+(env FPGADEXT_DEXT_BUNDLE overrides the one this build knows). On a Mac those options do nothing.)";
+
+// A number option parsed with ParseNumber (hex, decimal, size suffixes).
+template <typename T>
+CLI::Option* AddNumber(CLI::App* app, const std::string& name, T* target,
+                       const std::string& description) {
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [target, name](const std::string& text) {
+            std::string error;
+            std::optional<uint64_t> v = ParseNumber(text, &error);
+            if (!v) throw CLI::ValidationError(name, error);
+            using V = std::remove_cvref_t<decltype(**&target)>;
+            if constexpr (std::is_same_v<V, std::optional<uint64_t>> ||
+                          std::is_same_v<V, uint64_t>) {
+              *target = *v;
+            } else {
+              if (*v > std::numeric_limits<V>::max()) {
+                throw CLI::ValidationError(name, fmt::format("'{}' is too large", text));
+              }
+              *target = static_cast<V>(*v);
+            }
+          },
+          description)
+      ->type_name("NUM");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+
+  CLI::App app{"fpgadext: move data to and from a PCIe FPGA board, and reach its registers."};
+  app.name("fpgadext");
+  app.footer(kFooter);
+  app.fallthrough();  // global options may follow the command
+  app.require_subcommand(1);
+
+  CommonOptions common;
+  AddNumber(&app, "-d,--device", &common.device, "Board index (see `list`; default 0)");
+  app.add_flag("--json", common.json, "Print one JSON object on stdout");
+  app.add_flag("-q,--quiet", common.quiet, "No progress bar and no summary lines");
+  app.add_flag("-v,--verbose", common.host.verbose, "Driver log messages (emulated host)");
+  app.add_option("--board", common.host.board, "Emulated board model (Linux): xdma or bram")
+      ->check(CLI::IsMember({"xdma", "bram"}))
+      ->capture_default_str();
+  app.add_option("--card-file", common.host.cardFile,
+                 "File holding the emulated card memory (Linux)");
+  AddNumber(&app, "--card-size", &common.host.cardSize,
+            "Emulated card memory size (Linux; default 1G for xdma, 1M for bram)");
+
+  CLI::App* list = app.add_subcommand("list", "List the boards the dext drives");
+  CLI::App* info = app.add_subcommand("info", "Show a board: identity, card memory, BARs");
+
+  RegisterOptions reg;
+  CLI::App* regCmd = app.add_subcommand("reg", "Read or write a register of a BAR");
+  regCmd->require_subcommand(1);
+  CLI::App* regRead = regCmd->add_subcommand("read", "Read a register");
+  CLI::App* regWrite = regCmd->add_subcommand("write", "Write a register");
+  for (CLI::App* c : {regRead, regWrite}) {
+    c->add_option("-b,--bar", reg.bar, "BAR index (default: the board's user BAR)")
+        ->check(CLI::Range(0, 5));
+    AddNumber(c, "-o,--offset", &reg.offset, "Byte offset in the BAR")->required();
+    c->add_option("-w,--width", reg.width, "Access width in bits")
+        ->check(CLI::IsMember({32u, 64u}))
+        ->capture_default_str();
+  }
+  AddNumber(regWrite, "--value", &reg.value, "Value to write")->required();
+
+  TransferOptions transfer;
+  const std::map<std::string, fpgadext::TransferPath> paths{
+      {"auto", fpgadext::TransferPath::kAuto},
+      {"inband", fpgadext::TransferPath::kInband},
+      {"out-of-line", fpgadext::TransferPath::kOutOfLine},
+      {"client-memory", fpgadext::TransferPath::kClientMemory}};
+  CLI::App* read = app.add_subcommand("read", "Copy card memory to a file or stdout");
+  CLI::App* write = app.add_subcommand("write", "Copy a file (or a test pattern) to card memory");
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Write a file or pattern, read it back and compare (exit 4 on a mismatch)");
+  for (CLI::App* c : {read, write, verify}) {
+    AddNumber(c, "-a,--addr", &transfer.address, "Card address")->required();
+    AddNumber(c, "--chunk", &transfer.chunk,
+              "Bytes per library call (progress granularity; default 16M)");
+    AddNumber(c, "--buffer-offset", &transfer.bufferOffset,
+              "Place the app buffer this many bytes past a page boundary (alignment tests)")
+        ->check(CLI::Range(0, 16383));
+    c->add_option("--path", transfer.path,
+                  "Transfer path: auto, inband (<= 4096 bytes), "
+                  "out-of-line (> 4096), client-memory")
+        ->transform(CLI::CheckedTransformer(paths));
+  }
+  AddNumber(read, "-s,--size", &transfer.size, "Bytes to read")->required();
+  read->add_option("-o,--out", transfer.file, "Output file (default: stdout; '-' = stdout)");
+  read->add_flag("-f,--force", transfer.force, "Write binary data to a terminal anyway");
+  for (CLI::App* c : {write, verify}) {
+    CLI::Option* file =
+        c->add_option("-i,--file", transfer.file, "Input file ('-' = stdin, write only)");
+    CLI::Option* pattern =
+        AddNumber(c, "-p,--pattern", &transfer.patternSeed, "Pseudo-random pattern from SEED");
+    file->excludes(pattern);
+    AddNumber(c, "-s,--size", &transfer.size, "Bytes (pattern: required; file: a prefix)");
+  }
+  verify->add_flag("--no-write", transfer.compareOnly, "Only compare what the card already holds");
+
+  std::function<int()> run;
+  list->final_callback([&] { run = [&] { return RunList(common); }; });
+  info->final_callback([&] { run = [&] { return RunInfo(common); }; });
+  regRead->final_callback([&] { run = [&] { return RunRegRead(common, reg); }; });
+  regWrite->final_callback([&] { run = [&] { return RunRegWrite(common, reg); }; });
+  read->final_callback([&] { run = [&] { return RunRead(common, transfer); }; });
+  write->final_callback([&] { run = [&] { return RunWrite(common, transfer); }; });
+  verify->final_callback([&] { run = [&] { return RunVerify(common, transfer); }; });
+
+  try {
+    app.parse(argc, argv);
+    if (write->parsed() || verify->parsed()) {
+      if (transfer.file.empty() && !transfer.patternSeed) {
+        throw CLI::ValidationError("give --file FILE or --pattern SEED --size N");
+      }
+      if (verify->parsed() && transfer.file == "-") {
+        throw CLI::ValidationError("--file", "verify reads its input twice; stdin cannot be");
+      }
+    }
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help
+  } catch (const CLI::ParseError& e) {
+    ReportError(CliError{kExitUsage, "usage", std::nullopt, e.what()}, json);
+    if (!json) fmt::print(stderr, "Run with --help for more information.\n");
+    return kExitUsage;
+  }
+
+  try {
+    return run();
+  } catch (const CliError& e) {
+    ReportError(e, json);
+    return e.exitCode;
+  } catch (const std::exception& e) {
+    ReportError(CliError{kExitIo, "internal", std::nullopt, e.what()}, json);
+    return kExitIo;
+  }
+}
