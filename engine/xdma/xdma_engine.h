@@ -68,6 +68,11 @@ struct XdmaEngineConfig {
   // While a window runs, Poll also reads the channel's Status register this often: it notices
   // surprise removal (all ones), an error stop and a lost writeback (xdma-facts §9.6).
   uint64_t statusCheckIntervalNs = 1'000'000;
+  // Largest length of one descriptor; longer segments are split. 0 = the most the IP allows
+  // (XdmaEngine::kMaxDescriptorBytes); other values are rounded down to 4 KiB multiples (at
+  // least 4 KiB) and capped there. Smaller pieces let a long transfer report progress (*done)
+  // more finely.
+  uint64_t maxDescriptorBytes = 0;
 };
 
 // Maps a channel's Status value (error stop) to an IOReturn. Table in docs/engine.md.
@@ -244,7 +249,11 @@ IOReturn XdmaEngine<Io>::Probe() {
     }
   }
   limits_.cardMemorySize = config_.cardMemorySize;
-  limits_.maxDescriptorBytes = kMaxDescriptorBytes;
+  uint64_t maxDescriptor = config_.maxDescriptorBytes & ~uint64_t{0xFFF};
+  if (config_.maxDescriptorBytes == 0 || maxDescriptor > kMaxDescriptorBytes) {
+    maxDescriptor = kMaxDescriptorBytes;
+  }
+  limits_.maxDescriptorBytes = maxDescriptor < 4096 ? 4096 : maxDescriptor;
   limits_.addressAlignment = alignment;
   probed_ = true;
   return kIOReturnSuccess;
@@ -361,8 +370,9 @@ uint32_t XdmaEngine<Io>::BuildDescriptors(Direction d, uint32_t c, const BusSegm
   Descriptor* desc = ring.cpu;
   const bool h2c = d == Direction::kHostToCard;
   const uint64_t align = limits_.addressAlignment;
+  const uint64_t maxPiece = limits_.maxDescriptorBytes;
 
-  // Pass 1: one descriptor per piece (segments split at kMaxDescriptorBytes), linked in ring
+  // Pass 1: one descriptor per piece (segments split at maxDescriptorBytes), linked in ring
   // order. Block starts are marked in the control word until pass 2 writes it.
   constexpr uint32_t kBlockStart = 1;
   uint32_t ringSeg = 0;
@@ -377,7 +387,7 @@ uint32_t XdmaEngine<Io>::BuildDescriptors(Direction d, uint32_t c, const BusSegm
     uint64_t address = segments[i].address;
     uint64_t segLeft = segments[i].length < left ? segments[i].length : left;
     while (segLeft > 0 && n < ring.capacity) {
-      const uint64_t piece = segLeft < kMaxDescriptorBytes ? segLeft : kMaxDescriptorBytes;
+      const uint64_t piece = segLeft < maxPiece ? segLeft : maxPiece;
       if (align > 1 && address % align != card % align) {
         *error = kIOReturnNotAligned;  // docs/engine.md: no bounce path
         return 0;

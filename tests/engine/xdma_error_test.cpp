@@ -217,6 +217,43 @@ TEST(XdmaErrors, SurpriseRemoval) {
   EXPECT_EQ(b.engine->Probe(), kIOReturnNoDevice);
 }
 
+// An IP that reports addr_alignment > 1 (0x4C): host and card addresses must agree modulo it,
+// else kIOReturnNotAligned before anything moves (no bounce path, docs/engine.md).
+TEST(XdmaErrors, AddressAlignmentFromRegister) {
+  struct Align64Io {
+    BarIo inner;
+    uint32_t Read32(uint32_t offset) {
+      const uint32_t v = inner.Read32(offset);
+      if ((offset & 0xFF) == xdma::channel_reg::kAlignments && offset < 0x2000) {
+        return xdma::ChannelAlignments::Get(xdma::Direction::kH2c, 0)
+            .FromValue(v)
+            .set_addr_alignment(64)
+            .reg_value();
+      }
+      return v;
+    }
+    void Write32(uint32_t offset, uint32_t value) { inner.Write32(offset, value); }
+  };
+  Bench b;
+  Align64Io io{b.io};
+  XdmaEngine<Align64Io> engine(io, b.platform, b.channelMemory.config());
+  ASSERT_EQ(engine.Probe(), kIOReturnSuccess);
+  EXPECT_EQ(engine.Limits().addressAlignment, 64u);
+  ChannelPool pool(2, 2);
+  TransferPlanner planner(engine, pool, b.platform);
+  HostBytes host(10'000, 5);  // bus address ≡ 5 (mod 64): the IOMMU keeps the page offset
+  FillPattern(host.data(), host.size(), 1);
+  for (Direction d : {kH2c, kC2h}) {
+    IommuHostMemory memory(b.iommu, host.data(), host.size(),
+                           d == kH2c ? DmaAccess::kDeviceRead : DmaAccess::kDeviceWrite, 1);
+    EXPECT_EQ(planner.Execute(d, 0x1006, memory, host.size()), kIOReturnNotAligned);
+    EXPECT_EQ(memory.Outstanding(), 0u);
+    EXPECT_EQ(planner.Execute(d, 0x1005, memory, host.size()), kIOReturnSuccess);
+  }
+  EXPECT_EQ(b.ModelBytes(kH2c), 10'000u);
+  EXPECT_EQ(b.iommu.ViolationCount(), 0u);
+}
+
 // Status bits → IOReturn (the table in docs/engine.md).
 TEST(XdmaErrors, StatusMapping) {
   using S = xdma::ChannelStatus;
