@@ -14,6 +14,8 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "fpgadext/fpgadext.hpp"
@@ -385,9 +387,12 @@ Status Device::Open(uint32_t index, Device* device) {
     if (info.barSizes[i] != 0 && i != info.dmaBar && info.userBar < 0) info.userBar = i;
   }
 
-  // Map every BAR an app may use. A platform may refuse (the emulation cannot map registers
-  // with side effects): then register access goes through the dext, bounds-checked.
-  if (state->capabilities & protocol::kCapabilityMappedBars) {
+  // Map every BAR an app may use. A platform may refuse: then register access goes through
+  // the dext, bounds-checked. FPGADEXT_MAP_BARS=0 asks for the driver calls (to compare the two,
+  // or when a mapped access misbehaves on some machine).
+  const char* mapBars = std::getenv("FPGADEXT_MAP_BARS");
+  const bool mapping = mapBars == nullptr || std::strcmp(mapBars, "0") != 0;
+  if (mapping && (state->capabilities & protocol::kCapabilityMappedBars)) {
     for (int i = 0; i < kBarCount; ++i) {
       if (info.barSizes[i] == 0 || i == info.dmaBar) continue;
       mach_vm_address_t address = 0;
@@ -480,6 +485,11 @@ Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination, Tran
                     "out-of-line reads need more than 4096 bytes (IOKit sends 0x%" PRIx64
                     " in-band)",
                     length);
+      }
+      if (length > UINT32_MAX) {
+        // xnu refuses out-of-line outputs above 4 GiB - 1 (is_io_connect_method).
+        return Fail(kIOReturnBadArgument,
+                    "out-of-line reads carry at most 4 GiB - 1 bytes; 0x%" PRIx64 " asked", length);
       }
       const uint64_t in[1] = {cardAddress};
       size_t capacity = length;

@@ -6,6 +6,7 @@
 
 #include <IOKit/IOKitLib.h>
 #include <fpgadext/emu/machine.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <fpgadext/fpgadext.hpp>
 
