@@ -45,6 +45,13 @@ std::string Hex(uint64_t v) {
   return fmt::format("0x{:x}", v);
 }
 
+// "1 byte", "4097 bytes (4.0 KiB)".
+std::string Amount(uint64_t n) {
+  if (n == 1) return "1 byte";
+  if (n < 1024) return fmt::format("{} bytes", n);
+  return fmt::format("{} bytes ({})", n, HumanSize(n));
+}
+
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -498,8 +505,8 @@ int RunRead(const CommonOptions& common, const TransferOptions& t) {
     }
     PrintJson(o);
   } else if (!common.quiet) {
-    fmt::print(toStdout ? stderr : stdout, "read {} bytes ({}) from card {} in {:.3f} s ({})\n",
-               size, HumanSize(size), Hex(t.address), seconds, HumanRate(size / seconds));
+    fmt::print(toStdout ? stderr : stdout, "read {} from card {} in {:.3f} s ({})\n", Amount(size),
+               Hex(t.address), seconds, HumanRate(size / seconds));
   }
   return kExitOk;
 }
@@ -516,9 +523,8 @@ int RunWrite(const CommonOptions& common, const TransferOptions& t) {
     PrintJson(
         TransferJson("write", t.address, source->size(), seconds).Add("source", source->Json()));
   } else if (!common.quiet) {
-    fmt::print("wrote {} bytes ({}) from {} to card {} in {:.3f} s ({})\n", source->size(),
-               HumanSize(source->size()), source->Describe(), Hex(t.address), seconds,
-               HumanRate(source->size() / seconds));
+    fmt::print("wrote {} from {} to card {} in {:.3f} s ({})\n", Amount(source->size()),
+               source->Describe(), Hex(t.address), seconds, HumanRate(source->size() / seconds));
   }
   return kExitOk;
 }
@@ -589,8 +595,8 @@ int RunVerify(const CommonOptions& common, const TransferOptions& t) {
       timing = fmt::format("write {:.3f} s, {}; {}", writeSeconds, HumanRate(size / writeSeconds),
                            timing);
     }
-    fmt::print("verify: {} bytes ({}) at card {} from {}: OK ({})\n", size, HumanSize(size),
-               Hex(t.address), source->Describe(), timing);
+    fmt::print("verify: {} at card {} from {}: OK ({})\n", Amount(size), Hex(t.address),
+               source->Describe(), timing);
   }
   return first ? kExitMismatch : kExitOk;
 }
