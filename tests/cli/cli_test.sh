@@ -128,6 +128,7 @@ expect_exit 2 "bad device index --json" -- fpga read --device 1 --addr 0 --size 
 json_check "no-device error JSON" \
   "j['error']['code'] == 'kIOReturnNotFound' and j['error']['value'] == 0xe00002f0"
 expect_exit 3 "address past the card" -- fpga read --addr 256M --size 1 --out "$tmp/x"
+[ ! -e "$tmp/x" ] || fail "a refused read leaves no output file"
 expect_exit 3 "range crossing the end of the card" -- fpga write --addr 0xFFFFFFF --pattern 1 --size 2 --json
 json_check "out-of-range error JSON" \
   "j['error']['code'] == 'kIOReturnOverrun' and isinstance(j['error']['value'], int)"

@@ -465,6 +465,11 @@ int RunRead(const CommonOptions& common, const TransferOptions& t) {
     Throw(kExitUsage, "usage",
           "refusing to write binary data to a terminal; give --out FILE, pipe it, or --force");
   }
+  Session session(common);
+  Device& device = session.Open();
+  CheckRange(device, t.address, size);
+
+  // The output file is created only once the read can start: a refused read leaves no file.
   int fd = STDOUT_FILENO;
   std::string name = "standard output";
   if (!toStdout) {
@@ -481,9 +486,6 @@ int RunRead(const CommonOptions& common, const TransferOptions& t) {
     }
   } closer{fd};
 
-  Session session(common);
-  Device& device = session.Open();
-  CheckRange(device, t.address, size);
   std::string hex;
   const auto start = Clock::now();
   ReadCard(device, t.address, size, t, !common.quiet,
