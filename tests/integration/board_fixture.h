@@ -21,20 +21,6 @@
 
 namespace fpgadext::integration {
 
-// Whether a sanitizer build runs the suite (heavier cases are trimmed there).
-constexpr bool kSanitized =
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    true;
-#else
-    false;
-#endif
-#else
-    false;
-#endif
-
 // Memory from mmap (page-aligned, lazily backed), so tests can also unmap or protect it.
 class PageBuffer {
  public:
