@@ -31,7 +31,7 @@ uint64_t fpgadext_card_memory_size(const fpgadext_device* device);
 int fpgadext_user_bar(const fpgadext_device* device);
 
 /* The message of the last failed call on this device (empty if none); valid until the next
- * call on it. */
+ * call on it. With NULL: the message of the calling thread's last failed fpgadext_open. */
 const char* fpgadext_last_error(const fpgadext_device* device);
 /* "kIOReturnNotWritable" and the like. */
 const char* fpgadext_error_name(int code);

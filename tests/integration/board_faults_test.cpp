@@ -37,11 +37,13 @@ TEST_F(BoardFaults, HungEngineTimesOutAndRecovers) {
   xdma().ClearFaults();
   // Recovery may take the dext a transfer or two (the stuck channel is stopped lazily).
   Status ok;
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  int attempt = 0;
+  for (; attempt < 20; ++attempt) {
     ok = device().Write(0x1000, data);
     if (ok) break;
   }
   ASSERT_TRUE(ok) << ok.message();
+  RecordProperty("failedAttemptsAfterClear", attempt);
   std::vector<std::byte> back(data.size());
   ASSERT_TRUE(device().Read(0x1000, back));
   EXPECT_EQ(back, data);
