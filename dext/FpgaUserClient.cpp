@@ -266,6 +266,33 @@ kern_return_t FpgaUserClient::WriteOutOfLine(IOUserClientMethodArguments* argume
   return ivars->driver->Transfer(kToCard, arguments->scalarInput[0], &host, length);
 }
 
+// Whether every byte of an app range can be prepared for the device to read: tells "read-only"
+// from "not mapped" after preparing it for the device to write failed.
+bool FpgaUserClient::ReadableThroughout(const IOAddressSegment& range) {
+  IOMemoryDescriptor* probe = nullptr;
+  if (CreateMemoryDescriptorFromClient(kIOMemoryDirectionOut, 1, &range, &probe) !=
+      kIOReturnSuccess) {
+    return false;
+  }
+  bool readable = true;
+  for (uint64_t offset = 0; readable && offset < range.length;) {
+    IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
+    uint32_t count = engine::kMaxSegmentsPerWindow;
+    uint64_t flags = 0;
+    if (ivars->commands[0]->PrepareForDMA(0, probe, offset, range.length - offset, &flags, &count,
+                                          segments) != kIOReturnSuccess) {
+      readable = false;
+      break;
+    }
+    uint64_t covered = 0;
+    for (uint32_t i = 0; i < count; ++i) covered += segments[i].length;
+    ivars->commands[0]->CompleteDMA(0);
+    offset += covered;
+  }
+  probe->release();
+  return readable;
+}
+
 kern_return_t FpgaUserClient::ClientMemory(IOUserClientMethodArguments* arguments,
                                            uint32_t direction) {
   const uint64_t card = arguments->scalarInput[0];
@@ -288,21 +315,8 @@ kern_return_t FpgaUserClient::ClientMemory(IOUserClientMethodArguments* argument
     DescriptorHostMemory host(memory, 0, length, ivars->commands, ivars->slots);
     ret = ivars->driver->Transfer(direction, card, &host, length);
   }
-  if (ret == kIOReturnVMError && direction == kFromCard) {
-    // Tell "read-only" from "not mapped": read-only memory can still be prepared for reading.
-    IOMemoryDescriptor* probe = nullptr;
-    if (CreateMemoryDescriptorFromClient(kIOMemoryDirectionOut, 1, &segment, &probe) ==
-        kIOReturnSuccess) {
-      IOAddressSegment segments[1];
-      uint32_t count = 1;
-      uint64_t flags = 0;
-      if (ivars->commands[0]->PrepareForDMA(0, probe, 0, 1, &flags, &count, segments) ==
-          kIOReturnSuccess) {
-        ivars->commands[0]->CompleteDMA(0);
-        ret = kIOReturnNotWritable;
-      }
-      probe->release();
-    }
+  if (ret == kIOReturnVMError && direction == kFromCard && ReadableThroughout(segment)) {
+    ret = kIOReturnNotWritable;  // mapped everywhere, yet not writable: read-only memory
   }
   memory->release();
   return ret;

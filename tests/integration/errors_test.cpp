@@ -154,16 +154,9 @@ TEST_F(Errors, PartlyUnmappedAppMemory) {
   ExpectUsable();
 }
 
-// Known dext bug (reproduction): a read whose destination starts mapped and ends unmapped is
-// reported as kIOReturnNotWritable, because dext/FpgaUserClient.cpp (ClientMemory, the
-// "read-only or not mapped" probe) prepares only the first byte of the range. Skipped unless
-// FPGADEXT_KNOWN_BUGS=1 until the dext probes the whole range.
+// A read whose destination starts mapped and ends unmapped is "not mapped", not "read-only":
+// the dext's probe must look at the whole range, not its first byte.
 TEST_F(Errors, PartlyUnmappedReadTargetIsNotCalledReadOnly) {
-  const char* known = std::getenv("FPGADEXT_KNOWN_BUGS");
-  if (known == nullptr || std::string(known) != "1") {
-    GTEST_SKIP() << "known dext bug: the read-only probe looks at the first byte only "
-                    "(FpgaUserClient::ClientMemory); FPGADEXT_KNOWN_BUGS=1 runs it";
-  }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PageBuffer memory(8 * page);
   ASSERT_EQ(munmap(memory.data() + 6 * page, 2 * page), 0);
