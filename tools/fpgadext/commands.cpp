@@ -11,10 +11,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <span>
 #include <vector>
+
+#include <fpgadext/bench.hpp>
 
 #include "numbers.h"
 #include "output.h"
@@ -601,6 +604,31 @@ int RunVerify(const CommonOptions& common, const TransferOptions& t) {
                source->Describe(), timing);
   }
   return first ? kExitMismatch : kExitOk;
+}
+
+int RunBench(const CommonOptions& common, const BenchOptions& options) {
+  Session session(common);
+  Device& device = session.Open();
+  bench::Options o;
+  o.sizes = options.sizes;
+  o.paths = options.paths;
+  o.minSeconds = options.minSeconds;
+  o.cardAddress = options.address;
+  o.device = common.device;
+  const bench::Report report = bench::Run(device, o);
+  if (!options.csvFile.empty()) {
+    std::ofstream(options.csvFile) << bench::FormatCsv(report);
+  }
+  std::vector<std::string> plots;
+  if (!options.plotDir.empty()) plots = bench::WriteSvgPlots(report, options.plotDir);
+  if (common.json) {
+    fmt::print("{}", bench::FormatJson(report));
+  } else {
+    fmt::print("{}", bench::FormatTable(report));
+    for (const std::string& p : plots) fmt::print("plot: {}\n", p);
+  }
+  if (!report.error.empty()) throw CliError{kExitIo, "bench", std::nullopt, report.error};
+  return kExitOk;
 }
 
 }  // namespace fpgadext::cli

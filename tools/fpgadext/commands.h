@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "host.h"
 
@@ -49,5 +50,16 @@ int RunRegWrite(const CommonOptions& common, const RegisterOptions& reg);
 int RunRead(const CommonOptions& common, const TransferOptions& transfer);
 int RunWrite(const CommonOptions& common, const TransferOptions& transfer);
 int RunVerify(const CommonOptions& common, const TransferOptions& transfer);
+
+struct BenchOptions {
+  std::vector<uint64_t> sizes;     // empty: the suite's default sizes
+  std::vector<std::string> paths;  // empty: every path
+  double minSeconds = 0.2;
+  uint64_t address = 0;
+  std::string csvFile;   // also write CSV here
+  std::string plotDir;   // also write SVG plots here
+};
+// Benchmarks every path against the baselines measured in the same run (bench/).
+int RunBench(const CommonOptions& common, const BenchOptions& bench);
 
 }  // namespace fpgadext::cli

@@ -141,6 +141,29 @@ int main(int argc, char** argv) {
   }
   verify->add_flag("--no-write", transfer.compareOnly, "Only compare what the card already holds");
 
+  BenchOptions benchOptions;
+  CLI::App* benchCmd = app.add_subcommand(
+      "bench", "Latency and throughput of every path, with baselines from the same run");
+  benchCmd->add_option("--sizes", benchOptions.sizes, "Transfer sizes (default 1 B … 64 MiB)")
+      ->delimiter(',')
+      ->transform([](std::string text) {
+        std::string error;
+        std::optional<uint64_t> v = ParseNumber(text, &error);
+        if (!v) throw CLI::ValidationError("--sizes", error);
+        return std::to_string(*v);
+      });
+  benchCmd->add_option("--paths", benchOptions.paths,
+                       "Paths: inband, out-of-line, client-memory, registered, "
+                       "register-mapped, register-call (default: all)")
+      ->delimiter(',');
+  benchCmd->add_option("--min-seconds", benchOptions.minSeconds,
+                       "Least time per measurement")
+      ->capture_default_str();
+  AddNumber(benchCmd, "-a,--addr", &benchOptions.address, "Card address the transfers use");
+  benchCmd->add_option("--csv", benchOptions.csvFile, "Also write the results as CSV");
+  benchCmd->add_option("--plots", benchOptions.plotDir,
+                       "Also write SVG plots (throughput, latency CDF) into this directory");
+
   std::function<int()> run;
   list->final_callback([&] { run = [&] { return RunList(common); }; });
   info->final_callback([&] { run = [&] { return RunInfo(common); }; });
@@ -149,6 +172,7 @@ int main(int argc, char** argv) {
   read->final_callback([&] { run = [&] { return RunRead(common, transfer); }; });
   write->final_callback([&] { run = [&] { return RunWrite(common, transfer); }; });
   verify->final_callback([&] { run = [&] { return RunVerify(common, transfer); }; });
+  benchCmd->final_callback([&] { run = [&] { return RunBench(common, benchOptions); }; });
 
   try {
     app.parse(argc, argv);
