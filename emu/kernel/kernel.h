@@ -221,6 +221,22 @@ class Kernel {
 // Closes every app connection to the user client `node` (broker.cpp).
 void TerminateConnections(ServiceNode* node);
 
+// Calls fn(piece) for the bytes [offset, offset + length) of `backing`, range by range, in order.
+template <class Fn>
+void ForEachPiece(const MemoryBacking* backing, uint64_t offset, uint64_t length, Fn&& fn) {
+  for (const MemoryRange& r : backing->ranges) {
+    if (length == 0) break;
+    if (offset >= r.length) {
+      offset -= r.length;
+      continue;
+    }
+    const uint64_t n = r.length - offset < length ? r.length - offset : length;
+    fn(MemoryRange{r.address + offset, n});
+    offset = 0;
+    length -= n;
+  }
+}
+
 // Checks that every byte of a range in this process is mapped with the access asked
 // (kIOReturnVMError otherwise): the emulation's "wiring".
 IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite);

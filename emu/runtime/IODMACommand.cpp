@@ -20,17 +20,7 @@ namespace {
 // The pieces of `b` covering [offset, offset+length), in order.
 std::vector<MemoryRange> Pieces(const MemoryBacking* b, uint64_t offset, uint64_t length) {
   std::vector<MemoryRange> pieces;
-  for (const MemoryRange& r : b->ranges) {
-    if (length == 0) break;
-    if (offset >= r.length) {
-      offset -= r.length;
-      continue;
-    }
-    const uint64_t n = std::min(r.length - offset, length);
-    pieces.push_back({r.address + offset, n});
-    offset = 0;
-    length -= n;
-  }
+  fpgadext::emu::ForEachPiece(b, offset, length, [&](MemoryRange p) { pieces.push_back(p); });
   return pieces;
 }
 

@@ -11,6 +11,7 @@
 #include "../kernel/mmio_trap.h"
 
 using fpgadext::emu::CheckProcessMemory;
+using fpgadext::emu::ForEachPiece;
 using fpgadext::emu::MemoryBacking;
 using fpgadext::emu::MemoryRange;
 
@@ -28,22 +29,6 @@ void UnmapPages(void* address, uint64_t length) {
   const uint64_t page = HostPageSize();
   const uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(page - 1);
   munmap(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(address) - start + length);
-}
-
-// Calls `fn(range piece)` for the bytes [offset, offset+length) of the backing, in order.
-template <class Fn>
-void ForEachPiece(const MemoryBacking* b, uint64_t offset, uint64_t length, Fn&& fn) {
-  for (const MemoryRange& r : b->ranges) {
-    if (length == 0) break;
-    if (offset >= r.length) {
-      offset -= r.length;
-      continue;
-    }
-    const uint64_t n = std::min(r.length - offset, length);
-    fn(MemoryRange{r.address + offset, n});
-    offset = 0;
-    length -= n;
-  }
 }
 
 IOMemoryDescriptor* NewDescriptor(MemoryBacking* backing) {
