@@ -30,7 +30,9 @@ uint64_t NowNs() {
 
 // Between polls that found the engine still busy: a short pause, no sleep (sleeping costs
 // scheduler latency, which is what small transfers cannot afford).
-void Relax() { IODelay(1); }
+void Relax() {
+  IODelay(1);
+}
 
 const engine::Platform kPlatform{NowNs, Relax};
 
@@ -100,9 +102,8 @@ kern_return_t IMPL(FpgaDriver, Start) {
   ivars->layout = fpgadext::dext::DiscoverBars(ivars->device);
   ivars->cardMemorySize = CardMemorySize(this, ivars->device, ivars->layout);
   if (ivars->layout.dmaBar != fpgadext::dext::kNoBar) {
-    ret = fpgadext::dext::CreateXdmaMover(this, ivars->device, ivars->layout,
-                                          ivars->cardMemorySize, kPlatform,
-                                          &ivars->moverResources, &ivars->mover);
+    ret = fpgadext::dext::CreateXdmaMover(this, ivars->device, ivars->layout, ivars->cardMemorySize,
+                                          kPlatform, &ivars->moverResources, &ivars->mover);
   } else {
     ret = fpgadext::dext::CreatePioMover(this, ivars->device, ivars->layout, kPlatform,
                                          &ivars->moverResources, &ivars->mover);
@@ -116,8 +117,8 @@ kern_return_t IMPL(FpgaDriver, Start) {
   void* plannerMemory = IOMallocZero(sizeof(engine::TransferPlanner));
   if (poolMemory == nullptr || plannerMemory == nullptr) return kIOReturnNoMemory;
   ivars->channels = new (poolMemory) engine::ChannelPool(limits.channels[0], limits.channels[1]);
-  ivars->planner = new (plannerMemory) engine::TransferPlanner(*ivars->mover, *ivars->channels,
-                                                               kPlatform);
+  ivars->planner =
+      new (plannerMemory) engine::TransferPlanner(*ivars->mover, *ivars->channels, kPlatform);
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %s, card memory 0x%llx, %u+%u channels",
          ivars->vendorDevice[0], ivars->vendorDevice[1],
          ivars->layout.dmaBar != fpgadext::dext::kNoBar ? "XDMA" : "PIO",
@@ -166,9 +167,13 @@ kern_return_t IMPL(FpgaDriver, NewUserClient) {
   return kIOReturnSuccess;
 }
 
-IOPCIDevice* FpgaDriver::GetDevice() { return ivars->device; }
+IOPCIDevice* FpgaDriver::GetDevice() {
+  return ivars->device;
+}
 
-const BarLayout* FpgaDriver::GetBarLayout() { return &ivars->layout; }
+const BarLayout* FpgaDriver::GetBarLayout() {
+  return &ivars->layout;
+}
 
 uint32_t FpgaDriver::WindowSlots() {
   const engine::EngineLimits& limits = ivars->mover->Limits();
@@ -178,8 +183,10 @@ uint32_t FpgaDriver::WindowSlots() {
 void FpgaDriver::GetDeviceInfo(uint64_t* out) {
   const engine::EngineLimits& limits = ivars->mover->Limits();
   out[protocol::kInfoProtocolVersion] = protocol::kProtocolVersion;
-  uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers;
-  if (ivars->layout.dmaBar != fpgadext::dext::kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
+  uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
+                          protocol::kCapabilityAsync | protocol::kCapabilityRing;
+  if (ivars->layout.dmaBar != fpgadext::dext::kNoBar)
+    capabilities |= protocol::kCapabilityDmaEngine;
   out[protocol::kInfoCapabilities] = capabilities;
   out[protocol::kInfoVendorDevice] =
       static_cast<uint64_t>(ivars->vendorDevice[1]) << 16 | ivars->vendorDevice[0];
@@ -187,7 +194,8 @@ void FpgaDriver::GetDeviceInfo(uint64_t* out) {
   out[protocol::kInfoH2cChannels] = limits.channels[0];
   out[protocol::kInfoC2hChannels] = limits.channels[1];
   for (int i = 0; i < 6; ++i) {
-    out[protocol::kInfoBarSizes0 + i] = ivars->layout.bars[i].present ? ivars->layout.bars[i].size : 0;
+    out[protocol::kInfoBarSizes0 + i] =
+        ivars->layout.bars[i].present ? ivars->layout.bars[i].size : 0;
   }
   out[protocol::kInfoDmaBar] = ivars->layout.dmaBar == fpgadext::dext::kNoBar
                                    ? protocol::kNoBar
@@ -200,4 +208,35 @@ kern_return_t FpgaDriver::Transfer(uint32_t direction, uint64_t cardAddress,
   if (ivars->planner == nullptr || host == nullptr || direction > 1) return kIOReturnNotReady;
   return ivars->planner->Execute(static_cast<engine::Direction>(direction), cardAddress, *host,
                                  length);
+}
+
+kern_return_t FpgaDriver::BeginTransfer(uint32_t direction, uint64_t cardAddress,
+                                        fpgadext::engine::HostMemory* host, uint64_t length,
+                                        fpgadext::engine::TransferJob* job,
+                                        uint32_t ownedChannels) {
+  if (ivars->planner == nullptr || host == nullptr || job == nullptr || direction > 1) {
+    return kIOReturnNotReady;
+  }
+  return ivars->planner->Begin(static_cast<engine::Direction>(direction), cardAddress, *host,
+                               length, job, ownedChannels);
+}
+
+kern_return_t FpgaDriver::PollTransfer(fpgadext::engine::TransferJob* job) {
+  if (ivars->planner == nullptr) return kIOReturnNotReady;
+  return ivars->planner->Poll(job);
+}
+
+void FpgaDriver::AbortTransfer(fpgadext::engine::TransferJob* job, kern_return_t reason) {
+  if (ivars->planner != nullptr) ivars->planner->Abort(job, reason);
+}
+
+uint32_t FpgaDriver::AcquireChannel(uint32_t direction) {
+  if (ivars->channels == nullptr || direction > 1) return 0;
+  return ivars->channels->TryAcquire(static_cast<engine::Direction>(direction), 1);
+}
+
+void FpgaDriver::ReleaseChannels(uint32_t direction, uint32_t mask) {
+  if (ivars->channels != nullptr && direction <= 1 && mask != 0) {
+    ivars->channels->Release(static_cast<engine::Direction>(direction), mask);
+  }
 }

@@ -6,15 +6,24 @@
 //   client memory         CreateMemoryDescriptorFromClient on the address and length passed
 //                         as scalars — any size, any alignment, no copy;
 //   registered buffer     a client-memory descriptor prepared once at registration.
+// Async calls (ReadAsync/WriteAsync) start a transfer and return; a dispatch queue of the
+// client's polls it and sends AsyncCompletion. The submission ring (docs/ring.md) is polled on a
+// queue of its own, so that steady-state ring I/O needs no driver call at all.
 #include "FpgaUserClient.h"
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>
 #include <DriverKit/IODMACommand.h>
+#include <DriverKit/IODispatchQueue.h>
 #include <DriverKit/IOLib.h>
+#include <DriverKit/OSAction.h>
 #include <DriverKit/OSData.h>
 #include <PCIDriverKit/IOPCIDevice.h>
+#include <fpgadext/engine/transfer_planner.h>
 #include <fpgadext/protocol.h>
 #include <os/log.h>
+
+#include <atomic>
+#include <new>
 
 #include "FpgaDriver.h"
 #include "bar_layout.h"
@@ -37,6 +46,7 @@ constexpr uint64_t kStagingSize = protocol::kInbandMax;
 
 struct RegisteredBuffer {
   bool used;
+  bool ringVisible;  // the ring may use it (written on the ring's queue while a ring exists)
   uint32_t generation;
   uint64_t direction;  // protocol::BufferDirection
   IOMemoryDescriptor* memory;
@@ -44,6 +54,46 @@ struct RegisteredBuffer {
   uint32_t commandCount;
   PreparedSegments prepared;
 };
+
+// One async transfer: claimed on the ExternalMethod queue (busy), polled and completed on the
+// client's async queue, which then frees it. Its IODMACommands are made on first use and kept.
+struct AsyncOp {
+  std::atomic<bool> busy;
+  bool active;  // async queue only: being polled
+  uint32_t direction;
+  uint64_t tag;
+  IOAddressSegment range;
+  IOMemoryDescriptor* memory;
+  OSAction* action;
+  IODMACommand* commands[kMaxSlots];
+  uint32_t commandCount;
+  DescriptorHostMemory* host;  // constructed in hostStorage
+  alignas(DescriptorHostMemory) unsigned char hostStorage[sizeof(DescriptorHostMemory)];
+  engine::TransferJob job;
+};
+
+// A client's submission ring (docs/ring.md).
+struct RingState {
+  IOBufferMemoryDescriptor* memory;
+  uint8_t* base;
+  uint32_t entries;
+  uint64_t directions;   // protocol::RingDirection mask
+  uint32_t channels[2];  // the channel this ring owns, per engine direction (mask; 0 = none)
+  IODispatchQueue* queue;
+  std::atomic<bool> stopping;
+  // Ring queue only:
+  uint32_t sqHead;  // the dext's own copies: the shared ones are only ever written
+  uint32_t cqTail;
+  uint32_t errors;
+  uint64_t lastWorkNs;
+  OSAction* waiter;  // kSelectorRingWait in progress
+  uint64_t waitIndex;
+  engine::TransferJob job;
+};
+
+// Buffer ids carry a generation from one counter for the whole driver: an id another client
+// was given never names a buffer of this one.
+std::atomic<uint32_t> gBufferGeneration{0};
 
 }  // namespace
 
@@ -57,11 +107,22 @@ struct FpgaUserClient_IVars {
   PreparedSegments stagingSegments;
   engine::BusSegment stagingSegment[1];
   RegisteredBuffer* buffers;  // protocol::kMaxRegisteredBuffers of them
+  AsyncOp* ops;               // protocol::kMaxAsyncInFlight of them
+  IODispatchQueue* asyncQueue;
+  bool pollScheduled;  // async queue only
+  RingState* ring;     // ExternalMethod (default) queue only
 };
 
 namespace {
 
-FpgaUserClient* Self(OSObject* target) { return static_cast<FpgaUserClient*>(target); }
+// Defined with the async and ring code at the end of this file.
+void StopAsync(FpgaUserClient* self);
+void StopRing(FpgaUserClient* self);
+void SetRingVisible(FpgaUserClient* self, RegisteredBuffer& buffer, bool visible);
+
+FpgaUserClient* Self(OSObject* target) {
+  return static_cast<FpgaUserClient*>(target);
+}
 
 #define FPGADEXT_METHOD(name, call)                                                     \
   kern_return_t name(OSObject* target, void*, IOUserClientMethodArguments* arguments) { \
@@ -80,8 +141,15 @@ FPGADEXT_METHOD(RegisterBufferMethod, RegisterBuffer(arguments))
 FPGADEXT_METHOD(UnregisterBufferMethod, UnregisterBuffer(arguments))
 FPGADEXT_METHOD(ReadRegisteredMethod, RegisteredTransfer(arguments, kFromCard))
 FPGADEXT_METHOD(WriteRegisteredMethod, RegisteredTransfer(arguments, kToCard))
+FPGADEXT_METHOD(ReadAsyncMethod, AsyncTransfer(arguments, kFromCard))
+FPGADEXT_METHOD(WriteAsyncMethod, AsyncTransfer(arguments, kToCard))
+FPGADEXT_METHOD(RingCreateMethod, RingCreate(arguments))
+FPGADEXT_METHOD(RingDestroyMethod, RingDestroy(arguments))
+FPGADEXT_METHOD(RingWaitMethod, RingWait(arguments))
 
-kern_return_t NopMethod(OSObject*, void*, IOUserClientMethodArguments*) { return kIOReturnSuccess; }
+kern_return_t NopMethod(OSObject*, void*, IOUserClientMethodArguments*) {
+  return kIOReturnSuccess;
+}
 #undef FPGADEXT_METHOD
 
 constexpr uint32_t kAny = kIOUserClientVariableStructureSize;
@@ -104,6 +172,11 @@ const IOUserClientMethodDispatch kMethods[] = {
     {ReadRegisteredMethod, 0, 4, 0, 0, 0},
     {WriteRegisteredMethod, 0, 4, 0, 0, 0},
     {NopMethod, 0, 0, 0, 0, 0},
+    {ReadAsyncMethod, 1, 4, 0, 0, 0},  // async only
+    {WriteAsyncMethod, 1, 4, 0, 0, 0},
+    {RingCreateMethod, 0, 2, 0, 1, 0},
+    {RingDestroyMethod, 0, 0, 0, 0, 0},
+    {RingWaitMethod, 1, 1, 0, 0, 0},
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,
@@ -133,12 +206,14 @@ bool FpgaUserClient::init() {
   ivars = IONewZero(FpgaUserClient_IVars, 1);
   if (ivars == nullptr) return false;
   ivars->buffers = IONewZero(RegisteredBuffer, protocol::kMaxRegisteredBuffers);
-  return ivars->buffers != nullptr;
+  ivars->ops = IONewZero(AsyncOp, protocol::kMaxAsyncInFlight);
+  return ivars->buffers != nullptr && ivars->ops != nullptr;
 }
 
 void FpgaUserClient::free() {
   if (ivars != nullptr) {
     IOSafeDeleteNULL(ivars->buffers, RegisteredBuffer, protocol::kMaxRegisteredBuffers);
+    IOSafeDeleteNULL(ivars->ops, AsyncOp, protocol::kMaxAsyncInFlight);
   }
   IOSafeDeleteNULL(ivars, FpgaUserClient_IVars, 1);
   super::free();
@@ -178,11 +253,16 @@ kern_return_t IMPL(FpgaUserClient, Start) {
   if (count != 1) return kIOReturnNoResources;  // one page: one segment
   ivars->stagingSegment[0] = engine::BusSegment{segments[0].address, segments[0].length};
   ivars->stagingSegments = PreparedSegments{ivars->stagingSegment, 1, kStagingSize};
-  return kIOReturnSuccess;
+  return IODispatchQueue::Create("fpgadext.async", 0, 0, &ivars->asyncQueue);
 }
 
 kern_return_t IMPL(FpgaUserClient, Stop) {
-  // The app closed its connection or died: its registrations go with it.
+  // The app closed its connection or died. Its ring stops first (the entry in flight finishes
+  // or is aborted), then every async transfer still running is stopped and completed with
+  // kIOReturnAborted: nothing touches the app's memory once Stop returns.
+  StopRing(this);
+  StopAsync(this);
+  // Its registrations go with it.
   for (uint32_t i = 0; i < protocol::kMaxRegisteredBuffers; ++i) {
     if (ivars->buffers[i].used) DropBuffer(ivars->buffers[i]);
   }
@@ -190,6 +270,12 @@ kern_return_t IMPL(FpgaUserClient, Stop) {
   OSSafeReleaseNULL(ivars->stagingCommand);
   OSSafeReleaseNULL(ivars->staging);
   for (uint32_t i = 0; i < kMaxSlots; ++i) OSSafeReleaseNULL(ivars->commands[i]);
+  for (uint32_t i = 0; i < protocol::kMaxAsyncInFlight; ++i) {
+    AsyncOp& op = ivars->ops[i];
+    for (uint32_t c = 0; c < op.commandCount; ++c) OSSafeReleaseNULL(op.commands[c]);
+    op.commandCount = 0;
+  }
+  OSSafeReleaseNULL(ivars->asyncQueue);
   OSSafeReleaseNULL(ivars->driver);
   return Stop(provider, SUPERDISPATCH);
 }
@@ -203,6 +289,12 @@ kern_return_t FpgaUserClient::ExternalMethod(uint64_t selector,
 }
 
 kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
+  if (type == protocol::kMemoryTypeRing) {
+    if (ivars->ring == nullptr) return kIOReturnNotReady;
+    ivars->ring->memory->retain();  // +1: the kernel releases one reference
+    *memory = ivars->ring->memory;
+    return kIOReturnSuccess;
+  }
   if (type > protocol::kMemoryTypeBarLast) return kIOReturnBadArgument;
   const BarLayout* layout = ivars->driver->GetBarLayout();
   const int bar = static_cast<int>(type - protocol::kMemoryTypeBar0);
@@ -268,7 +360,7 @@ kern_return_t FpgaUserClient::WriteOutOfLine(IOUserClientMethodArguments* argume
 
 // Whether every byte of an app range can be prepared for the device to read: tells "read-only"
 // from "not mapped" after preparing it for the device to write failed.
-bool FpgaUserClient::ReadableThroughout(const IOAddressSegment& range) {
+bool FpgaUserClient::ReadableThroughout(const IOAddressSegment& range, IODMACommand* command) {
   IOMemoryDescriptor* probe = nullptr;
   if (CreateMemoryDescriptorFromClient(kIOMemoryDirectionOut, 1, &range, &probe) !=
       kIOReturnSuccess) {
@@ -279,14 +371,14 @@ bool FpgaUserClient::ReadableThroughout(const IOAddressSegment& range) {
     IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
     uint32_t count = engine::kMaxSegmentsPerWindow;
     uint64_t flags = 0;
-    if (ivars->commands[0]->PrepareForDMA(0, probe, offset, range.length - offset, &flags, &count,
-                                          segments) != kIOReturnSuccess) {
+    if (command->PrepareForDMA(0, probe, offset, range.length - offset, &flags, &count, segments) !=
+        kIOReturnSuccess) {
       readable = false;
       break;
     }
     uint64_t covered = 0;
     for (uint32_t i = 0; i < count; ++i) covered += segments[i].length;
-    ivars->commands[0]->CompleteDMA(0);
+    command->CompleteDMA(0);
     offset += covered;
   }
   probe->release();
@@ -304,9 +396,8 @@ kern_return_t FpgaUserClient::ClientMemory(IOUserClientMethodArguments* argument
   }
   // The card writes app memory on a read (In), reads it on a write (Out). Copy-on-write off:
   // the PIO engine maps the memory and must see (and change) the app's pages themselves.
-  const uint64_t options =
-      (direction == kFromCard ? kIOMemoryDirectionIn : kIOMemoryDirectionOut) |
-      kIOMemoryDisableCopyOnWrite;
+  const uint64_t options = (direction == kFromCard ? kIOMemoryDirectionIn : kIOMemoryDirectionOut) |
+                           kIOMemoryDisableCopyOnWrite;
   const IOAddressSegment segment{address, length};
   IOMemoryDescriptor* memory = nullptr;
   kern_return_t ret = CreateMemoryDescriptorFromClient(options, 1, &segment, &memory);
@@ -315,7 +406,8 @@ kern_return_t FpgaUserClient::ClientMemory(IOUserClientMethodArguments* argument
     DescriptorHostMemory host(memory, 0, length, ivars->commands, ivars->slots);
     ret = ivars->driver->Transfer(direction, card, &host, length);
   }
-  if (ret == kIOReturnVMError && direction == kFromCard && ReadableThroughout(segment)) {
+  if (ret == kIOReturnVMError && direction == kFromCard &&
+      ReadableThroughout(segment, ivars->commands[0])) {
     ret = kIOReturnNotWritable;  // mapped everywhere, yet not writable: read-only memory
   }
   memory->release();
@@ -338,19 +430,44 @@ kern_return_t FpgaUserClient::RegisterAccess(IOUserClientMethodArguments* argume
   if (write) {
     const uint64_t value = arguments->scalarInput[3];
     switch (width) {
-      case 1: device->MemoryWrite8(index, offset, static_cast<uint8_t>(value)); break;
-      case 2: device->MemoryWrite16(index, offset, static_cast<uint16_t>(value)); break;
-      case 4: device->MemoryWrite32(index, offset, static_cast<uint32_t>(value)); break;
-      default: device->MemoryWrite64(index, offset, value); break;
+      case 1:
+        device->MemoryWrite8(index, offset, static_cast<uint8_t>(value));
+        break;
+      case 2:
+        device->MemoryWrite16(index, offset, static_cast<uint16_t>(value));
+        break;
+      case 4:
+        device->MemoryWrite32(index, offset, static_cast<uint32_t>(value));
+        break;
+      default:
+        device->MemoryWrite64(index, offset, value);
+        break;
     }
     return kIOReturnSuccess;
   }
   uint64_t value = 0;
   switch (width) {
-    case 1: { uint8_t v; device->MemoryRead8(index, offset, &v); value = v; break; }
-    case 2: { uint16_t v; device->MemoryRead16(index, offset, &v); value = v; break; }
-    case 4: { uint32_t v; device->MemoryRead32(index, offset, &v); value = v; break; }
-    default: device->MemoryRead64(index, offset, &value); break;
+    case 1: {
+      uint8_t v;
+      device->MemoryRead8(index, offset, &v);
+      value = v;
+      break;
+    }
+    case 2: {
+      uint16_t v;
+      device->MemoryRead16(index, offset, &v);
+      value = v;
+      break;
+    }
+    case 4: {
+      uint32_t v;
+      device->MemoryRead32(index, offset, &v);
+      value = v;
+      break;
+    }
+    default:
+      device->MemoryRead64(index, offset, &value);
+      break;
   }
   arguments->scalarOutput[0] = value;
   arguments->scalarOutputCount = 1;
@@ -421,7 +538,8 @@ kern_return_t FpgaUserClient::RegisterBuffer(IOUserClientMethodArguments* argume
                                                                               : ret;
   }
   b.prepared.length = length;
-  b.generation = (b.generation + 1) & 0xffffff;
+  b.generation = (gBufferGeneration.fetch_add(1, std::memory_order_relaxed) + 1) & 0xffffff;
+  SetRingVisible(this, b, true);
   arguments->scalarOutput[0] = (static_cast<uint64_t>(b.generation) << 8) | slot;
   arguments->scalarOutputCount = 1;
   return kIOReturnSuccess;
@@ -437,6 +555,7 @@ static RegisteredBuffer* FindBuffer(RegisteredBuffer* buffers, uint64_t id) {
 kern_return_t FpgaUserClient::UnregisterBuffer(IOUserClientMethodArguments* arguments) {
   RegisteredBuffer* b = FindBuffer(ivars->buffers, arguments->scalarInput[0]);
   if (b == nullptr) return kIOReturnNotFound;
+  SetRingVisible(this, *b, false);  // waits for the ring's entry in flight, if it uses it
   DropBuffer(*b);
   return kIOReturnSuccess;
 }
@@ -448,7 +567,8 @@ kern_return_t FpgaUserClient::RegisteredTransfer(IOUserClientMethodArguments* ar
   const uint64_t offset = arguments->scalarInput[1];
   const uint64_t card = arguments->scalarInput[2];
   const uint64_t length = arguments->scalarInput[3];
-  const uint64_t needed = direction == kFromCard ? protocol::kBufferFromCard : protocol::kBufferToCard;
+  const uint64_t needed =
+      direction == kFromCard ? protocol::kBufferFromCard : protocol::kBufferToCard;
   if (!(b->direction & needed)) return kIOReturnNotPermitted;
   if (offset > b->prepared.length || length > b->prepared.length - offset) {
     return kIOReturnBadArgument;
@@ -456,4 +576,431 @@ kern_return_t FpgaUserClient::RegisteredTransfer(IOUserClientMethodArguments* ar
   if (length == 0) return kIOReturnSuccess;
   PreparedHostMemory host(b->prepared, b->memory, offset, length, ivars->slots);
   return ivars->driver->Transfer(direction, card, &host, length);
+}
+
+// ---- Async transfers -------------------------------------------------------------------------
+//
+// ExternalMethod checks the call, claims an AsyncOp, makes the memory descriptor, begins the
+// transfer (TransferPlanner::Begin: argument errors come back from the call itself) and hands
+// the op to the async queue, retaining the OSAction. The async queue polls every active op,
+// sends AsyncCompletion(status, {bytes, tag}) for those done, and re-queues itself while any is
+// still running. The client's ExternalMethod queue never waits for an async transfer.
+
+namespace {
+
+void FinishAsync(FpgaUserClient* self, AsyncOp& op, IOReturn status) {
+  if (status == kIOReturnVMError && op.direction == kFromCard &&
+      self->ReadableThroughout(op.range, op.commands[0])) {
+    status = kIOReturnNotWritable;  // mapped everywhere, yet not writable: read-only memory
+  }
+  op.host->~DescriptorHostMemory();
+  op.host = nullptr;
+  OSSafeReleaseNULL(op.memory);
+  uint64_t arguments[protocol::kAsyncArgumentCount] = {};
+  arguments[protocol::kAsyncBytes] = op.job.done;
+  arguments[protocol::kAsyncTag] = op.tag;
+  self->AsyncCompletion(op.action, status, arguments, protocol::kAsyncArgumentCount);
+  OSSafeReleaseNULL(op.action);
+  op.active = false;
+  op.busy.store(false, std::memory_order_release);
+}
+
+// On the async queue: one pass over the active ops.
+void PollAsync(FpgaUserClient* self) {
+  FpgaUserClient_IVars* iv = self->ivars;
+  iv->pollScheduled = false;
+  bool running = false;
+  bool progress = false;
+  for (uint32_t i = 0; i < protocol::kMaxAsyncInFlight; ++i) {
+    AsyncOp& op = iv->ops[i];
+    if (!op.active) continue;
+    const IOReturn r = iv->driver->PollTransfer(&op.job);
+    if (r == kIOReturnNotReady) {
+      running = true;
+      continue;
+    }
+    FinishAsync(self, op, r);
+    progress = true;
+  }
+  if (!running) return;
+  if (!progress) IODelay(1);  // as the planner's relax: a short pause, no sleep
+  iv->pollScheduled = true;
+  self->retain();
+  iv->asyncQueue->DispatchAsync(^{
+    PollAsync(self);
+    self->release();
+  });
+}
+
+void StopAsync(FpgaUserClient* self) {
+  FpgaUserClient_IVars* iv = self->ivars;
+  if (iv->asyncQueue == nullptr) return;
+  // Runs after every op handed over before (the queue is serial): stop what still runs.
+  iv->asyncQueue->DispatchSync(^{
+    for (uint32_t i = 0; i < protocol::kMaxAsyncInFlight; ++i) {
+      AsyncOp& op = iv->ops[i];
+      if (!op.active) continue;
+      iv->driver->AbortTransfer(&op.job, kIOReturnAborted);
+      FinishAsync(self, op, kIOReturnAborted);
+    }
+  });
+  // A poll pass queued by a pass that ran before: it finds nothing and queues nothing more.
+  iv->asyncQueue->DispatchSync(^{
+  });
+}
+
+}  // namespace
+
+kern_return_t FpgaUserClient::AsyncTransfer(IOUserClientMethodArguments* arguments,
+                                            uint32_t direction) {
+  OSAction* completion = arguments->completion;
+  if (completion == nullptr) return kIOReturnBadArgument;  // the dispatch table checks it too
+  const uint64_t card = arguments->scalarInput[0];
+  const uint64_t address = arguments->scalarInput[1];
+  const uint64_t length = arguments->scalarInput[2];
+  const uint64_t tag = arguments->scalarInput[3];
+  if (address + length < address || length > protocol::kMaxTransferLength || card + length < card) {
+    return kIOReturnBadArgument;
+  }
+  if (length == 0) {
+    uint64_t done[protocol::kAsyncArgumentCount] = {0, tag};
+    AsyncCompletion(completion, kIOReturnSuccess, done, protocol::kAsyncArgumentCount);
+    return kIOReturnSuccess;
+  }
+  AsyncOp* op = nullptr;
+  uint32_t index = 0;
+  for (; index < protocol::kMaxAsyncInFlight; ++index) {
+    bool expected = false;
+    if (ivars->ops[index].busy.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      op = &ivars->ops[index];
+      break;
+    }
+  }
+  if (op == nullptr) return kIOReturnNoResources;
+  kern_return_t ret = kIOReturnSuccess;
+  if (op->commandCount < ivars->slots) {
+    IODMACommandSpecification spec{};
+    spec.maxAddressBits = 64;
+    while (op->commandCount < ivars->slots && ret == kIOReturnSuccess) {
+      ret = IODMACommand::Create(ivars->driver->GetDevice(), 0, &spec,
+                                 &op->commands[op->commandCount]);
+      if (ret == kIOReturnSuccess) ++op->commandCount;
+    }
+    if (ret != kIOReturnSuccess) {
+      op->busy.store(false, std::memory_order_release);
+      return ret;
+    }
+  }
+  const uint64_t options = (direction == kFromCard ? kIOMemoryDirectionIn : kIOMemoryDirectionOut) |
+                           kIOMemoryDisableCopyOnWrite;
+  op->range = IOAddressSegment{address, length};
+  ret = CreateMemoryDescriptorFromClient(options, 1, &op->range, &op->memory);
+  if (ret != kIOReturnSuccess) {
+    op->busy.store(false, std::memory_order_release);
+    return ret;
+  }
+  op->host = new (op->hostStorage)
+      DescriptorHostMemory(op->memory, 0, length, op->commands, op->commandCount);
+  op->direction = direction;
+  op->tag = tag;
+  ret = ivars->driver->BeginTransfer(direction, card, op->host, length, &op->job, 0);
+  if (ret != kIOReturnSuccess) {  // refused before anything started: the call says so
+    op->host->~DescriptorHostMemory();
+    op->host = nullptr;
+    OSSafeReleaseNULL(op->memory);
+    op->busy.store(false, std::memory_order_release);
+    return ret;
+  }
+  completion->retain();  // the call's reference ends when ExternalMethod returns
+  op->action = completion;
+  retain();
+  FpgaUserClient* self = this;
+  ivars->asyncQueue->DispatchAsync(^{
+    FpgaUserClient_IVars* iv = self->ivars;
+    iv->ops[index].active = true;
+    if (!iv->pollScheduled) PollAsync(self);
+    self->release();
+  });
+  return kIOReturnSuccess;
+}
+
+// ---- The submission ring ---------------------------------------------------------------------
+//
+// docs/ring.md: layout, protocol, ownership and the security reasoning. In short: the ring is
+// dext-allocated memory mapped into the app; the dext polls it on a queue of the ring's own,
+// reads each submission once into a local copy, checks everything against this client's own
+// tables, and only ever publishes indices it computed itself.
+
+namespace {
+
+constexpr uint64_t kRingSpinNs = 200'000;  // keep polling this long after the last entry
+constexpr uint64_t kRingBackoffMs = 1;     // then poll every millisecond
+constexpr uint32_t kRingBatch = 64;        // entries per pass before yielding the queue
+
+uint64_t RingNowNs() {
+  static mach_timebase_info_data_t timebase;
+  if (timebase.denom == 0) mach_timebase_info(&timebase);
+  return mach_absolute_time() * timebase.numer / timebase.denom;
+}
+
+protocol::RingHeader* Header(RingState* ring) {
+  return reinterpret_cast<protocol::RingHeader*>(ring->base);
+}
+
+RegisteredBuffer* FindRingBuffer(RegisteredBuffer* buffers, uint64_t id) {
+  const uint64_t slot = id & 0xff;
+  if (slot >= protocol::kMaxRegisteredBuffers) return nullptr;
+  RegisteredBuffer& b = buffers[slot];
+  return b.ringVisible && b.generation == (id >> 8) ? &b : nullptr;
+}
+
+void SetRingVisible(FpgaUserClient* self, RegisteredBuffer& buffer, bool visible) {
+  RingState* ring = self->ivars->ring;
+  if (ring == nullptr) {
+    buffer.ringVisible = visible;
+    return;
+  }
+  RegisteredBuffer* b = &buffer;
+  ring->queue->DispatchSync(^{
+    b->ringVisible = visible;
+  });
+}
+
+// One submission, already copied out of shared memory.
+protocol::RingCompletion RingExecute(FpgaUserClient* self, RingState* ring,
+                                     const protocol::RingSubmission& e) {
+  protocol::RingCompletion c{};
+  c.tag = e.tag;
+  c.status = kIOReturnSuccess;
+  uint32_t direction;
+  if (e.direction == protocol::kRingToCard) {
+    direction = kToCard;
+  } else if (e.direction == protocol::kRingFromCard) {
+    direction = kFromCard;
+  } else {
+    c.status = kIOReturnBadArgument;
+    return c;
+  }
+  if (!(ring->directions & e.direction) || ring->channels[direction] == 0) {
+    c.status = kIOReturnNotPermitted;  // the ring was not made for this direction
+    return c;
+  }
+  RegisteredBuffer* b = FindRingBuffer(self->ivars->buffers, e.bufferId);
+  if (b == nullptr) {
+    c.status = kIOReturnNotFound;
+    return c;
+  }
+  const uint64_t needed =
+      direction == kFromCard ? protocol::kBufferFromCard : protocol::kBufferToCard;
+  if (!(b->direction & needed)) {
+    c.status = kIOReturnNotPermitted;
+    return c;
+  }
+  if (e.bufferOffset > b->prepared.length || e.length > b->prepared.length - e.bufferOffset ||
+      e.length > protocol::kMaxTransferLength) {
+    c.status = kIOReturnBadArgument;
+    return c;
+  }
+  if (e.length == 0) return c;
+  PreparedHostMemory host(b->prepared, b->memory, e.bufferOffset, e.length, 1);
+  IOReturn r = self->ivars->driver->BeginTransfer(direction, e.cardAddress, &host, e.length,
+                                                  &ring->job, ring->channels[direction]);
+  while (r == kIOReturnSuccess || r == kIOReturnNotReady) {
+    r = self->ivars->driver->PollTransfer(&ring->job);
+    if (r != kIOReturnNotReady) break;
+    if (ring->stopping.load(std::memory_order_relaxed)) {
+      self->ivars->driver->AbortTransfer(&ring->job, kIOReturnAborted);
+      r = kIOReturnAborted;
+      break;
+    }
+    IODelay(1);
+  }
+  c.status = r;
+  c.bytes = ring->job.done;
+  return c;
+}
+
+// On the ring's queue: consume what the app published, then poll again (spin, then back off).
+void RingService(FpgaUserClient* self, RingState* ring) {
+  if (ring->stopping.load(std::memory_order_acquire)) return;
+  protocol::RingHeader* header = Header(ring);
+  const uint64_t token = __atomic_load_n(&header->sanitizerToken, __ATOMIC_RELAXED);
+  const uint32_t mask = ring->entries - 1;
+  const auto* submissions =
+      reinterpret_cast<const protocol::RingSubmission*>(ring->base + sizeof(protocol::RingHeader));
+  auto* completions = reinterpret_cast<protocol::RingCompletion*>(
+      ring->base + sizeof(protocol::RingHeader) +
+      uint64_t{ring->entries} * sizeof(protocol::RingSubmission));
+  uint32_t done = 0;
+  const uint32_t errorsBefore = ring->errors;
+  while (done < kRingBatch && !ring->stopping.load(std::memory_order_relaxed)) {
+    // Indices from the app are never trusted: only differences, checked against the size.
+    const uint32_t tail = __atomic_load_n(&header->sqTail, __ATOMIC_ACQUIRE);
+    protocol::RingSanitizerAcquire(token);
+    const uint32_t available = tail - ring->sqHead;
+    if (available == 0) break;
+    if (available > ring->entries) {
+      ring->errors |= protocol::kRingErrorSubmissionIndex;
+      break;
+    }
+    const uint32_t consumed = __atomic_load_n(&header->cqHead, __ATOMIC_ACQUIRE);
+    const uint32_t pending = ring->cqTail - consumed;
+    if (pending > ring->entries) ring->errors |= protocol::kRingErrorCompletionIndex;
+    if (pending >= ring->entries) break;  // no room for a completion (or a bogus cqHead)
+    // Read the entry once; from here on only the copy is used.
+    protocol::RingSubmission entry;
+    __builtin_memcpy(&entry, &submissions[ring->sqHead & mask], sizeof(entry));
+    ++ring->sqHead;
+    __atomic_store_n(&header->sqHead, ring->sqHead, __ATOMIC_RELEASE);
+    const protocol::RingCompletion completion = RingExecute(self, ring, entry);
+    __builtin_memcpy(&completions[ring->cqTail & mask], &completion, sizeof(completion));
+    ++ring->cqTail;
+    protocol::RingSanitizerRelease(token);
+    __atomic_store_n(&header->cqTail, ring->cqTail, __ATOMIC_RELEASE);
+    ++done;
+  }
+  if (ring->errors != errorsBefore) {
+    __atomic_store_n(&header->errors, ring->errors, __ATOMIC_RELEASE);
+  }
+  const uint64_t now = RingNowNs();
+  if (done != 0) {
+    ring->lastWorkNs = now;
+    if (ring->waiter != nullptr) {
+      uint64_t arguments[1] = {ring->cqTail};
+      self->AsyncCompletion(ring->waiter, kIOReturnSuccess, arguments, 1);
+      OSSafeReleaseNULL(ring->waiter);
+    }
+  } else if (now - ring->lastWorkNs > kRingSpinNs) {
+    IOSleep(kRingBackoffMs);  // idle: poll at 1 kHz (latency of the first entry after a pause)
+  } else {
+    IODelay(1);
+  }
+  self->retain();
+  ring->queue->DispatchAsync(^{
+    RingService(self, ring);
+    self->release();
+  });
+}
+
+void StopRing(FpgaUserClient* self) {
+  RingState* ring = self->ivars->ring;
+  if (ring == nullptr) return;
+  ring->stopping.store(true, std::memory_order_release);
+  ring->queue->DispatchSync(^{
+    if (ring->waiter != nullptr) {
+      uint64_t arguments[1] = {ring->cqTail};
+      self->AsyncCompletion(ring->waiter, kIOReturnAborted, arguments, 1);
+      OSSafeReleaseNULL(ring->waiter);
+    }
+  });
+  ring->queue->DispatchSync(^{
+      // a service pass queued by one before: it returns at once
+  });
+  for (uint32_t d = 0; d < 2; ++d) self->ivars->driver->ReleaseChannels(d, ring->channels[d]);
+  self->ivars->ring = nullptr;
+  OSSafeReleaseNULL(ring->queue);
+  OSSafeReleaseNULL(ring->memory);  // the app's mapping keeps its own reference
+  ring->stopping.~atomic();
+  IOSafeDeleteNULL(ring, RingState, 1);
+}
+
+}  // namespace
+
+kern_return_t FpgaUserClient::RingCreate(IOUserClientMethodArguments* arguments) {
+  const uint64_t entries = arguments->scalarInput[0];
+  const uint64_t directions = arguments->scalarInput[1];
+  if (ivars->ring != nullptr) return kIOReturnBusy;
+  if (entries < protocol::kRingMinEntries || entries > protocol::kRingMaxEntries ||
+      (entries & (entries - 1)) != 0 || directions == 0 ||
+      (directions & ~uint64_t{protocol::kRingToCard | protocol::kRingFromCard}) != 0) {
+    return kIOReturnBadArgument;
+  }
+  // One owning client per channel: take one per direction, or refuse. A channel a transfer of
+  // another client holds for a moment comes free soon: wait up to 100 ms for it.
+  uint32_t channels[2] = {};
+  const uint64_t deadline = RingNowNs() + 100'000'000ull;
+  for (uint32_t d = 0; d < 2; ++d) {
+    const uint64_t bit = d == kToCard ? protocol::kRingToCard : protocol::kRingFromCard;
+    if (!(directions & bit)) continue;
+    while ((channels[d] = ivars->driver->AcquireChannel(d)) == 0 && RingNowNs() < deadline) {
+      IODelay(50);
+    }
+    if (channels[d] == 0) {
+      for (uint32_t u = 0; u < 2; ++u) ivars->driver->ReleaseChannels(u, channels[u]);
+      return kIOReturnExclusiveAccess;
+    }
+  }
+  const uint64_t size = (protocol::RingBytes(static_cast<uint32_t>(entries)) + 16383) & ~16383ull;
+  RingState* ring = IONewZero(RingState, 1);
+  kern_return_t ret = ring != nullptr ? kIOReturnSuccess : kIOReturnNoMemory;
+  if (ret == kIOReturnSuccess) {
+    new (&ring->stopping) std::atomic<bool>(false);
+    ret = IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, size, 0, &ring->memory);
+  }
+  if (ret == kIOReturnSuccess) ret = ring->memory->SetLength(size);
+  if (ret == kIOReturnSuccess) ret = IODispatchQueue::Create("fpgadext.ring", 0, 0, &ring->queue);
+  if (ret != kIOReturnSuccess) {
+    if (ring != nullptr) {
+      OSSafeReleaseNULL(ring->memory);
+      IOSafeDeleteNULL(ring, RingState, 1);
+    }
+    for (uint32_t u = 0; u < 2; ++u) ivars->driver->ReleaseChannels(u, channels[u]);
+    return ret;
+  }
+  IOAddressSegment range{};
+  ring->memory->GetAddressRange(&range);
+  ring->base = reinterpret_cast<uint8_t*>(range.address);
+  ring->entries = static_cast<uint32_t>(entries);
+  ring->directions = directions;
+  ring->channels[0] = channels[0];
+  ring->channels[1] = channels[1];
+  ring->lastWorkNs = RingNowNs();
+  protocol::RingHeader* header = Header(ring);
+  header->magic = protocol::kRingMagic;
+  header->entries = ring->entries;
+  header->submissionOffset = sizeof(protocol::RingHeader);
+  header->completionOffset = static_cast<uint32_t>(sizeof(protocol::RingHeader) +
+                                                   entries * sizeof(protocol::RingSubmission));
+#ifdef FPGADEXT_RING_SANITIZER_TOKENS
+  header->sanitizerToken = reinterpret_cast<uintptr_t>(ring);
+#endif
+  ivars->ring = ring;
+  retain();
+  FpgaUserClient* self = this;
+  ring->queue->DispatchAsync(^{
+    RingService(self, ring);
+    self->release();
+  });
+  arguments->scalarOutput[0] = size;
+  arguments->scalarOutputCount = 1;
+  return kIOReturnSuccess;
+}
+
+kern_return_t FpgaUserClient::RingDestroy(IOUserClientMethodArguments* arguments) {
+  if (ivars->ring == nullptr) return kIOReturnNotFound;
+  StopRing(this);
+  return kIOReturnSuccess;
+}
+
+kern_return_t FpgaUserClient::RingWait(IOUserClientMethodArguments* arguments) {
+  RingState* ring = ivars->ring;
+  OSAction* completion = arguments->completion;
+  if (ring == nullptr) return kIOReturnNotFound;
+  if (completion == nullptr) return kIOReturnBadArgument;
+  const uint64_t index = arguments->scalarInput[0];
+  __block kern_return_t ret = kIOReturnSuccess;
+  FpgaUserClient* self = this;
+  ring->queue->DispatchSync(^{
+    if (ring->cqTail != static_cast<uint32_t>(index)) {
+      uint64_t now[1] = {ring->cqTail};
+      self->AsyncCompletion(completion, kIOReturnSuccess, now, 1);
+    } else if (ring->waiter != nullptr) {
+      ret = kIOReturnBusy;  // one waiter at a time
+    } else {
+      completion->retain();
+      ring->waiter = completion;
+      ring->waitIndex = index;
+    }
+  });
+  return ret;
 }

@@ -15,7 +15,7 @@
 namespace fpgadext::protocol {
 
 inline constexpr uint32_t kVersionMajor = 1;
-inline constexpr uint32_t kVersionMinor = 1;
+inline constexpr uint32_t kVersionMinor = 2;  // 2: async selectors, submission rings
 inline constexpr uint32_t kProtocolVersion = (kVersionMajor << 16) | kVersionMinor;
 constexpr uint32_t MajorOf(uint32_t version) { return version >> 16; }
 
@@ -52,6 +52,21 @@ enum Selector : uint32_t {
   kSelectorWriteRegistered = 12,
   // in: —  out: —  Does nothing: the cost of a driver call, for benchmarks.
   kSelectorNop = 13,
+  // Async (IOConnectCallAsyncMethod only; minor 2). in: card address, app address, length, tag.
+  // Returns once the transfer is checked and queued; completes with AsyncCompletion(status,
+  // {bytes moved, tag}). Errors found before queueing are returned by the call (no completion).
+  kSelectorReadAsync = 14,
+  kSelectorWriteAsync = 15,
+  // in: entry count (power of two, kRingMinEntries..kRingMaxEntries), RingDirection mask
+  // out: the ring's size in bytes (map it with kMemoryTypeRing). One ring per client; it takes
+  // one channel per direction from the driver for itself (kIOReturnExclusiveAccess if none is
+  // free, kIOReturnBusy if this client has a ring already). docs/ring.md.
+  kSelectorRingCreate = 16,
+  // in: —  Stops the ring (in-flight entry finished), gives its channels back.
+  kSelectorRingDestroy = 17,
+  // Async only. in: completion index to wait past. Completes (status, {completion index}) as
+  // soon as the ring's completion index differs from it (at once if it does already).
+  kSelectorRingWait = 18,
   kSelectorCount
 };
 
@@ -74,6 +89,8 @@ enum Capability : uint64_t {
   kCapabilityDmaEngine = 1u << 0,   // an XDMA engine moves data (else PIO through a BAR)
   kCapabilityMappedBars = 1u << 1,  // BARs can be mapped into the app (kMemoryTypeBar0 + i)
   kCapabilityRegisteredBuffers = 1u << 2,
+  kCapabilityAsync = 1u << 3,  // kSelectorReadAsync / kSelectorWriteAsync
+  kCapabilityRing = 1u << 4,   // kSelectorRingCreate and kMemoryTypeRing
 };
 
 enum BufferDirection : uint64_t {
@@ -86,10 +103,106 @@ enum BufferDirection : uint64_t {
 enum MemoryType : uint32_t {
   kMemoryTypeBar0 = 0,
   kMemoryTypeBarLast = 5,
+  kMemoryTypeRing = 16,  // the client's submission ring (after kSelectorRingCreate)
 };
+
+// Async completion arguments (AsyncCompletion's asyncData) of kSelectorReadAsync/WriteAsync.
+enum AsyncArgument : uint32_t { kAsyncBytes = 0, kAsyncTag = 1, kAsyncArgumentCount = 2 };
+inline constexpr uint32_t kMaxAsyncInFlight = 32;  // per client; more → kIOReturnNoResources
+
+// ---- Submission ring (docs/ring.md) ----------------------------------------------------------
+// Shared memory the dext allocates: a header, `entries` submissions, `entries` completions.
+// Indices are free-running uint32_t; slot = index & (entries - 1). The app writes submissions
+// and then publishes sqTail (release); the dext reads sqTail (acquire), consumes entries, writes
+// completions, then publishes cqTail (release): cqTail is the completion writeback word the app
+// polls. The dext treats every byte of this memory as hostile.
+enum RingDirection : uint64_t { kRingToCard = 1, kRingFromCard = 2 };
+inline constexpr uint32_t kRingMagic = 0x46524E47;  // 'FRNG'
+inline constexpr uint32_t kRingMinEntries = 2;
+inline constexpr uint32_t kRingMaxEntries = 4096;
+
+struct RingHeader {
+  // Written by the dext at creation (the dext never reads them back).
+  uint32_t magic;
+  uint32_t entries;
+  uint32_t submissionOffset;  // bytes from the start of the ring
+  uint32_t completionOffset;
+  uint64_t sanitizerToken;  // sanitizer builds only (docs/ring.md), else 0
+  uint8_t pad0[40];
+  // Written by the app: submissions published.
+  uint32_t sqTail;
+  uint8_t pad1[60];
+  // Written by the dext: submissions consumed; protocol errors seen (RingError bits).
+  uint32_t sqHead;
+  uint32_t errors;
+  uint8_t pad2[56];
+  // Written by the dext: completions published (the writeback word).
+  uint32_t cqTail;
+  uint8_t pad3[60];
+  // Written by the app: completions consumed.
+  uint32_t cqHead;
+  uint8_t pad4[60];
+};
+static_assert(sizeof(RingHeader) == 320, "RingHeader layout");
+
+enum RingError : uint32_t {
+  kRingErrorSubmissionIndex = 1u << 0,  // sqTail - sqHead > entries: ignored until sane
+  kRingErrorCompletionIndex = 1u << 1,  // cqTail - cqHead > entries: ring stalls until sane
+};
+
+struct RingSubmission {
+  uint64_t bufferId;      // a buffer this client registered
+  uint64_t bufferOffset;  // bytes into it
+  uint64_t cardAddress;
+  uint64_t length;
+  uint32_t direction;  // kRingToCard (write) or kRingFromCard (read)
+  uint32_t reserved;
+  uint64_t tag;  // returned in the completion
+};
+static_assert(sizeof(RingSubmission) == 48, "RingSubmission layout");
+
+struct RingCompletion {
+  uint64_t tag;
+  int32_t status;  // IOReturn
+  uint32_t reserved;
+  uint64_t bytes;
+};
+static_assert(sizeof(RingCompletion) == 24, "RingCompletion layout");
+
+inline constexpr uint64_t RingBytes(uint32_t entries) {
+  return sizeof(RingHeader) + uint64_t{entries} * (sizeof(RingSubmission) + sizeof(RingCompletion));
+}
 
 // Limits the dext enforces (bad input is an error, never a crash).
 inline constexpr uint32_t kMaxRegisteredBuffers = 64;
 inline constexpr uint64_t kMaxTransferLength = 1ull << 40;  // 1 TiB per call
 
+// Sanitizer builds only: the emulation runs app and dext in one process, where the ring is two
+// mappings of the same pages. ThreadSanitizer cannot see that a release store through one is
+// acquired through the other, so both sides also annotate an address both know: the token the
+// dext writes into RingHeader::sanitizerToken (0 in every other build; a dext never runs under
+// a sanitizer on a Mac).
+inline void RingSanitizerAcquire(uint64_t token);
+inline void RingSanitizerRelease(uint64_t token);
+
 }  // namespace fpgadext::protocol
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FPGADEXT_RING_SANITIZER_TOKENS 1
+#endif
+#endif
+
+#ifdef FPGADEXT_RING_SANITIZER_TOKENS
+extern "C" void __tsan_acquire(void* address);
+extern "C" void __tsan_release(void* address);
+inline void fpgadext::protocol::RingSanitizerAcquire(uint64_t token) {
+  if (token != 0) __tsan_acquire(reinterpret_cast<void*>(static_cast<uintptr_t>(token)));
+}
+inline void fpgadext::protocol::RingSanitizerRelease(uint64_t token) {
+  if (token != 0) __tsan_release(reinterpret_cast<void*>(static_cast<uintptr_t>(token)));
+}
+#else
+inline void fpgadext::protocol::RingSanitizerAcquire(uint64_t) {}
+inline void fpgadext::protocol::RingSanitizerRelease(uint64_t) {}
+#endif

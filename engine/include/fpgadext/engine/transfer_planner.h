@@ -19,6 +19,31 @@ struct PlannerOptions {
   uint64_t minimumBytesPerSecond = 50'000'000ull;
 };
 
+// A transfer started with TransferPlanner::Begin and advanced with Poll: plain data the caller
+// owns (no allocation). The host memory must stay alive until Poll returns a final status or
+// Abort returns.
+struct TransferJob {
+  enum class State : uint8_t { kIdle, kWaitingForChannel, kRunning, kDone };
+  struct Share {
+    uint32_t channel;
+    bool active;
+    uint64_t length;
+  };
+  State state = State::kIdle;
+  Direction direction = Direction::kHostToCard;
+  uint64_t cardAddress = 0;
+  uint64_t length = 0;
+  HostMemory* host = nullptr;
+  uint64_t deadline = 0;
+  uint32_t wanted = 1;
+  uint32_t ownedChannels = 0;  // channels the caller holds itself (not taken from the pool)
+  uint32_t shareCount = 0;
+  uint32_t active = 0;
+  Share shares[4] = {};
+  IOReturn result = kIOReturnSuccess;
+  uint64_t done = 0;  // bytes known to have moved
+};
+
 class TransferPlanner {
  public:
   TransferPlanner(DataMover& mover, ChannelPool& channels, const Platform& platform,
@@ -31,11 +56,29 @@ class TransferPlanner {
   // at once.
   IOReturn Execute(Direction direction, uint64_t cardAddress, HostMemory& host, uint64_t length);
 
+  // The same transfer without blocking: Begin checks it (the errors of Execute, returned at
+  // once; nothing started) and starts it if a channel is free; Poll advances it and returns
+  // kIOReturnNotReady while it runs, else its final status (job->done bytes moved), with the
+  // channels recovered after an error and given back. Neither waits nor relaxes: the caller
+  // polls again when it likes (e.g. from a dispatch queue). `ownedChannels`, if not 0, is a
+  // mask of channels of `direction` the caller has taken from the pool for itself (a ring's
+  // exclusive channel): the job runs on those and never takes or gives back pool channels.
+  IOReturn Begin(Direction direction, uint64_t cardAddress, HostMemory& host, uint64_t length,
+                 TransferJob* job, uint32_t ownedChannels = 0);
+  IOReturn Poll(TransferJob* job);
+  // Stops a job that has not finished (its channels recovered and given back; the host memory
+  // is no longer touched once it returns) and completes it with `reason`.
+  void Abort(TransferJob* job, IOReturn reason);
+
  private:
   DataMover& mover_;
   ChannelPool& channels_;
   Platform platform_;
   PlannerOptions options_;
+
+  void StartShares(TransferJob* job, uint32_t mask);
+  void ReleaseChannels(TransferJob* job, uint32_t mask);
+  void Finish(TransferJob* job, IOReturn result);
 };
 
 }  // namespace fpgadext::engine
