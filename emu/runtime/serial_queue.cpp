@@ -13,6 +13,7 @@ void SerialQueue::Destroy(SerialQueue* queue) {
   if (queue == nullptr) return;
   std::unique_lock guard(queue->lock_);
   queue->stopping_ = true;
+  queue->queued_.fetch_add(1, std::memory_order_release);  // ends a spin at once
   if (queue->OnQueue()) {
     queue->selfDestruct_ = true;
     queue->thread_.detach();
@@ -24,50 +25,73 @@ void SerialQueue::Destroy(SerialQueue* queue) {
   delete queue;
 }
 
-SerialQueue* SerialQueue::Current() { return tCurrent; }
+SerialQueue* SerialQueue::Current() {
+  return tCurrent;
+}
 
 bool SerialQueue::Async(std::function<void()> work) {
+  bool sleeping;
   {
     std::lock_guard guard(lock_);
     if (cancelled_) return false;
     work_.push_back(std::move(work));
+    queued_.fetch_add(1, std::memory_order_release);
+    sleeping = sleeping_;  // a spinning thread sees queued_; only a sleeping one needs a wake-up
   }
-  wake_.notify_one();
+  if (sleeping) wake_.notify_one();
   return true;
 }
 
 bool SerialQueue::Sync(const std::function<void()>& work) {
   if (OnQueue()) return false;
+  // Everything the block touches of this frame is used under doneLock, so the frame may go as
+  // soon as this thread has held doneLock after `done` was set.
   std::mutex doneLock;
   std::condition_variable doneWake;
-  bool done = false;
+  std::atomic<bool> done{false};
+  bool waiting = false;
   bool queued = Async([&] {
     work();
     std::lock_guard guard(doneLock);
-    done = true;
-    doneWake.notify_one();
+    done.store(true, std::memory_order_release);
+    if (waiting) doneWake.notify_one();
   });
   if (!queued) return false;
+  SpinUntil([&] { return done.load(std::memory_order_acquire); }, kSyncSpinNs);
   std::unique_lock guard(doneLock);
-  doneWake.wait(guard, [&] { return done; });
+  waiting = true;
+  doneWake.wait(guard, [&] { return done.load(std::memory_order_acquire); });
   return true;
 }
 
 void SerialQueue::Cancel(std::function<void()> last) {
+  bool sleeping;
   {
     std::lock_guard guard(lock_);
     if (cancelled_) return;
     if (last) work_.push_back(std::move(last));
     cancelled_ = true;
+    queued_.fetch_add(1, std::memory_order_release);
+    sleeping = sleeping_;
   }
-  wake_.notify_one();
+  if (sleeping) wake_.notify_one();
 }
 
 void SerialQueue::Run() {
   tCurrent = this;
   std::unique_lock guard(lock_);
+  bool spin = false;
   for (;;) {
+    if (spin && work_.empty() && !stopping_) {
+      // Just ran a block: the next one often follows at once (a client's next call).
+      const uint64_t seen = queued_.load(std::memory_order_acquire);
+      guard.unlock();
+      SpinUntil([&] { return queued_.load(std::memory_order_acquire) != seen; }, kSpinNs);
+      guard.lock();
+    }
+    sleeping_ = true;
     wake_.wait(guard, [this] { return stopping_ || !work_.empty(); });
+    sleeping_ = false;
     if (work_.empty()) break;  // stopping and drained
     auto work = std::move(work_.front());
     work_.pop_front();
@@ -75,6 +99,7 @@ void SerialQueue::Run() {
     work();
     work = nullptr;  // captured references go now, on the queue
     guard.lock();
+    spin = true;
   }
   tCurrent = nullptr;
   if (selfDestruct_) {

@@ -88,6 +88,9 @@ class XdmaBoard final : public VectorSink {
     std::atomic<uint64_t> descriptorWarnings{0};
     std::atomic<uint64_t> unloggedErrors{0};
     std::atomic<uint64_t> droppedMmioWrites{0};
+    std::atomic<uint64_t> jobs{0};    // jobs run (Run rising edges picked up)
+    std::atomic<uint64_t> jobNs{0};   // engine thread time from pick-up to job end
+    std::atomic<uint64_t> wakeNs{0};  // time from the Run rising edge to pick-up
   };
 
   const Config cfg;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace fpgadext::models {
 
@@ -33,6 +34,7 @@ Channel::~Channel() {
   {
     std::lock_guard guard(board_.lock);
     shutdown_ = true;
+    wakeHint_.fetch_add(1, std::memory_order_release);
   }
   cv.notify_all();
   thread_.join();
@@ -136,6 +138,8 @@ void Channel::WriteChannelReg(uint32_t reg, uint32_t value) {
     completed_ = 0;
     busy_ = true;
     jobPending_ = true;
+    runEdge_ = std::chrono::steady_clock::now();
+    wakeHint_.fetch_add(1, std::memory_order_release);
     if (ChannelPerfCtrl::auto_mode_field::Get(perfCtrl_)) perfCycles_ = perfBeats_ = 0;
     UpdateIrq();
     cv.notify_all();
@@ -195,11 +199,41 @@ void Channel::UpdateIrq() {
 
 void Channel::ThreadMain() {
   Guard g(board_);
+  bool spin = false;
   for (;;) {
+    if (spin && !shutdown_ && !jobPending_) {
+      // Just finished a job: the next Run edge usually follows soon. Spin on the hint without
+      // the lock (which the driver needs to write that edge), then sleep as before.
+      const uint64_t seen = wakeHint_.load(std::memory_order_acquire);
+      g.Unlock();
+      SpinForRunEdge(seen);
+      g.Lock();
+    }
     while (!shutdown_ && !jobPending_) g.Wait(cv);
     if (shutdown_) return;
     jobPending_ = false;
+    const auto start = std::chrono::steady_clock::now();
+    board_.counters.wakeNs.fetch_add(
+        static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(start - runEdge_).count()),
+        std::memory_order_relaxed);
     RunJob(g, runGen_);
+    board_.counters.jobNs.fetch_add(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count()),
+        std::memory_order_relaxed);
+    board_.counters.jobs.fetch_add(1, std::memory_order_relaxed);
+    spin = true;
+  }
+}
+
+void Channel::SpinForRunEdge(uint64_t seen) {
+  // Yielding between checks: a runnable thread (often the driver) gets the CPU first.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kSpinNs);
+  while (wakeHint_.load(std::memory_order_acquire) == seen &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
   }
 }
 

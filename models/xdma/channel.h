@@ -3,6 +3,8 @@
 // back completions (§5.1) and reports errors (§3.4, §8).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -41,10 +43,17 @@ class Channel {
 
   std::condition_variable cv;  // engine waits here; notified by XdmaBoard::WakeChannels
 
+  // After a job the engine thread spins this long for the next Run edge before it sleeps on
+  // `cv`: a thread wake-up costs tens of µs on a VM, a real engine none (docs/performance.md).
+  static constexpr uint64_t kSpinNs = 50'000;
+
  private:
   using Guard = XdmaBoard::Guard;
 
   void ThreadMain();
+  // Spins (yielding) without the lock until wakeHint_ moves past `seen` or kSpinNs pass. Not
+  // inlined: instruction counts leave it out (bench/callgrind.sh).
+  [[gnu::noinline]] void SpinForRunEdge(uint64_t seen);
   void RunJob(Guard& g, uint64_t gen);
   // At a descriptor boundary: false when the job is over (Run cleared → idle, restarted,
   // removed, shut down); waits while fetching is halted or bus mastering is off.
@@ -79,6 +88,10 @@ class Channel {
 
   // Engine control (board lock).
   uint64_t runGen_ = 0;  // +1 on every Run rising edge
+  // Mirror of runGen_ (plus shutdown) the idle engine thread spins on without the lock, and
+  // the time of the last rising edge (device-time counters).
+  std::atomic<uint64_t> wakeHint_{0};
+  std::chrono::steady_clock::time_point runEdge_{};
   bool jobPending_ = false;
   bool shutdown_ = false;
   bool hang_ = false;

@@ -114,6 +114,9 @@ XdmaModel::Counters XdmaModel::counters() const {
   c.descriptorWarnings = a.descriptorWarnings.load(r);
   c.unloggedErrors = a.unloggedErrors.load(r);
   c.droppedMmioWrites = a.droppedMmioWrites.load(r);
+  c.jobs = a.jobs.load(r);
+  c.jobNs = a.jobNs.load(r);
+  c.wakeNs = a.wakeNs.load(r);
   return c;
 }
 

@@ -87,6 +87,13 @@ class XdmaModel : public emu::PciFunction {
     uint64_t descriptorWarnings = 0;  // Stop mid-block, block across 4 KiB, unaligned block
     uint64_t unloggedErrors = 0;      // engine stopped on an error whose ie_* bit was clear
     uint64_t droppedMmioWrites = 0;   // writes narrower than 32 bits to 32-bit-only BARs
+    // Device time, for benchmarks (docs/performance.md): jobs = Run rising edges the engines
+    // picked up; jobNs = engine time from pick-up to the job's end (descriptor fetches, data,
+    // writeback, modelled link delays included); wakeNs = from the Run edge to the pick-up
+    // (the emulation's thread wake-up, which a real engine does not have).
+    uint64_t jobs = 0;
+    uint64_t jobNs = 0;
+    uint64_t wakeNs = 0;
   };
 
   // C2H status bit for a host write the IOMMU refused (reportHostWriteFaults): bit 14 of the
