@@ -1,7 +1,12 @@
 #include <IOKit/IOKitLib.h>
-#include <fpgadext/bench.hpp>
 #include <fpgadext/protocol.h>
 #include <unistd.h>
+#include <fpgadext/bench.hpp>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>  // no-ops unless run under callgrind (bench/callgrind.sh)
+#define FPGADEXT_CALLGRIND 1
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -31,12 +36,17 @@ bool Wanted(const Options& o, const std::string& path) {
 
 // Runs `op` until minIterations and minSeconds are both reached (big transfers: at least 3
 // samples), and summarises the latencies.
-Latency Measure(const Options& o, uint64_t size, const std::function<bool()>& op,
-                std::vector<double>* quantiles) {
+Latency Measure(const Options& o, const std::string& label, uint64_t size,
+                const std::function<bool()>& op, std::vector<double>* quantiles, double* deviceNs) {
   std::vector<double> samples;
   const auto start = Clock::now();
   const uint64_t minIterations = size >= (16ull << 20) ? 3 : o.minIterations;
   op();  // warm-up: page faults, first preparation
+  uint64_t jobs0 = 0, ns0 = 0;
+  if (o.deviceTime) o.deviceTime(&jobs0, &ns0);
+#ifdef FPGADEXT_CALLGRIND
+  CALLGRIND_ZERO_STATS;  // instruction counts of the measured operations only, every thread
+#endif
   for (;;) {
     const auto t0 = Clock::now();
     if (!op()) return {};
@@ -45,6 +55,17 @@ Latency Measure(const Options& o, uint64_t size, const std::function<bool()>& op
     const double elapsed = std::chrono::duration<double>(t1 - start).count();
     if (samples.size() >= minIterations && elapsed >= o.minSeconds) break;
     if (samples.size() >= 1'000'000) break;
+  }
+#ifdef FPGADEXT_CALLGRIND
+  if (RUNNING_ON_VALGRIND) {
+    const std::string name = label + " ops=" + std::to_string(samples.size());
+    CALLGRIND_DUMP_STATS_AT(name.c_str());
+  }
+#endif
+  if (o.deviceTime && deviceNs != nullptr) {
+    uint64_t jobs1 = 0, ns1 = 0;
+    o.deviceTime(&jobs1, &ns1);
+    *deviceNs = jobs1 > jobs0 ? static_cast<double>(ns1 - ns0) / samples.size() : 0;
   }
   std::sort(samples.begin(), samples.end());
   Latency l;
@@ -112,6 +133,7 @@ Report Run(Device& device, const Options& options) {
   Report report;
   const DeviceInfo& info = device.info();
   report.platform = info.hasDmaEngine ? "XDMA engine" : "PIO (BAR window)";
+  if (!options.platformNote.empty()) report.platform += ", " + options.platformNote;
   const std::vector<uint64_t> sizes = options.sizes.empty() ? DefaultSizes() : options.sizes;
   uint64_t largest = 0;
   for (uint64_t s : sizes) largest = std::max(largest, s);
@@ -134,7 +156,8 @@ Report Run(Device& device, const Options& options) {
     r.path = path;
     r.direction = direction;
     r.size = size;
-    r.latency = Measure(options, size, op, &r.quantiles);
+    r.latency = Measure(options, path + "/" + direction + "/" + std::to_string(size), size, op,
+                        &r.quantiles, &r.deviceNs);
     r.bytesPerSecond = r.latency.mean > 0 ? size / (r.latency.mean * 1e-9) : 0;
     report.results.push_back(std::move(r));
   };
@@ -151,6 +174,7 @@ Report Run(Device& device, const Options& options) {
     (void)getppid();
     return true;
   });
+  if (options.deviceRegisterRead) add("device-register-read", "", 4, options.deviceRegisterRead);
 
   const uint64_t card = options.cardAddress;
   auto span = [&](uint64_t size) { return std::span<std::byte>(host.data(), size); };

@@ -27,10 +27,14 @@ const Result* Find(const Report& report, const std::string& path, uint64_t size)
 }
 
 nlohmann::json ToJson(const Result& r) {
-  return {{"samples", r.latency.samples}, {"p50_ns", r.latency.p50},
-          {"p99_ns", r.latency.p99},     {"p999_ns", r.latency.p999},
-          {"max_ns", r.latency.max},     {"mean_ns", r.latency.mean},
-          {"bytes_per_second", r.bytesPerSecond}};
+  return {{"samples", r.latency.samples},
+          {"p50_ns", r.latency.p50},
+          {"p99_ns", r.latency.p99},
+          {"p999_ns", r.latency.p999},
+          {"max_ns", r.latency.max},
+          {"mean_ns", r.latency.mean},
+          {"bytes_per_second", r.bytesPerSecond},
+          {"device_ns", r.deviceNs}};
 }
 
 }  // namespace
@@ -39,24 +43,34 @@ std::string FormatTable(const Report& report) {
   std::string out = fmt::format("platform: {}\n", report.platform);
   if (!report.error.empty()) out += fmt::format("error: {}\n", report.error);
   const Result* call = Find(report, "empty-call", 0);
-  out += fmt::format("{:<16} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n", "path",
-                     "dir", "size", "p50", "p99", "p99.9", "max", "MB/s", "vs base");
+  const Result* load = Find(report, "device-register-read", 4);
+  out +=
+      fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "path",
+                  "dir", "size", "p50", "p99", "p99.9", "max", "MB/s", "vs base", "vs device");
   for (const Result& r : report.results) {
     // Bulk transfers compare with memcpy of the same bytes; small ones and calls with an empty
     // driver call.
     std::string ratio;
     const Result* memcpyBase = Find(report, "memcpy", r.size);
-    if (r.path == "memcpy" || r.path == "empty-call") {
+    if (r.path == "memcpy" || r.path == "empty-call" || r.path == "device-register-read") {
       ratio = "base";
     } else if (r.size >= 65536 && memcpyBase && memcpyBase->bytesPerSecond > 0) {
       ratio = fmt::format("{:.2f}x mc", r.bytesPerSecond / memcpyBase->bytesPerSecond);
     } else if (call && call->latency.p50 > 0) {
       ratio = fmt::format("{:.2f}x call", r.latency.p50 / call->latency.p50);
     }
-    out += fmt::format("{:<16} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10.1f} {:>9}\n", r.path,
-                       r.direction, HumanSize(r.size), HumanTime(r.latency.p50),
+    // Against the device's own time: the DMA engine's time per operation (deviceNs), or for a
+    // mapped register read a register read done by the device model directly.
+    std::string device;
+    if (r.deviceNs > 0) {
+      device = fmt::format("{:.2f}x dev", r.latency.p50 / r.deviceNs);
+    } else if (r.path == "register-mapped" && load && load->latency.p50 > 0) {
+      device = fmt::format("{:.1f}x load", r.latency.p50 / load->latency.p50);
+    }
+    out += fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10.1f} {:>10} {:>10}\n",
+                       r.path, r.direction, HumanSize(r.size), HumanTime(r.latency.p50),
                        HumanTime(r.latency.p99), HumanTime(r.latency.p999),
-                       HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio);
+                       HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio, device);
   }
   return out;
 }
@@ -79,11 +93,13 @@ std::string FormatJson(const Report& report) {
 }
 
 std::string FormatCsv(const Report& report) {
-  std::string out = "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second\n";
+  std::string out =
+      "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second,"
+      "device_ns\n";
   for (const Result& r : report.results) {
-    out += fmt::format("{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}\n", r.path,
+    out += fmt::format("{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}\n", r.path,
                        r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
-                       r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond);
+                       r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond, r.deviceNs);
   }
   return out;
 }

@@ -613,8 +613,15 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   o.sizes = options.sizes;
   o.paths = options.paths;
   o.minSeconds = options.minSeconds;
+  o.minIterations = options.minIterations;
   o.cardAddress = options.address;
   o.device = common.device;
+  const DeviceProbes probes = session.host().Probes();
+  o.deviceRegisterRead = probes.registerRead;
+  o.deviceTime = probes.engineTime;
+  if (const std::string timing = session.host().Describe().timing; !timing.empty()) {
+    o.platformNote = "emulated, timing " + timing;
+  }
   const bench::Report report = bench::Run(device, o);
   if (!options.csvFile.empty()) {
     std::ofstream(options.csvFile) << bench::FormatCsv(report);

@@ -55,9 +55,10 @@ struct BenchOptions {
   std::vector<uint64_t> sizes;     // empty: the suite's default sizes
   std::vector<std::string> paths;  // empty: every path
   double minSeconds = 0.2;
+  uint32_t minIterations = 50;
   uint64_t address = 0;
-  std::string csvFile;   // also write CSV here
-  std::string plotDir;   // also write SVG plots here
+  std::string csvFile;  // also write CSV here
+  std::string plotDir;  // also write SVG plots here
 };
 // Benchmarks every path against the baselines measured in the same run (bench/).
 int RunBench(const CommonOptions& common, const BenchOptions& bench);

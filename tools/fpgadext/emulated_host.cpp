@@ -65,9 +65,38 @@ class EmulatedHost : public Host {
  public:
   HostDescription Describe() const override { return description_; }
 
+  DeviceProbes Probes() const override {
+    DeviceProbes p;
+    if (xdma_ == nullptr) return p;
+    models::XdmaModel* xdma = xdma_;
+    if (emu::MmioRegion* user =
+            xdma->userBarIndex() >= 0 ? xdma->Bar(xdma->userBarIndex()) : nullptr) {
+      // The user block's ID register, read by the model on this thread (no trap, no driver).
+      p.registerRead = [user] { return user->Read(0, 4) != 0xFFFF'FFFFu; };
+    }
+    p.engineTime = [xdma](uint64_t* jobs, uint64_t* ns) {
+      const models::XdmaModel::Counters c = xdma->counters();
+      *jobs = c.jobs;
+      *ns = c.jobNs;
+    };
+    return p;
+  }
+
   Status Start(const HostOptions& options) {
     if (options.verbose) emu::SetLogLevel("info");
     description_.kind = "emulated";
+    description_.timing = options.timing.empty() ? "none" : options.timing;
+    models::LinkTiming timing;
+    if (description_.timing == "tb3") {
+      timing = models::LinkTiming::Thunderbolt3();
+    } else if (description_.timing == "gen3x8") {
+      timing = models::LinkTiming::Gen3x8();
+    } else if (description_.timing == "gen4x16") {
+      timing = models::LinkTiming::Gen4x16();
+    } else if (description_.timing != "none") {
+      return Status(kIOReturnBadArgument,
+                    fmt::format("unknown timing {} (none, tb3, gen3x8, gen4x16)", options.timing));
+    }
     description_.board = options.board;
     description_.cardFile =
         options.cardFile.empty() ? DefaultCardFile(options.board) : options.cardFile;
@@ -96,8 +125,10 @@ class EmulatedHost : public Host {
       models::XdmaModel::Config config;
       config.cardMemorySize = options.cardSize != 0 ? options.cardSize : kXdmaDefaultSize;
       config.cardMemoryFile = description_.cardFile;
+      config.timing = timing;
       auto xdma = std::make_unique<models::XdmaModel>(config);
       description_.cardSize = xdma->cardMemory().size();
+      xdma_ = xdma.get();
       board_ = std::move(xdma);
     }
 
@@ -115,6 +146,7 @@ class EmulatedHost : public Host {
  private:
   HostDescription description_;
   std::unique_ptr<emu::PciFunction> board_;  // outlives the machine it is plugged into
+  models::XdmaModel* xdma_ = nullptr;        // board_ when it is an XDMA board
   std::unique_ptr<emu::Machine> machine_;
 };
 

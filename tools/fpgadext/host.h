@@ -10,6 +10,7 @@
 #include <fpgadext/fpgadext.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,9 @@ struct HostOptions {
   std::string cardFile;        // empty: $FPGADEXT_CARD_FILE, else the cache default
   uint64_t cardSize = 0;       // 0: the board's default
   bool verbose = false;        // driver log messages down to "info"
+  // Emulated XDMA board's link timing model (docs/models.md "Timing model"): "none" (as fast
+  // as memcpy), "tb3" (Thunderbolt 3, PCIe Gen3 x4 tunnelled), "gen3x8", "gen4x16".
+  std::string timing = "none";
 };
 
 // Facts about the host for `info` (all empty / zero on a Mac).
@@ -29,12 +33,21 @@ struct HostDescription {
   std::string cardFile;
   uint64_t cardSize = 0;
   std::string dextBundle;
+  std::string timing;  // the emulated board's timing preset
+};
+
+// What a host that sees the device itself offers the benchmark (bench::Options hooks); empty
+// on a Mac.
+struct DeviceProbes {
+  std::function<bool()> registerRead;                            // one user-BAR read by the model
+  std::function<void(uint64_t* jobs, uint64_t* ns)> engineTime;  // cumulative DMA engine time
 };
 
 class Host {
  public:
   virtual ~Host() = default;
   virtual HostDescription Describe() const = 0;
+  virtual DeviceProbes Probes() const { return {}; }
 };
 
 // Prepares the platform. On failure the Status says why (the command exits with the I/O code).

@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
                  "File holding the emulated card memory (Linux)");
   AddNumber(&app, "--card-size", &common.host.cardSize,
             "Emulated card memory size (Linux; default 1G for xdma, 1M for bram)");
+  app.add_option("--timing", common.host.timing,
+                 "Emulated XDMA board's link timing (Linux): none, tb3, gen3x8, gen4x16")
+      ->check(CLI::IsMember({"none", "tb3", "gen3x8", "gen4x16"}))
+      ->capture_default_str();
 
   CLI::App* list = app.add_subcommand("list", "List the boards the dext drives");
   CLI::App* info = app.add_subcommand("info", "Show a board: identity, card memory, BARs");
@@ -152,12 +156,17 @@ int main(int argc, char** argv) {
         if (!v) throw CLI::ValidationError("--sizes", error);
         return std::to_string(*v);
       });
-  benchCmd->add_option("--paths", benchOptions.paths,
-                       "Paths: inband, out-of-line, client-memory, registered, "
-                       "register-mapped, register-call (default: all)")
+  benchCmd
+      ->add_option("--paths", benchOptions.paths,
+                   "Paths: inband, out-of-line, client-memory, registered, "
+                   "register-mapped, register-call (default: all)")
       ->delimiter(',');
-  benchCmd->add_option("--min-seconds", benchOptions.minSeconds,
-                       "Least time per measurement")
+  benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
+      ->capture_default_str();
+  benchCmd
+      ->add_option("--iterations", benchOptions.minIterations,
+                   "Least operations per measurement (exactly this many with "
+                   "--min-seconds 0, e.g. under callgrind: bench/callgrind.sh)")
       ->capture_default_str();
   AddNumber(benchCmd, "-a,--addr", &benchOptions.address, "Card address the transfers use");
   benchCmd->add_option("--csv", benchOptions.csvFile, "Also write the results as CSV");

@@ -7,6 +7,7 @@
 #include <fpgadext/fpgadext.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,15 @@ struct Options {
   double minSeconds = 0.2;
   uint64_t cardAddress = 0;  // where on the card transfers go
   uint32_t device = 0;
+  // Optional hooks of a host that can see the device itself (the emulated board; none on a Mac).
+  // deviceRegisterRead: one register read performed by the device model on the caller's thread,
+  // the cost of "a plain load from the device's registers" (baseline "device-register-read").
+  std::function<bool()> deviceRegisterRead;
+  // deviceTime: cumulative DMA engine time (jobs run, nanoseconds spent on them: descriptor
+  // fetch, data, writeback, modelled link delays), to report device time per operation.
+  std::function<void(uint64_t* jobs, uint64_t* ns)> deviceTime;
+  // What the run is measured on, printed with the platform (e.g. "timing tb3").
+  std::string platformNote;
 };
 
 struct Latency {
@@ -35,7 +45,8 @@ struct Result {
   std::string direction;  // "read" (card → host), "write", or "" for baselines
   uint64_t size = 0;      // bytes per operation
   Latency latency;
-  double bytesPerSecond = 0;        // size / mean latency
+  double bytesPerSecond = 0;      // size / mean latency
+  double deviceNs = 0;            // mean device (DMA engine) time per operation, 0 = not known
   std::vector<double> quantiles;  // latency at 0%, 1%, … 100% (101 values), for CDF plots
 };
 
