@@ -10,12 +10,17 @@
 #include <IOKit/IOKitLib.h>
 #include <fpgadext/protocol.h>
 
+#include <dispatch/dispatch.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "fpgadext/fpgadext.hpp"
@@ -121,7 +126,45 @@ const char* Reason(IOReturnCode code) {
   }
 }
 
+// Async completions of one Device: a notification port delivering on a serial dispatch queue
+// of the library's, and the operations in flight by tag.
+struct AsyncEngine {
+  struct Pending {
+    std::shared_ptr<AsyncOperation::State> op;
+    const char* what;
+    uint64_t card;
+    uint64_t length;
+  };
+  std::mutex lock;
+  IONotificationPortRef port = nullptr;
+  dispatch_queue_t queue = nullptr;
+  uint64_t nextTag = 1;
+  std::map<uint64_t, Pending> pending;
+  uint64_t cardMemorySize = 0;
+};
+
 }  // namespace
+
+struct AsyncOperation::State {
+  std::mutex lock;
+  std::condition_variable changed;
+  bool done = false;
+  Status status;
+  uint64_t bytes = 0;
+  AsyncCallback callback;
+
+  // The callback first: once Wait returns, the callback has run.
+  void Complete(const Status& s, uint64_t moved) {
+    if (callback) callback(s, moved);
+    {
+      std::lock_guard guard(lock);
+      status = s;
+      bytes = moved;
+      done = true;
+    }
+    changed.notify_all();
+  }
+};
 
 struct Device::State {
   io_connect_t connection = IO_OBJECT_NULL;
@@ -135,6 +178,13 @@ struct Device::State {
   // Registered buffers alive on this connection (their device_ points at the Device).
   std::mutex lock;
   std::vector<RegisteredBuffer*> buffers;
+  // Async completions (made on first use) and the ring, if any.
+  std::unique_ptr<AsyncEngine> async;
+  Ring::Impl* ring = nullptr;
+
+  AsyncEngine* Async();
+  void DetachRing();
+  void StopAsync();
 
   Status CardRange(uint64_t card, uint64_t length) const {
     if (card > info.cardMemorySize || length > info.cardMemorySize - card) {
@@ -437,13 +487,16 @@ void Device::Close() {
     }
     state_->buffers.clear();
   }
+  state_->DetachRing();
   for (int i = 0; i < kBarCount; ++i) {
     if (state_->bars[i].address != 0) {
       IOConnectUnmapMemory64(state_->connection, protocol::kMemoryTypeBar0 + i, mach_task_self(),
                              state_->bars[i].address);
     }
   }
+  // The dext completes every async transfer still in flight when the connection ends.
   IOServiceClose(state_->connection);
+  state_->StopAsync();
   state_.reset();
 }
 
@@ -714,6 +767,462 @@ Status Device::WriteBlock(int bar, uint64_t offset, std::span<const uint32_t> va
 
 bool Device::IsBarMapped(int bar) const {
   return state_ && bar >= 0 && bar < kBarCount && state_->bars[bar].address != 0;
+}
+
+// ---- Async transfers -------------------------------------------------------------------------
+
+namespace {
+
+void OnAsyncCompletion(void* refcon, IOReturn result, void** args, uint32_t count) {
+  auto* engine = static_cast<AsyncEngine*>(refcon);
+  if (count < protocol::kAsyncArgumentCount) return;
+  const uint64_t bytes = reinterpret_cast<uintptr_t>(args[protocol::kAsyncBytes]);
+  const uint64_t tag = reinterpret_cast<uintptr_t>(args[protocol::kAsyncTag]);
+  AsyncEngine::Pending pending;
+  {
+    std::lock_guard guard(engine->lock);
+    auto it = engine->pending.find(tag);
+    if (it == engine->pending.end()) return;  // not ours (or completed at close already)
+    pending = std::move(it->second);
+    engine->pending.erase(it);
+  }
+  Status status;
+  if (result == kIOReturnOverrun) {
+    status = Fail(result,
+                  "async %s of 0x%" PRIx64 " bytes at card 0x%" PRIx64
+                  ": outside the card's 0x%" PRIx64 " bytes (%s)",
+                  pending.what, pending.length, pending.card, engine->cardMemorySize,
+                  IOReturnName(result));
+  } else if (result != kIOReturnSuccess) {
+    status = Fail(result, "async %s of 0x%" PRIx64 " bytes at card 0x%" PRIx64 ": %s (%s)",
+                  pending.what, pending.length, pending.card, Reason(result), IOReturnName(result));
+  }
+  pending.op->Complete(status, bytes);
+}
+
+// Completes `op` on `queue` (never on the caller's stack: callbacks always run on the queue).
+void CompleteLater(dispatch_queue_t queue, std::shared_ptr<AsyncOperation::State> op,
+                   Status status) {
+  auto* work = new std::pair<std::shared_ptr<AsyncOperation::State>, Status>(std::move(op),
+                                                                             std::move(status));
+  dispatch_async(queue, ^{
+    work->first->Complete(work->second, 0);
+    delete work;
+  });
+}
+
+// For operations on a Device that is not open: a queue of the process.
+dispatch_queue_t FallbackQueue() {
+  static dispatch_queue_t queue = dispatch_queue_create("fpgadext.closed", DISPATCH_QUEUE_SERIAL);
+  return queue;
+}
+
+}  // namespace
+
+AsyncEngine* Device::State::Async() {
+  std::lock_guard guard(lock);
+  if (!async) {
+    auto engine = std::make_unique<AsyncEngine>();
+    engine->queue = dispatch_queue_create("fpgadext.completions", DISPATCH_QUEUE_SERIAL);
+    engine->port = IONotificationPortCreate(kIOMainPortDefault);
+    if (engine->queue == nullptr || engine->port == nullptr) {
+      if (engine->port) IONotificationPortDestroy(engine->port);
+      if (engine->queue) dispatch_release(engine->queue);
+      return nullptr;
+    }
+    IONotificationPortSetDispatchQueue(engine->port, engine->queue);
+    engine->cardMemorySize = info.cardMemorySize;
+    async = std::move(engine);
+  }
+  return async.get();
+}
+
+void Device::State::StopAsync() {
+  if (!async) return;
+  AsyncEngine* engine = async.get();
+  // Completions the dext sent at close are delivered first; what is left never will be.
+  dispatch_sync(engine->queue, ^{
+                });
+  std::map<uint64_t, AsyncEngine::Pending> left;
+  {
+    std::lock_guard guard(engine->lock);
+    left.swap(engine->pending);
+  }
+  auto* leftover = &left;
+  dispatch_sync(engine->queue, ^{
+    for (auto& [tag, p] : *leftover) {
+      p.op->Complete(Status(kIOReturnAborted, "the device was closed with the transfer in flight"),
+                     0);
+    }
+  });
+  IONotificationPortDestroy(engine->port);
+  dispatch_release(engine->queue);
+  async.reset();
+}
+
+namespace {
+
+AsyncOperation StartAsync(Device::State* s, uint32_t selector, const char* what, uint64_t card,
+                          const void* data, uint64_t length, AsyncCallback callback);
+
+}  // namespace
+
+AsyncOperation Device::ReadAsync(uint64_t cardAddress, std::span<std::byte> destination,
+                                 AsyncCallback callback) {
+  return StartAsync(state_.get(), protocol::kSelectorReadAsync, "read", cardAddress,
+                    destination.data(), destination.size(), std::move(callback));
+}
+
+AsyncOperation Device::WriteAsync(uint64_t cardAddress, std::span<const std::byte> source,
+                                  AsyncCallback callback) {
+  return StartAsync(state_.get(), protocol::kSelectorWriteAsync, "write", cardAddress,
+                    source.data(), source.size(), std::move(callback));
+}
+
+namespace {
+
+AsyncOperation StartAsync(Device::State* s, uint32_t selector, const char* what, uint64_t card,
+                          const void* data, uint64_t length, AsyncCallback callback) {
+  auto op = std::make_shared<AsyncOperation::State>();
+  op->callback = std::move(callback);
+  AsyncOperation handle(op);
+  if (s == nullptr) {
+    CompleteLater(FallbackQueue(), op, NotOpen());
+    return handle;
+  }
+  AsyncEngine* engine = s->Async();
+  if (engine == nullptr) {
+    CompleteLater(FallbackQueue(), op,
+                  Status(kIOReturnNoResources, "no notification port for async completions"));
+    return handle;
+  }
+  if (length != 0 && data == nullptr) {
+    CompleteLater(
+        engine->queue, op,
+        Fail(kIOReturnBadArgument, "async %s of 0x%" PRIx64 " bytes: null buffer", what, length));
+    return handle;
+  }
+  if (Status r = s->CardRange(card, length); !r) {
+    CompleteLater(engine->queue, op, r);
+    return handle;
+  }
+  uint64_t tag;
+  {
+    std::lock_guard guard(engine->lock);
+    tag = engine->nextTag++;
+    engine->pending[tag] = AsyncEngine::Pending{op, what, card, length};
+  }
+  uint64_t reference[kOSAsyncRef64Count] = {};
+  reference[kIOAsyncCalloutFuncIndex] = reinterpret_cast<uintptr_t>(&OnAsyncCompletion);
+  reference[kIOAsyncCalloutRefconIndex] = reinterpret_cast<uintptr_t>(engine);
+  const uint64_t in[4] = {card, reinterpret_cast<uintptr_t>(data), length, tag};
+  const kern_return_t ret = IOConnectCallAsyncScalarMethod(
+      s->connection, selector, IONotificationPortGetMachPort(engine->port), reference,
+      kIOAsyncCalloutCount, in, 4, nullptr, nullptr);
+  if (ret != kIOReturnSuccess) {
+    // Refused before it started: no completion will come.
+    {
+      std::lock_guard guard(engine->lock);
+      engine->pending.erase(tag);
+    }
+    CompleteLater(engine->queue, op,
+                  ret == kIOReturnOverrun
+                      ? Fail(ret,
+                             "async %s of 0x%" PRIx64 " bytes at card 0x%" PRIx64
+                             ": outside the card's memory (%s)",
+                             what, length, card, IOReturnName(ret))
+                      : Fail(ret, "async %s of 0x%" PRIx64 " bytes at card 0x%" PRIx64 ": %s (%s)",
+                             what, length, card, Reason(ret), IOReturnName(ret)));
+  }
+  return handle;
+}
+
+}  // namespace
+
+bool AsyncOperation::done() const {
+  if (!state_) return false;
+  std::lock_guard guard(state_->lock);
+  return state_->done;
+}
+
+Status AsyncOperation::Wait(std::chrono::nanoseconds timeout) const {
+  if (!state_) return Status(kIOReturnBadArgument, "Wait: not an operation");
+  std::unique_lock guard(state_->lock);
+  const auto ready = [&] { return state_->done; };
+  if (timeout == std::chrono::nanoseconds::max()) {
+    state_->changed.wait(guard, ready);
+  } else if (!state_->changed.wait_for(guard, timeout, ready)) {
+    return Status(kIOReturnTimeout, "the operation has not completed yet");
+  }
+  return state_->status;
+}
+
+uint64_t AsyncOperation::bytes() const {
+  if (!state_) return 0;
+  std::lock_guard guard(state_->lock);
+  return state_->bytes;
+}
+
+// ---- The submission ring -----------------------------------------------------------------------
+
+struct Ring::Impl {
+  Device::State* device = nullptr;  // null once the device closed or the ring was destroyed
+  mach_vm_address_t address = 0;
+  protocol::RingHeader* header = nullptr;
+  protocol::RingSubmission* submissions = nullptr;
+  protocol::RingCompletion* completions = nullptr;
+  uint32_t entries = 0;
+  uint32_t sqTail = 0;  // ours: the shared word is only written
+  uint32_t cqHead = 0;
+  uint64_t token = 0;
+  // Ring waits (kSelectorRingWait): completed on the device's async queue.
+  std::mutex lock;
+  std::condition_variable woken;
+  bool waiting = false;
+
+  uint32_t Completed() const {
+    const uint32_t tail = __atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE);
+    protocol::RingSanitizerAcquire(token);
+    return tail;
+  }
+  bool Available() const { return Completed() != cqHead; }
+
+  Status Post(uint64_t bufferId, uint64_t offset, uint64_t card, uint64_t length,
+              uint32_t direction, uint64_t tag) {
+    if (device == nullptr) return Status(kIOReturnNotOpen, "the ring is not active");
+    if (sqTail - cqHead >= entries) {
+      return Fail(kIOReturnNoSpace, "the ring holds %u requests in flight already", entries);
+    }
+    protocol::RingSubmission& e = submissions[sqTail & (entries - 1)];
+    e = protocol::RingSubmission{bufferId, offset, card, length, direction, 0, tag};
+    ++sqTail;
+    protocol::RingSanitizerRelease(token);
+    __atomic_store_n(&header->sqTail, sqTail, __ATOMIC_RELEASE);
+    return Status::Ok();
+  }
+
+  // Called with the device's lock not held.
+  void Stop() {
+    if (device == nullptr) return;
+    IOConnectCallScalarMethod(device->connection, protocol::kSelectorRingDestroy, nullptr, 0,
+                              nullptr, nullptr);
+    if (device->async) {  // a ring wait the dext just aborted is delivered before we go
+      dispatch_sync(device->async->queue, ^{
+                    });
+    }
+    IOConnectUnmapMemory64(device->connection, protocol::kMemoryTypeRing, mach_task_self(),
+                           address);
+    device = nullptr;
+    header = nullptr;
+  }
+};
+
+namespace {
+
+void OnRingWait(void* refcon, IOReturn, void**, uint32_t) {
+  auto* impl = static_cast<Ring::Impl*>(refcon);
+  {
+    std::lock_guard guard(impl->lock);
+    impl->waiting = false;
+  }
+  impl->woken.notify_all();
+}
+
+}  // namespace
+
+void Device::State::DetachRing() {
+  if (ring != nullptr) {
+    ring->Stop();
+    ring = nullptr;
+  }
+}
+
+Status Device::CreateRing(uint32_t entries, RingDirections directions, Ring* ring) {
+  if (!state_) return NotOpen();
+  if (ring == nullptr) return Status(kIOReturnBadArgument, "CreateRing: no Ring");
+  ring->Destroy();
+  if (!(state_->capabilities & protocol::kCapabilityRing)) {
+    return Status(kIOReturnUnsupported, "the dext has no submission rings (protocol < 1.2)");
+  }
+  if (state_->ring != nullptr) {
+    return Status(kIOReturnBusy, "this device has a ring already (one per connection)");
+  }
+  const uint64_t in[2] = {entries, static_cast<uint64_t>(directions)};
+  uint64_t out[1] = {};
+  uint32_t count = 1;
+  kern_return_t ret = IOConnectCallScalarMethod(state_->connection, protocol::kSelectorRingCreate,
+                                                in, 2, out, &count);
+  if (ret != kIOReturnSuccess) {
+    const char* reason = Reason(ret);
+    if (ret == kIOReturnExclusiveAccess) {
+      reason = "every DMA channel of a direction the ring needs is owned by another ring";
+    } else if (ret == kIOReturnBadArgument) {
+      reason = "entries must be a power of two from 2 to 4096, directions 1 to 3";
+    }
+    return Fail(ret, "creating a ring of %u entries: %s (%s)", entries, reason, IOReturnName(ret));
+  }
+  auto impl = std::make_unique<Ring::Impl>();
+  mach_vm_size_t size = 0;
+  ret = IOConnectMapMemory64(state_->connection, protocol::kMemoryTypeRing, mach_task_self(),
+                             &impl->address, &size, kIOMapAnywhere);
+  if (ret != kIOReturnSuccess || size < protocol::RingBytes(entries)) {
+    if (ret == kIOReturnSuccess) {
+      IOConnectUnmapMemory64(state_->connection, protocol::kMemoryTypeRing, mach_task_self(),
+                             impl->address);
+    }
+    IOConnectCallScalarMethod(state_->connection, protocol::kSelectorRingDestroy, nullptr, 0,
+                              nullptr, nullptr);
+    return Fail(ret == kIOReturnSuccess ? kIOReturnNoMemory : ret,
+                "mapping the ring into the app failed (%s)", IOReturnName(ret));
+  }
+  auto* base = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(impl->address));
+  impl->header = reinterpret_cast<protocol::RingHeader*>(base);
+  impl->entries = entries;
+  impl->submissions =
+      reinterpret_cast<protocol::RingSubmission*>(base + impl->header->submissionOffset);
+  impl->completions =
+      reinterpret_cast<protocol::RingCompletion*>(base + impl->header->completionOffset);
+  impl->token = impl->header->sanitizerToken;
+  impl->device = state_.get();
+  state_->ring = impl.get();
+  ring->impl_ = std::move(impl);
+  return Status::Ok();
+}
+
+Ring::Ring() = default;
+
+Ring::~Ring() {
+  Destroy();
+}
+
+Ring::Ring(Ring&& other) noexcept = default;
+
+Ring& Ring::operator=(Ring&& other) noexcept {
+  if (this != &other) {
+    Destroy();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+bool Ring::valid() const {
+  return impl_ && impl_->device != nullptr;
+}
+
+uint32_t Ring::entries() const {
+  return impl_ ? impl_->entries : 0;
+}
+
+uint32_t Ring::inFlight() const {
+  return impl_ ? impl_->sqTail - impl_->cqHead : 0;
+}
+
+Status Ring::Destroy() {
+  if (!impl_) return Status::Ok();
+  if (impl_->device != nullptr) {
+    Device::State* device = impl_->device;
+    impl_->Stop();
+    device->ring = nullptr;
+  }
+  impl_.reset();
+  return Status::Ok();
+}
+
+namespace {
+
+Status CheckRingBuffer(const RegisteredBuffer& buffer, uint64_t offset, uint64_t length) {
+  if (!buffer.valid()) return Status(kIOReturnBadArgument, "the buffer is not registered");
+  if (offset > buffer.memory().size() || length > buffer.memory().size() - offset) {
+    return Fail(kIOReturnBadArgument,
+                "bytes 0x%" PRIx64 "+0x%" PRIx64 " are outside the registered buffer's 0x%zx",
+                offset, length, buffer.memory().size());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Ring::SubmitRead(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
+                        uint64_t length, uint64_t tag) {
+  if (!valid()) return Status(kIOReturnNotOpen, "the ring is not active");
+  if (Status s = CheckRingBuffer(buffer, offset, length); !s) return s;
+  return impl_->Post(buffer.id(), offset, cardAddress, length, protocol::kRingFromCard, tag);
+}
+
+Status Ring::SubmitWrite(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
+                         uint64_t length, uint64_t tag) {
+  if (!valid()) return Status(kIOReturnNotOpen, "the ring is not active");
+  if (Status s = CheckRingBuffer(buffer, offset, length); !s) return s;
+  return impl_->Post(buffer.id(), offset, cardAddress, length, protocol::kRingToCard, tag);
+}
+
+Status Ring::SubmitRaw(uint64_t bufferId, uint64_t offset, uint64_t cardAddress, uint64_t length,
+                       uint32_t direction, uint64_t tag) {
+  if (!valid()) return Status(kIOReturnNotOpen, "the ring is not active");
+  return impl_->Post(bufferId, offset, cardAddress, length, direction, tag);
+}
+
+size_t Ring::PollCompletions(std::span<RingCompletion> out) {
+  if (!valid()) return 0;
+  const uint32_t tail = impl_->Completed();
+  size_t n = 0;
+  while (n < out.size() && impl_->cqHead != tail) {
+    const protocol::RingCompletion c = impl_->completions[impl_->cqHead & (impl_->entries - 1)];
+    out[n++] = RingCompletion{c.tag, c.status, c.bytes};
+    ++impl_->cqHead;
+  }
+  if (n != 0) __atomic_store_n(&impl_->header->cqHead, impl_->cqHead, __ATOMIC_RELEASE);
+  return n;
+}
+
+Status Ring::Wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spin) {
+  if (!valid()) return Status(kIOReturnNotOpen, "the ring is not active");
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto deadline =
+      timeout > std::chrono::hours(24 * 365) ? Clock::time_point::max() : start + timeout;
+  const auto spinUntil = start + std::min(spin, timeout);
+  while (Clock::now() < spinUntil) {
+    if (impl_->Available()) return Status::Ok();
+  }
+  Device::State* device = impl_->device;
+  AsyncEngine* engine = device->Async();
+  if (engine == nullptr) return Status(kIOReturnNoResources, "no notification port");
+  for (;;) {
+    const uint32_t seen = impl_->Completed();
+    if (seen != impl_->cqHead) return Status::Ok();
+    {
+      std::unique_lock guard(impl_->lock);
+      if (!impl_->waiting) {
+        impl_->waiting = true;
+        guard.unlock();
+        uint64_t reference[kOSAsyncRef64Count] = {};
+        reference[kIOAsyncCalloutFuncIndex] = reinterpret_cast<uintptr_t>(&OnRingWait);
+        reference[kIOAsyncCalloutRefconIndex] = reinterpret_cast<uintptr_t>(impl_.get());
+        const uint64_t in[1] = {seen};
+        const kern_return_t ret =
+            IOConnectCallAsyncScalarMethod(device->connection, protocol::kSelectorRingWait,
+                                           IONotificationPortGetMachPort(engine->port), reference,
+                                           kIOAsyncCalloutCount, in, 1, nullptr, nullptr);
+        guard.lock();
+        if (ret != kIOReturnSuccess) {
+          impl_->waiting = false;
+          return Fail(ret, "waiting on the ring: %s (%s)", Reason(ret), IOReturnName(ret));
+        }
+      }
+      if (deadline == Clock::time_point::max()) {
+        impl_->woken.wait(guard, [&] { return !impl_->waiting; });
+      } else if (!impl_->woken.wait_until(guard, deadline, [&] { return !impl_->waiting; })) {
+        guard.unlock();
+        if (impl_->Available()) return Status::Ok();
+        return Status(kIOReturnTimeout, "no ring completion in time");
+      }
+    }
+  }
+}
+
+uint32_t Ring::errors() const {
+  return valid() ? __atomic_load_n(&impl_->header->errors, __ATOMIC_ACQUIRE) : 0;
 }
 
 }  // namespace fpgadext

@@ -87,6 +87,64 @@ int fpgadext_user_bar(const fpgadext_device* device) {
   return device ? device->device.info().userBar : -1;
 }
 
+}  // extern "C"
+
+struct fpgadext_op {
+  fpgadext::AsyncOperation op;
+};
+
+namespace {
+
+int StartAsync(fpgadext_device* device, bool read, uint64_t card_addr, size_t size, void* buf,
+               fpgadext_callback callback, void* context, fpgadext_op** op) {
+  if (op != nullptr) *op = nullptr;
+  if (device == nullptr || op == nullptr) return kIOReturnBadArgument;
+  auto* o = new (std::nothrow) fpgadext_op;
+  if (o == nullptr) return kIOReturnNoMemory;
+  fpgadext::AsyncCallback done;
+  if (callback != nullptr) {
+    done = [callback, context](const fpgadext::Status& status, uint64_t bytes) {
+      callback(context, status.code(), bytes);
+    };
+  }
+  o->op = read ? device->device.ReadAsync(card_addr, {static_cast<std::byte*>(buf), size},
+                                          std::move(done))
+               : device->device.WriteAsync(card_addr, {static_cast<const std::byte*>(buf), size},
+                                           std::move(done));
+  *op = o;
+  return kIOReturnSuccess;
+}
+
+}  // namespace
+
+extern "C" {
+
+int fpgadext_read_async(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf,
+                        fpgadext_callback callback, void* context, fpgadext_op** op) {
+  return StartAsync(device, true, card_addr, size, buf, callback, context, op);
+}
+
+int fpgadext_write_async(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf,
+                         fpgadext_callback callback, void* context, fpgadext_op** op) {
+  return StartAsync(device, false, card_addr, size, const_cast<void*>(buf), callback, context, op);
+}
+
+int fpgadext_wait(fpgadext_op* op, uint64_t timeout_ns, uint64_t* bytes) {
+  if (op == nullptr) return kIOReturnBadArgument;
+  const auto timeout = timeout_ns >= static_cast<uint64_t>(INT64_MAX)
+                           ? std::chrono::nanoseconds::max()
+                           : std::chrono::nanoseconds(static_cast<int64_t>(timeout_ns));
+  const fpgadext::Status status = op->op.Wait(timeout);
+  if (bytes != nullptr) *bytes = op->op.done() ? op->op.bytes() : 0;
+  return status.code();
+}
+
+void fpgadext_op_free(fpgadext_op* op) {
+  if (op == nullptr) return;
+  (void)op->op.Wait();
+  delete op;
+}
+
 const char* fpgadext_last_error(const fpgadext_device* device) {
   return device ? device->lastError.c_str() : tOpenError.c_str();
 }

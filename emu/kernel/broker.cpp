@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -18,6 +19,7 @@
 #include <mutex>
 
 #include "async_action.h"
+#include "fpgadext/emu/broker_stats.h"
 #include "kernel.h"
 
 namespace fpgadext::emu {
@@ -298,7 +300,14 @@ IOReturn ServiceClose(uint32_t connection) {
   return kIOReturnSuccess;
 }
 
+std::atomic<uint64_t> gCallCount{0};
+
+uint64_t CallCount() {
+  return gCallCount.load(std::memory_order_relaxed);
+}
+
 void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
+  gCallCount.fetch_add(1, std::memory_order_relaxed);
   reply->status = kIOReturnSuccess;
   std::shared_ptr<Connection> c = ConnectionFor(rq.connection);
   if (c == nullptr) {

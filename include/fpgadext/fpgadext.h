@@ -22,6 +22,22 @@ void fpgadext_close(fpgadext_device* device);
 int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf);
 int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf);
 
+/* Async transfers: return at once (0, *op set) and complete later — callback(context, status,
+ * bytes) on the library's completion queue, and fpgadext_wait. buf must stay valid until then.
+ * callback may be NULL. Every op must be freed with fpgadext_op_free (after it completed, or it
+ * waits). A non-zero return means no op was made (device or op NULL, no memory). */
+typedef struct fpgadext_op fpgadext_op;
+typedef void (*fpgadext_callback)(void* context, int status, uint64_t bytes);
+int fpgadext_read_async(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf,
+                        fpgadext_callback callback, void* context, fpgadext_op** op);
+int fpgadext_write_async(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf,
+                         fpgadext_callback callback, void* context, fpgadext_op** op);
+/* The op's status once done; kIOReturnTimeout if not done within timeout_ns (UINT64_MAX: no
+ * limit). *bytes (may be NULL) gets the bytes moved. */
+int fpgadext_wait(fpgadext_op* op, uint64_t timeout_ns, uint64_t* bytes);
+/* Waits for the op to complete, then frees it. */
+void fpgadext_op_free(fpgadext_op* op);
+
 /* Registers of a BAR an app may use (not the DMA engine's). */
 int fpgadext_reg_read32(fpgadext_device* device, int bar, uint64_t offset, uint32_t* value);
 int fpgadext_reg_write32(fpgadext_device* device, int bar, uint64_t offset, uint32_t value);

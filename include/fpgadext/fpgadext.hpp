@@ -12,8 +12,10 @@
 //   dev.Read32(dev.info().userBar, 0x0, &id); // a register of the user BAR
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -89,6 +91,8 @@ class RegisteredBuffer {
 
   bool valid() const { return device_ != nullptr; }
   std::span<std::byte> memory() const { return memory_; }
+  // The dext's name for it (what ring entries carry).
+  uint64_t id() const { return id_; }
   // Unregisters now (the destructor does it otherwise).
   Status Release();
 
@@ -98,6 +102,84 @@ class RegisteredBuffer {
   uint64_t id_ = 0;
   std::span<std::byte> memory_;
   BufferDirection direction_ = BufferDirection::kBoth;
+};
+
+// Called once when an async transfer ends, on the library's completion queue (one per open
+// Device, serial): the status and the bytes moved. It must not block on other operations of
+// the same Device (their completions run on the same queue).
+using AsyncCallback = std::function<void(const Status& status, uint64_t bytes)>;
+
+// A waitable handle on an async transfer. Every transfer started with ReadAsync/WriteAsync
+// completes exactly once — its errors too, found early or late — and Close() completes what is
+// still in flight (kIOReturnAborted) before it returns.
+class AsyncOperation {
+ public:
+  struct State;
+  AsyncOperation() = default;
+  explicit AsyncOperation(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  bool valid() const { return state_ != nullptr; }
+  // Whether it has completed (its callback has returned).
+  bool done() const;
+  // Waits for the completion, at most `timeout`: the transfer's status, or kIOReturnTimeout
+  // (the transfer goes on).
+  Status Wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
+  // Bytes moved (valid once done).
+  uint64_t bytes() const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+enum class RingDirections : uint32_t { kToCard = 1, kFromCard = 2, kBoth = 3 };
+
+struct RingCompletion {
+  uint64_t tag = 0;
+  IOReturnCode status = 0;
+  uint64_t bytes = 0;
+};
+
+// A submission ring (docs/ring.md): shared memory with the dext where requests on registered
+// buffers are posted and their completions found, with no driver call per request. Created by
+// Device::CreateRing; one per Device. Not thread-safe: one thread at a time submits and polls.
+class Ring {
+ public:
+  struct Impl;
+  Ring();
+  ~Ring();
+  Ring(Ring&& other) noexcept;
+  Ring& operator=(Ring&& other) noexcept;
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  bool valid() const;
+  uint32_t entries() const;
+  // Requests posted and not yet taken back by PollCompletions.
+  uint32_t inFlight() const;
+
+  // Posts a transfer between bytes [offset, offset + length) of `buffer` and the card.
+  // kIOReturnNoSpace when entries() requests are in flight. No driver call.
+  Status SubmitRead(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
+                    uint64_t length, uint64_t tag);
+  Status SubmitWrite(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
+                     uint64_t length, uint64_t tag);
+  // Posts an entry exactly as given, unchecked (to test the dext's checks).
+  Status SubmitRaw(uint64_t bufferId, uint64_t offset, uint64_t cardAddress, uint64_t length,
+                   uint32_t direction, uint64_t tag);
+  // Takes up to out.size() completions; returns how many. No driver call.
+  size_t PollCompletions(std::span<RingCompletion> out);
+  // Waits until a completion is available: polls the writeback word for `spin`, then asks the
+  // dext to wake it (one async driver call) until `timeout` (kIOReturnTimeout).
+  Status Wait(std::chrono::nanoseconds timeout,
+              std::chrono::nanoseconds spin = std::chrono::microseconds(50));
+  // Protocol errors the dext saw (protocol::RingError bits).
+  uint32_t errors() const;
+  // Stops the ring (the destructor and Device::Close do it otherwise).
+  Status Destroy();
+
+ private:
+  friend class Device;
+  std::unique_ptr<Impl> impl_;
 };
 
 class Device {
@@ -127,10 +209,21 @@ class Device {
                TransferPath path = TransferPath::kAuto);
 
   // Registered buffers: `offset` and `length` within the buffer.
-  Status Register(std::span<std::byte> memory, BufferDirection direction,
-                  RegisteredBuffer* buffer);
+  Status Register(std::span<std::byte> memory, BufferDirection direction, RegisteredBuffer* buffer);
   Status Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length);
   Status Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length);
+
+  // Async transfers of app memory (any size and alignment, zero copy): they return at once;
+  // the memory must stay valid until the operation completes. Errors complete the operation
+  // too (with the callback), never only the return value.
+  AsyncOperation ReadAsync(uint64_t cardAddress, std::span<std::byte> destination,
+                           AsyncCallback callback = {});
+  AsyncOperation WriteAsync(uint64_t cardAddress, std::span<const std::byte> source,
+                            AsyncCallback callback = {});
+
+  // The submission ring: `entries` a power of two (2..4096). It owns one DMA channel per
+  // direction it serves while it lives (kIOReturnExclusiveAccess when none is free).
+  Status CreateRing(uint32_t entries, RingDirections directions, Ring* ring);
 
   // Registers of a BAR (not the DMA BAR). Through the BAR mapped into this process when the
   // platform allows (no driver call), else through a bounds-checked driver call.
@@ -146,7 +239,12 @@ class Device {
 
  private:
   friend class RegisteredBuffer;
-  struct State;
+  friend class Ring;
+
+ public:
+  struct State;  // the library's (lib/device.cpp)
+
+ private:
   std::unique_ptr<State> state_;
 };
 
