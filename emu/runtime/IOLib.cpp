@@ -1,6 +1,7 @@
 // IOLib for the emulated DriverKit runtime. See DriverKit/IOLib.h for the rules it enforces.
 #include <DriverKit/IOLib.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,12 +165,16 @@ void IOSleep(uint64_t ms) {
 
 void IODelay(uint64_t us) {
   // A busy wait, as in the kernel: IODelay is for short waits where sleeping costs too much.
+  // It yields between clock reads: here the "hardware" the caller polls is a thread (the board
+  // model's engine), which the scheduler may have queued on this very CPU; a pure spin would
+  // keep it off until the next tick (4 ms). The caller still waits at least `us`.
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   const uint64_t begin =
       static_cast<uint64_t>(start.tv_sec) * 1000000000ull + static_cast<uint64_t>(start.tv_nsec);
   const uint64_t end = begin + us * 1000ull;
   for (;;) {
+    sched_yield();
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec) >=

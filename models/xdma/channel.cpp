@@ -387,7 +387,8 @@ bool Channel::Execute(Guard& g, uint64_t gen, const Descriptor& d) {
     const double bps = board_.LinkBytesPerSecond(dir_);
     g.Unlock();
     const auto start = std::chrono::steady_clock::now();
-    board_.pacer[d_].Transfer(chunk, bps);
+    // The link is booked first; the copy overlaps the chunk's time on it.
+    const auto linkDone = board_.pacer[d_].Reserve(chunk, bps);
     uint8_t* card = board_.card.data() + cardAddr + (nonInc ? 0 : done);
     IOReturn r;
     if (nonInc) {
@@ -397,6 +398,7 @@ bool Channel::Execute(Guard& g, uint64_t gen, const Descriptor& d) {
     } else {
       r = board_.HostWrite(host + done, card, chunk);
     }
+    if (linkDone != std::chrono::steady_clock::time_point{}) DelayUntil(linkDone);
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();

@@ -41,30 +41,40 @@ LinkTiming LinkTiming::Gen4x16() {
   return t;
 }
 
+void DelayUntil(std::chrono::steady_clock::time_point deadline) {
+  constexpr auto kSpinPart = std::chrono::microseconds(100);
+  auto now = std::chrono::steady_clock::now();
+  if (deadline - now > 2 * kSpinPart) {
+    std::this_thread::sleep_until(deadline - kSpinPart);
+  }
+  while (std::chrono::steady_clock::now() < deadline) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+}
+
 void DelayNs(uint64_t ns) {
   if (ns == 0) return;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
-  if (ns >= 100'000) {
-    std::this_thread::sleep_until(deadline);
-    return;
-  }
-  while (std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  DelayUntil(std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns));
+}
+
+std::chrono::steady_clock::time_point LinkPacer::Reserve(uint64_t bytes, double bytesPerSecond) {
+  if (bytesPerSecond <= 0 || bytes == 0) return {};
+  const auto duration = std::chrono::nanoseconds(
+      static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / bytesPerSecond));
+  std::lock_guard guard(lock_);
+  const auto now = std::chrono::steady_clock::now();
+  const auto start = nextFree_ > now ? nextFree_ : now;
+  nextFree_ = start + duration;
+  return nextFree_;
 }
 
 void LinkPacer::Transfer(uint64_t bytes, double bytesPerSecond) {
-  if (bytesPerSecond <= 0 || bytes == 0) return;
-  const auto duration = std::chrono::nanoseconds(
-      static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / bytesPerSecond));
-  std::chrono::steady_clock::time_point done;
-  {
-    std::lock_guard guard(lock_);
-    const auto now = std::chrono::steady_clock::now();
-    const auto start = nextFree_ > now ? nextFree_ : now;
-    done = start + duration;
-    nextFree_ = done;
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (done > now) DelayNs(static_cast<uint64_t>((done - now).count()));
+  const auto done = Reserve(bytes, bytesPerSecond);
+  if (done != std::chrono::steady_clock::time_point{}) DelayUntil(done);
 }
 
 }  // namespace fpgadext::models

@@ -33,6 +33,10 @@ class LinkPacer {
   // Blocks the calling engine thread for the time `bytes` occupy a link of `bytesPerSecond`
   // (after earlier chunks of other channels). Does nothing when bytesPerSecond <= 0.
   void Transfer(uint64_t bytes, double bytesPerSecond);
+  // The same in two steps, so that the data copy overlaps the link time: Reserve books the
+  // link and returns when the chunk is through (a default time point when not paced); the
+  // engine copies, then waits with DelayUntil.
+  std::chrono::steady_clock::time_point Reserve(uint64_t bytes, double bytesPerSecond);
 
  private:
   std::mutex lock_;
@@ -40,7 +44,9 @@ class LinkPacer {
 };
 
 // Waits `ns` nanoseconds: spins for short waits (sleep granularity is tens of microseconds),
-// sleeps for long ones.
+// sleeps for long ones up to shortly before the end and spins the rest. The spin does not yield:
+// a yield can hand the CPU to a busy-polling driver thread for a whole scheduler tick (ms).
 void DelayNs(uint64_t ns);
+void DelayUntil(std::chrono::steady_clock::time_point deadline);
 
 }  // namespace fpgadext::models
