@@ -214,6 +214,35 @@ Report Run(Device& device, const Options& options) {
       add("register-call", "read", 4, [&] { return raw.RegisterRead(bar, 0); });
     }
   }
+  // Async calls (one in flight: issue + completion round trip) and the submission ring
+  // (post + poll the writeback word: no driver call per operation). docs/ring.md.
+  if (Wanted(options, "async")) {
+    for (uint64_t size : sizes) {
+      add("async", "write", size, [&] { return device.WriteAsync(card, span(size)).Wait().ok(); });
+      add("async", "read", size, [&] { return device.ReadAsync(card, span(size)).Wait().ok(); });
+    }
+  }
+  if (Wanted(options, "ring")) {
+    RegisteredBuffer buffer;
+    Ring ring;
+    if (device.Register(std::span<std::byte>(host.data(), largest), BufferDirection::kBoth,
+                        &buffer) &&
+        device.CreateRing(8, RingDirections::kBoth, &ring)) {
+      auto roundTrip = [&](bool write, uint64_t size) {
+        const Status s = write ? ring.SubmitWrite(card, buffer, 0, size, 0)
+                               : ring.SubmitRead(card, buffer, 0, size, 0);
+        if (!s) return false;
+        RingCompletion c;
+        while (ring.PollCompletions({&c, 1}) == 0) {
+        }
+        return c.status == 0;
+      };
+      for (uint64_t size : sizes) {
+        add("ring", "write", size, [&] { return roundTrip(true, size); });
+        add("ring", "read", size, [&] { return roundTrip(false, size); });
+      }
+    }
+  }
   return report;
 }
 

@@ -17,7 +17,7 @@ struct Options {
   // Transfer sizes; default 1 B … 64 MiB in powers of 4 plus 4096/4097.
   std::vector<uint64_t> sizes;
   // Paths to measure; empty = all: "inband", "out-of-line", "client-memory", "registered",
-  // "register-mapped", "register-call".
+  // "register-mapped", "register-call", "async", "ring".
   std::vector<std::string> paths;
   // Each (path, size) runs until both are reached (and at least 3 samples).
   uint32_t minIterations = 50;
