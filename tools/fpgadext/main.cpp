@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   benchCmd
       ->add_option("--paths", benchOptions.paths,
                    "Paths: inband, out-of-line, client-memory, registered, "
-                   "register-mapped, register-call (default: all)")
+                   "register-mapped, register-call, async, ring (default: all)")
       ->delimiter(',');
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->capture_default_str();
