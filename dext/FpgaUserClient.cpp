@@ -988,14 +988,17 @@ kern_return_t FpgaUserClient::RingWait(IOUserClientMethodArguments* arguments) {
   if (ring == nullptr) return kIOReturnNotFound;
   if (completion == nullptr) return kIOReturnBadArgument;
   const uint64_t index = arguments->scalarInput[0];
-  __block kern_return_t ret = kIOReturnSuccess;
+  // The block writes the result through a pointer (DispatchSync runs it before returning): no
+  // __block variable, whose byref helpers a sanitizer build would instrument.
+  kern_return_t ret = kIOReturnSuccess;
+  kern_return_t* result = &ret;
   FpgaUserClient* self = this;
   ring->queue->DispatchSync(^{
     if (ring->cqTail != static_cast<uint32_t>(index)) {
       uint64_t now[1] = {ring->cqTail};
       self->AsyncCompletion(completion, kIOReturnSuccess, now, 1);
     } else if (ring->waiter != nullptr) {
-      ret = kIOReturnBusy;  // one waiter at a time
+      *result = kIOReturnBusy;  // one waiter at a time
     } else {
       completion->retain();
       ring->waiter = completion;
