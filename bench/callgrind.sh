@@ -3,7 +3,14 @@
 # valgrind --tool=callgrind (docs/performance.md "Instruction counts"). Counts do not drift with
 # machine load, unlike times.
 #
-#   bench/callgrind.sh [build-dir]        (default build/default; needs valgrind, python3)
+#   bench/callgrind.sh [build-dir]        (default build/callgrind; needs valgrind, python3)
+#
+# valgrind 3.19 cannot read clang-19's default DWARF 5 debug info ("Possibly corrupted
+# debuginfo file. Giving up"), so build a tree with DWARF 4 first:
+#   cmake -S . -B build/callgrind -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+#     -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_C_COMPILER=clang-19 \
+#     -DCMAKE_CXX_FLAGS=-gdwarf-4 -DCMAKE_C_FLAGS=-gdwarf-4
+#   cmake --build build/callgrind --target fpgadext-cli FpgaDext
 #
 # Runs `fpgadext bench` under callgrind once per path group with a fixed number of operations
 # (--iterations N --min-seconds 0); the bench dumps callgrind stats after each measurement
@@ -11,7 +18,7 @@
 # spin loops left out, and IOConnectCallMethod calls per operation.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build/default}
+build=${1:-$here/../build/callgrind}
 cli=$build/tools/fpgadext/fpgadext
 ops=${OPS:-200}
 out=$(mktemp -d /tmp/fpgadext-callgrind.XXXXXX)
