@@ -62,9 +62,12 @@ struct XdmaEngineConfig {
   // Indexed [Direction][channel]. Channels without a ring (capacity 0) are not used even if the
   // IP has them; channels the IP lacks are not used even if they have a ring.
   XdmaChannelMemory channels[2][xdma::kMaxChannels] = {};
-  // Bounded wait for Busy = 0 when stopping a channel (Recover, errors). Prandr's driver waits
-  // ≤ 10 ms (xdma-facts §6.4).
-  uint64_t stopTimeoutNs = 10'000'000;
+  // Bounded wait for Busy = 0 when stopping a channel (Recover, errors). Clearing Run lets the
+  // engine finish the descriptor it is on (xdma-facts §6.4), and a descriptor moves up to
+  // 256 MiB: about 90 ms on a Thunderbolt 3 link. Giving up sooner unmaps memory the engine is
+  // still writing (the IOMMU then refuses the rest, and records it). Prandr's driver waits
+  // ≤ 10 ms, with smaller descriptors.
+  uint64_t stopTimeoutNs = 100'000'000;
   // While a window runs, Poll also reads the channel's Status register this often: it notices
   // surprise removal (all ones), an error stop and a lost writeback (xdma-facts §9.6).
   uint64_t statusCheckIntervalNs = 1'000'000;

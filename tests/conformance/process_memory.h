@@ -52,6 +52,12 @@ inline bool Writable(uint64_t address) {
   return perms.size() >= 2 && perms[1] == 'w';
 }
 
+// Replaces [address, address + length) with an inaccessible reservation (see AppPages::Unmap).
+inline bool ReserveInaccessible(void* address, size_t length) {
+  return mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+         address;
+}
+
 // Page-aligned anonymous memory the test owns (mmap), with a chosen protection.
 class AppPages {
  public:
@@ -69,11 +75,11 @@ class AppPages {
   uint8_t* data() const { return data_; }
   uint64_t address() const { return reinterpret_cast<uint64_t>(data_); }
   size_t length() const { return length_; }
-  // Gives the pages back to the system: the range becomes unmapped app memory.
-  void Unmap() {
-    munmap(data_, length_);
-    data_ = nullptr;
-  }
+  // Turns the range into app memory the device can never be given: an inaccessible (PROT_NONE)
+  // reservation, which the wiring check refuses as it refuses a hole. A real hole could be
+  // filled by another thread's allocation before the test uses it (sanitizer allocators map
+  // memory all the time); the reservation keeps the address range ours until the destructor.
+  void Unmap() { ReserveInaccessible(data_, length_); }
 
  private:
   static size_t RoundUp(size_t n) {

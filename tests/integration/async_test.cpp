@@ -96,7 +96,7 @@ TEST_F(AsyncTest, ErrorsAreDeliveredThroughTheCompletion) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   void* p = mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(p, MAP_FAILED);
-  ASSERT_EQ(munmap(p, 4 * page), 0);
+  ASSERT_TRUE(ReserveInaccessible(p, 4 * page));
   op = device().ReadAsync(0x1000, {static_cast<std::byte*>(p), 3 * page}, record);
   s = op.Wait(seconds(10));
   EXPECT_EQ(s.code(), kIOReturnVMError) << s.message();

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <fpgadext/fpgadext.hpp>
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +22,14 @@
 #include "models/xdma/xdma_model.h"
 
 namespace fpgadext::integration {
+
+// Replaces [address, address + length) with an inaccessible (PROT_NONE) reservation: app memory
+// the dext refuses as it refuses a hole, without the risk of a hole being filled by another
+// thread's allocation (sanitizer allocators map memory all the time) before the test uses it.
+inline bool ReserveInaccessible(void* address, size_t length) {
+  return mmap(address, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+         address;
+}
 
 // Memory from mmap (page-aligned, lazily backed), so tests can also unmap or protect it.
 class PageBuffer {

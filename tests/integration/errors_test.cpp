@@ -118,7 +118,7 @@ TEST_F(Errors, UnmappedAppMemory) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   void* p = mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(p, MAP_FAILED);
-  ASSERT_EQ(munmap(p, 4 * page), 0);
+  ASSERT_TRUE(ReserveInaccessible(p, 4 * page));
   auto* gone = static_cast<std::byte*>(p);
   Status s = device().Write(0x1000, std::span<const std::byte>(gone + 1, 2 * page + 5));
   EXPECT_EQ(s.code(), kIOReturnVMError) << s.message();
@@ -141,7 +141,7 @@ TEST_F(Errors, UnmappedAppMemory) {
 TEST_F(Errors, PartlyUnmappedAppMemory) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PageBuffer memory(8 * page);
-  ASSERT_EQ(munmap(memory.data() + 6 * page, 2 * page), 0);
+  ASSERT_TRUE(ReserveInaccessible(memory.data() + 6 * page, 2 * page));
   Status s = device().Write(0x1000, memory.span(page, 6 * page));
   EXPECT_EQ(s.code(), kIOReturnVMError) << s.message();
   RegisteredBuffer buffer;
@@ -159,7 +159,7 @@ TEST_F(Errors, PartlyUnmappedAppMemory) {
 TEST_F(Errors, PartlyUnmappedReadTargetIsNotCalledReadOnly) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PageBuffer memory(8 * page);
-  ASSERT_EQ(munmap(memory.data() + 6 * page, 2 * page), 0);
+  ASSERT_TRUE(ReserveInaccessible(memory.data() + 6 * page, 2 * page));
   Status s = device().Read(0x1000, memory.span(page + 1, 6 * page));
   EXPECT_EQ(s.code(), kIOReturnVMError) << s.message();
   ASSERT_NE(mmap(memory.data() + 6 * page, 2 * page, PROT_READ | PROT_WRITE,
