@@ -655,31 +655,16 @@ Status Device::Register(std::span<std::byte> memory, BufferDirection direction,
 
 Status Device::Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
                     uint64_t length) {
-  if (!state_) return NotOpen();
-  if (buffer.device_ != this) {
-    return Status(kIOReturnBadArgument, "the buffer is not registered with this device");
-  }
-  if (offset > buffer.memory_.size() || length > buffer.memory_.size() - offset) {
-    return Fail(kIOReturnBadArgument,
-                "bytes 0x%" PRIx64 "+0x%" PRIx64 " are outside the registered buffer's 0x%zx",
-                offset, length, buffer.memory_.size());
-  }
-  if (!(static_cast<uint64_t>(buffer.direction_) & protocol::kBufferFromCard)) {
-    return Status(kIOReturnNotPermitted,
-                  "the buffer was registered for writes to the card only; it cannot be read into");
-  }
-  if (Status r = state_->CardRange(cardAddress, length); !r) return r;
-  const uint64_t in[4] = {buffer.id_, offset, cardAddress, length};
-  kern_return_t ret = IOConnectCallScalarMethod(
-      state_->connection, protocol::kSelectorReadRegistered, in, 4, nullptr, nullptr);
-  if (ret != kIOReturnSuccess) {
-    return state_->TransferError(ret, "read", cardAddress, length, "registered buffer");
-  }
-  return Status::Ok();
+  return RegisteredTransfer(true, cardAddress, buffer, offset, length);
 }
 
 Status Device::Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
                      uint64_t length) {
+  return RegisteredTransfer(false, cardAddress, buffer, offset, length);
+}
+
+Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
+                                  uint64_t offset, uint64_t length) {
   if (!state_) return NotOpen();
   if (buffer.device_ != this) {
     return Status(kIOReturnBadArgument, "the buffer is not registered with this device");
@@ -689,17 +674,23 @@ Status Device::Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t of
                 "bytes 0x%" PRIx64 "+0x%" PRIx64 " are outside the registered buffer's 0x%zx",
                 offset, length, buffer.memory_.size());
   }
-  if (!(static_cast<uint64_t>(buffer.direction_) & protocol::kBufferToCard)) {
+  const uint64_t needed = read ? protocol::kBufferFromCard : protocol::kBufferToCard;
+  if (!(static_cast<uint64_t>(buffer.direction_) & needed)) {
     return Status(kIOReturnNotPermitted,
-                  "the buffer was registered for reads from the card only; it cannot be written "
-                  "from");
+                  read ? "the buffer was registered for writes to the card only; it cannot be "
+                         "read into"
+                       : "the buffer was registered for reads from the card only; it cannot be "
+                         "written from");
   }
   if (Status r = state_->CardRange(cardAddress, length); !r) return r;
   const uint64_t in[4] = {buffer.id_, offset, cardAddress, length};
-  kern_return_t ret = IOConnectCallScalarMethod(
-      state_->connection, protocol::kSelectorWriteRegistered, in, 4, nullptr, nullptr);
+  const uint32_t selector =
+      read ? protocol::kSelectorReadRegistered : protocol::kSelectorWriteRegistered;
+  kern_return_t ret = IOConnectCallScalarMethod(state_->connection, selector, in, 4, nullptr,
+                                                nullptr);
   if (ret != kIOReturnSuccess) {
-    return state_->TransferError(ret, "write", cardAddress, length, "registered buffer");
+    return state_->TransferError(ret, read ? "read" : "write", cardAddress, length,
+                                 "registered buffer");
   }
   return Status::Ok();
 }

@@ -239,6 +239,8 @@ class Device {
 
  private:
   friend class RegisteredBuffer;
+  Status RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
+                            uint64_t offset, uint64_t length);
   friend class Ring;
 
  public:
