@@ -733,7 +733,7 @@ kern_return_t FpgaUserClient::AsyncTransfer(IOUserClientMethodArguments* argumen
 
 namespace {
 
-constexpr uint64_t kRingSpinNs = 200'000;  // keep polling this long after the last entry
+constexpr uint64_t kRingSpinNs = 2'000'000;  // keep polling this long after the last entry
 constexpr uint64_t kRingBackoffMs = 1;     // then poll every millisecond
 constexpr uint32_t kRingBatch = 64;        // entries per pass before yielding the queue
 
