@@ -37,8 +37,7 @@ struct Mapping {
   uint64_t address;
   uint64_t size;
   IOMemoryDescriptor* memory;  // retained while mapped
-  bool unmapPages;             // a view of our own (munmap at unmap)
-  void (*unmap)(void*, uint64_t) = nullptr;  // device memory: undoes MapDeviceMemory
+  void (*unmap)(void*, uint64_t) = nullptr;  // undoes the view (buffer view, device mapping)
 };
 
 struct Connection {
@@ -135,10 +134,6 @@ std::vector<std::string> KernelClasses(const ServiceNode* node) {
 
 void UnmapLocked(Mapping& m) {
   if (m.unmap != nullptr) m.unmap(reinterpret_cast<void*>(m.address), m.size);
-  if (m.unmapPages) {
-    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    munmap(reinterpret_cast<void*>(m.address & ~(page - 1)), (m.address & (page - 1)) + m.size);
-  }
   OSSafeReleaseNULL(m.memory);
 }
 
@@ -428,7 +423,7 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
   }
   const bool readOnly = (dextOptions & kUserClientMemoryReadOnly) || (options & kMapReadOnly);
   MemoryBacking* b = memory->EmulationBacking();
-  Mapping m{type, 0, b ? b->length : 0, memory, false, nullptr};
+  Mapping m{type, 0, b ? b->length : 0, memory, nullptr};
   if (b == nullptr || m.size == 0) {
     ret = kIOReturnBadArgument;
   } else if (b->kind == MemoryBacking::Kind::kBuffer) {
@@ -438,7 +433,7 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
       ret = kIOReturnNoMemory;
     } else {
       m.address = reinterpret_cast<uint64_t>(view);
-      m.unmapPages = true;
+      m.unmap = UnmapPages;
     }
   } else if (b->kind == MemoryBacking::Kind::kDevice) {
     // The model's plain memory, or a trap mapping through the bus (registers with side

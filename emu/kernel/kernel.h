@@ -237,6 +237,10 @@ void ForEachPiece(const MemoryBacking* backing, uint64_t offset, uint64_t length
   }
 }
 
+// Unmaps the pages of a view made by mmap of `length` bytes at `address` (which may sit inside
+// its first page).
+void UnmapPages(void* address, uint64_t length);
+
 // Checks that every byte of a range in this process is mapped with the access asked
 // (kIOReturnVMError otherwise): the emulation's "wiring".
 IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite);

@@ -1,5 +1,8 @@
 // The emulation's "wiring": before memory of the app is mapped or prepared for DMA, every byte
 // must be mapped in the process with the access needed, as vm_map_wire would demand on a Mac.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -7,6 +10,12 @@
 #include "kernel.h"
 
 namespace fpgadext::emu {
+
+void UnmapPages(void* address, uint64_t length) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(page - 1);
+  munmap(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(address) - start + length);
+}
 
 IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite) {
   if (length == 0) return kIOReturnSuccess;

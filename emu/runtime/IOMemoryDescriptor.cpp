@@ -14,6 +14,7 @@ using fpgadext::emu::CheckProcessMemory;
 using fpgadext::emu::ForEachPiece;
 using fpgadext::emu::MemoryBacking;
 using fpgadext::emu::MemoryRange;
+using fpgadext::emu::UnmapPages;
 
 OSDefineAbstractMetaClass(IOMemoryDescriptor, OSObject);
 OSDefineMetaClass(IOMemoryMap, OSObject);
@@ -24,12 +25,6 @@ namespace {
 constexpr uint64_t kDirectionBits = kIOMemoryDirectionOutIn;
 
 uint64_t HostPageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
-
-void UnmapPages(void* address, uint64_t length) {
-  const uint64_t page = HostPageSize();
-  const uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(page - 1);
-  munmap(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(address) - start + length);
-}
 
 IOMemoryDescriptor* NewDescriptor(MemoryBacking* backing) {
   // IOMemoryDescriptor is abstract on a Mac; the emulation uses one concrete class for every
@@ -80,7 +75,7 @@ void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
     return b->ranges[0].address;
   }
   // Registers with side effects (or a read-only view): every access traps to the bus.
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t page = HostPageSize();
   const uint64_t span = (b->length + page - 1) & ~(page - 1);
   void* address = MmioTrapMap(b->slot->BusWindow(b->memoryIndex), span, readOnly);
   if (address == nullptr) return nullptr;
