@@ -8,6 +8,7 @@ packages=(
   clang-19 libclang-rt-19-dev clang-format-19   # the compiler DriverKit is built with, and its sanitizers
   libblocksruntime-dev                          # Apple blocks (IODispatchQueue::DispatchAsync)
   libplist-dev                                  # Info.plist parsing for dext matching
+  python3-clang-19                              # libclang for the header-manifest checker (tests/headers)
   libgtest-dev libgmock-dev                     # tests
   libcli11-dev libfmt-dev nlohmann-json3-dev    # the fpgadext CLI and benchmark reports
   valgrind                                      # instruction counts in bench/
