@@ -1,22 +1,66 @@
-# fpgadext_add_dext(<name> BUNDLE_ID <id> PLIST <Info.plist> IIG <.iig files> SOURCES <files>)
+# fpgadext_add_dext(<name> BUNDLE_ID <id> PLIST <Info.plist> IIG <.iig files> SOURCES <files>
+#                   [VERSION <short version>] [BUILD <build number>] [SETTINGS NAME=VALUE...])
 #
 # Builds a dext for the emulated machine as a bundle directory, ${CMAKE_BINARY_DIR}/dexts/
-# <name>.dext, holding the executable (a loadable module) and the Info.plist with Xcode's
-# build settings filled in, which is what Machine::LoadDext reads. The dext's code is compiled
-# with the dext-safe flags (no exceptions, no RTTI). The bundle path is the target property
-# FPGADEXT_BUNDLE.
+# <name>.dext, holding the executable <name> (a loadable module) and the Info.plist, which is
+# what Machine::LoadDext reads. The bundle path is the target property FPGADEXT_BUNDLE.
+#
+# The Info.plist may be the one written for Xcode: the build settings Xcode's templates use are
+# substituted ($(EXECUTABLE_NAME) and $(PRODUCT_NAME) = <name>, $(PRODUCT_BUNDLE_IDENTIFIER) =
+# BUNDLE_ID, $(PRODUCT_BUNDLE_PACKAGE_TYPE) = DEXT, $(DEVELOPMENT_LANGUAGE) = en,
+# $(MARKETING_VERSION) = VERSION, $(CURRENT_PROJECT_VERSION) = BUILD, plus SETTINGS), and the keys
+# Xcode adds when the file leaves them out are filled: CFBundleExecutable, CFBundleIdentifier,
+# CFBundleName, CFBundlePackageType (emu/cmake/dext_plist.py).
+#
+# Works from any project that adds fpgadext (add_subdirectory): the function sets what the dext
+# needs on its own target (blocks, the dext-safe flags: no exceptions, no RTTI) and finds Python
+# for iig and the plist itself.
+# The emulated headers use blocks (dispatch_block_t, IODispatchQueue::DispatchAsync), which clang
+# enables by default for Apple targets only: whatever compiles against them gets -fblocks.
+if(TARGET fpgadext_driverkit)
+  target_compile_options(fpgadext_driverkit INTERFACE -fblocks)
+endif()
+
+set(FPGADEXT_DEXT_PLIST_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/dext_plist.py" CACHE INTERNAL
+    "emu/cmake/dext_plist.py")
+
 function(fpgadext_add_dext name)
-  cmake_parse_arguments(DEXT "" "BUNDLE_ID;PLIST" "IIG;SOURCES" ${ARGN})
+  cmake_parse_arguments(DEXT "" "BUNDLE_ID;PLIST;VERSION;BUILD" "IIG;SOURCES;SETTINGS" ${ARGN})
+  if(NOT DEXT_BUNDLE_ID OR NOT DEXT_PLIST)
+    message(FATAL_ERROR "fpgadext_add_dext(${name}): BUNDLE_ID and PLIST are required")
+  endif()
+  if(NOT DEXT_VERSION)
+    set(DEXT_VERSION 1.0)
+  endif()
+  if(NOT DEXT_BUILD)
+    set(DEXT_BUILD 1)
+  endif()
+  # fpgadext_iig and the plist step run Python; the calling project need not have looked for it.
+  if(NOT Python3_EXECUTABLE)
+    find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  endif()
+  get_filename_component(plist "${DEXT_PLIST}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+
   set(bundle ${CMAKE_BINARY_DIR}/dexts/${name}.dext)
   add_library(${name} MODULE ${DEXT_SOURCES})
   fpgadext_iig(${name} ${DEXT_IIG})
   target_link_libraries(${name} PRIVATE fpgadext_driverkit fpgadext_dext_flags)
+  # DriverKit code uses blocks (IODispatchQueue::DispatchAsync): on the target itself, not
+  # inherited from fpgadext's own add_compile_options.
+  target_compile_options(${name} PRIVATE -fblocks)
   set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${bundle} PREFIX "" SUFFIX ""
                                            FPGADEXT_BUNDLE ${bundle})
-  file(READ ${DEXT_PLIST} content)
-  string(REPLACE "$(PRODUCT_BUNDLE_IDENTIFIER)" "${DEXT_BUNDLE_ID}" content "${content}")
-  string(REPLACE "$(EXECUTABLE_NAME)" "${name}" content "${content}")
-  string(REPLACE "$(PRODUCT_NAME)" "${name}" content "${content}")
-  file(GENERATE OUTPUT ${bundle}/Info.plist CONTENT "${content}")
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${DEXT_PLIST})
+
+  add_custom_command(
+    OUTPUT ${bundle}/Info.plist
+    COMMAND "${Python3_EXECUTABLE}" -B "${FPGADEXT_DEXT_PLIST_SCRIPT}"
+            --input "${plist}" --output "${bundle}/Info.plist"
+            "EXECUTABLE_NAME=${name}" "PRODUCT_NAME=${name}" "TARGET_NAME=${name}"
+            "PRODUCT_BUNDLE_IDENTIFIER=${DEXT_BUNDLE_ID}" "PRODUCT_BUNDLE_PACKAGE_TYPE=DEXT"
+            "DEVELOPMENT_LANGUAGE=en" "MARKETING_VERSION=${DEXT_VERSION}"
+            "CURRENT_PROJECT_VERSION=${DEXT_BUILD}" ${DEXT_SETTINGS}
+    DEPENDS "${plist}" "${FPGADEXT_DEXT_PLIST_SCRIPT}"
+    COMMENT "Info.plist of ${name}.dext"
+    VERBATIM)
+  target_sources(${name} PRIVATE ${bundle}/Info.plist)
 endfunction()

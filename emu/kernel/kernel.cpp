@@ -254,22 +254,47 @@ IOReturn Kernel::LoadDext(const std::string& bundlePath) {
   auto dext = std::make_unique<Dext>();
   dext->bundlePath = bundlePath;
   dext->infoPlist = info;
+  // A refused bundle leaves nothing behind.
+  auto refuse = [&dext](IOReturn error) {
+    if (dext->handle != nullptr) dlclose(dext->handle);
+    OSSafeReleaseNULL(dext->infoPlist);
+    return error;
+  };
   if (const char* id = StringProperty(info, "CFBundleIdentifier")) dext->bundleID = id;
-  if (const char* exe = StringProperty(info, "CFBundleExecutable")) {
-    for (const std::string& candidate :
-         {bundlePath + "/" + exe, bundlePath + "/Contents/MacOS/" + exe}) {
-      if (!FileExists(candidate)) continue;
-      dext->handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (dext->handle == nullptr) {
-        os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s", dlerror());
-        return kIOReturnNotFound;
-      }
-      break;
+  // A dext is its executable: a bundle without one has no driver to run, and is refused rather
+  // than "loaded" with personalities that would match and start nothing.
+  const char* exe = StringProperty(info, "CFBundleExecutable");
+  if (exe == nullptr || *exe == '\0') {
+    os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s names no CFBundleExecutable", plist.c_str());
+    return refuse(kIOReturnBadArgument);
+  }
+  if (strchr(exe, '$') != nullptr) {
+    os_log_error(OS_LOG_DEFAULT,
+                 "LoadDext: %{public}s: CFBundleExecutable '%{public}s' has an Xcode build "
+                 "setting left unsubstituted",
+                 plist.c_str(), exe);
+    return refuse(kIOReturnBadArgument);
+  }
+  for (const std::string& candidate :
+       {bundlePath + "/" + exe, bundlePath + "/Contents/MacOS/" + exe}) {
+    if (!FileExists(candidate)) continue;
+    dext->handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (dext->handle == nullptr) {
+      os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s", dlerror());
+      return refuse(kIOReturnNotFound);
     }
+    break;
+  }
+  if (dext->handle == nullptr) {
+    os_log_error(OS_LOG_DEFAULT,
+                 "LoadDext: %{public}s: the executable '%{public}s' named by CFBundleExecutable "
+                 "is neither in the bundle nor in its Contents/MacOS",
+                 bundlePath.c_str(), exe);
+    return refuse(kIOReturnNotFound);
   }
   if (!OSDynamicCast(OSDictionary, info->getObject("IOKitPersonalities"))) {
     os_log_error(OS_LOG_DEFAULT, "LoadDext: %{public}s has no IOKitPersonalities", plist.c_str());
-    return kIOReturnBadArgument;
+    return refuse(kIOReturnBadArgument);
   }
   {
     std::lock_guard guard(registryLock_);

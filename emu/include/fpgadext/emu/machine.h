@@ -48,9 +48,12 @@ class Machine {
   void SurpriseRemovePciFunction(PciFunction* function);
 
   // Loads a dext bundle: `<bundle>/Info.plist` (or `<bundle>/Contents/Info.plist`) gives the
-  // personalities; the executable named by CFBundleExecutable is loaded when the bundle has
-  // one (classes linked into the program are found without it). Matching PCI functions get
-  // their driver started.
+  // personalities, and the executable named by CFBundleExecutable (in the bundle or in its
+  // Contents/MacOS) is loaded. Matching PCI functions get their driver started. A bundle is
+  // refused, with an error log and nothing loaded: no readable plist (the plist's error), no
+  // CFBundleExecutable or one with an unsubstituted $(SETTING) (kIOReturnBadArgument), an
+  // executable that is missing or does not load (kIOReturnNotFound), no IOKitPersonalities
+  // (kIOReturnBadArgument).
   IOReturn LoadDext(const std::string& bundlePath);
 
   Kernel* kernel() { return kernel_.get(); }
