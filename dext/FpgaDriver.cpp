@@ -1,5 +1,9 @@
 // FpgaDriver: device bring-up (Open, Command register, BARs), the data mover and the transfer
 // planner shared by every client, and user-client creation with the protocol version check.
+// C++ library headers first: DriverKit declares the global placement operator new, and
+// libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
+#include <new>
+
 #include "FpgaDriver.h"
 
 #include <DriverKit/IOLib.h>
@@ -9,8 +13,6 @@
 #include <fpgadext/engine/transfer_planner.h>
 #include <fpgadext/protocol.h>
 #include <os/log.h>
-
-#include <new>
 
 #include "bar_layout.h"
 #include "data_movers.h"

@@ -9,6 +9,11 @@
 // Async calls (ReadAsync/WriteAsync) start a transfer and return; a dispatch queue of the
 // client's polls it and sends AsyncCompletion. The submission ring (docs/ring.md) is polled on a
 // queue of its own, so that steady-state ring I/O needs no driver call at all.
+// C++ library headers first: DriverKit declares the global placement operator new, and
+// libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
+#include <atomic>
+#include <new>
+
 #include "FpgaUserClient.h"
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>
@@ -21,9 +26,6 @@
 #include <fpgadext/engine/transfer_planner.h>
 #include <fpgadext/protocol.h>
 #include <os/log.h>
-
-#include <atomic>
-#include <new>
 
 #include "FpgaDriver.h"
 #include "bar_layout.h"

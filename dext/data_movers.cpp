@@ -1,5 +1,9 @@
 // Data movers for FpgaDriver. Everything an engine touches on the I/O path is allocated and
 // prepared for DMA here, at Start: descriptor rings, writeback words, the engine itself.
+// C++ library headers first: DriverKit declares the global placement operator new, and
+// libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
+#include <new>
+
 #include "data_movers.h"
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>
@@ -7,8 +11,6 @@
 #include <DriverKit/IOLib.h>
 #include <pio/pio_engine.h>
 #include <xdma/xdma_engine.h>
-
-#include <new>
 
 #include "pci_register_io.h"
 
