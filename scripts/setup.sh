@@ -9,6 +9,7 @@ packages=(
   libblocksruntime-dev                          # Apple blocks (IODispatchQueue::DispatchAsync)
   libplist-dev                                  # Info.plist parsing for dext matching
   python3-clang-19                              # libclang for the header-manifest checker (tests/headers)
+  libc++-19-dev libc++abi-19-dev                # libc++ headers for the darwin check (tests/darwin)
   libgtest-dev libgmock-dev                     # tests
   libcli11-dev libfmt-dev nlohmann-json3-dev    # the fpgadext CLI and benchmark reports
   valgrind                                      # instruction counts in bench/
