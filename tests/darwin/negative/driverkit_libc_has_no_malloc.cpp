@@ -2,4 +2,6 @@
 // allocates with IOMalloc or IONew).
 #include <stdlib.h>
 
-void* Allocate(size_t size) { return malloc(size); }
+void* Allocate(size_t size) {
+  return malloc(size);
+}

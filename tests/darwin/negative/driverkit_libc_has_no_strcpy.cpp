@@ -2,4 +2,6 @@
 // Libc leaves it out of the DriverKit SDK; strlcpy is there).
 #include <string.h>
 
-void Copy(char* destination, const char* source) { strcpy(destination, source); }
+void Copy(char* destination, const char* source) {
+  strcpy(destination, source);
+}

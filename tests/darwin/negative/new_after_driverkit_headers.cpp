@@ -8,4 +8,6 @@ struct Widget {
   int value;
 };
 
-Widget* Place(void* storage) { return new (storage) Widget{1}; }
+Widget* Place(void* storage) {
+  return new (storage) Widget{1};
+}

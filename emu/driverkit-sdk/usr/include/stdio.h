@@ -16,8 +16,7 @@ int snprintf(char* __restrict str, size_t size, const char* __restrict format, .
     __printflike(3, 4);
 int vsnprintf(char* __restrict str, size_t size, const char* __restrict format, va_list)
     __printflike(3, 0);
-int vsscanf(const char* __restrict str, const char* __restrict format, va_list)
-    __scanflike(2, 0);
+int vsscanf(const char* __restrict str, const char* __restrict format, va_list) __scanflike(2, 0);
 int asprintf(char** __restrict, const char* __restrict, ...) __printflike(2, 3);
 int vasprintf(char** __restrict, const char* __restrict, va_list) __printflike(2, 0);
 

@@ -71,11 +71,9 @@ int heapsort(void* base, size_t nel, size_t width, int (*compar)(const void*, co
 int mergesort(void* base, size_t nel, size_t width, int (*compar)(const void*, const void*));
 void qsort_r(void* base, size_t nel, size_t width, void* thunk,
              int (*compar)(void*, const void*, const void*));
-int radixsort(const unsigned char** base, int nel, const unsigned char* table,
-              unsigned endbyte);
+int radixsort(const unsigned char** base, int nel, const unsigned char* table, unsigned endbyte);
 int rpmatch(const char*);
-int sradixsort(const unsigned char** base, int nel, const unsigned char* table,
-               unsigned endbyte);
+int sradixsort(const unsigned char** base, int nel, const unsigned char* table, unsigned endbyte);
 long long strtoq(const char* str, char** endptr, int base);
 unsigned long long strtouq(const char* str, char** endptr, int base);
 __END_DECLS

@@ -16,7 +16,6 @@
 #define __cold __attribute__((__cold__))
 #define __printflike(fmtarg, firstvararg) \
   __attribute__((__format__(__printf__, fmtarg, firstvararg)))
-#define __scanflike(fmtarg, firstvararg) \
-  __attribute__((__format__(__scanf__, fmtarg, firstvararg)))
+#define __scanflike(fmtarg, firstvararg) __attribute__((__format__(__scanf__, fmtarg, firstvararg)))
 
 #endif  // _CDEFS_H_
