@@ -10,8 +10,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -97,6 +100,19 @@ class MacStyleDextTest : public ::testing::Test {
   io_service_t service_ = IO_OBJECT_NULL;
   io_connect_t connection_ = IO_OBJECT_NULL;
 };
+
+// The bundle's Info.plist was written for Xcode; the build filled every $(SETTING) it uses.
+TEST(MacStyleBundle, InfoPlistHasXcodeSettingsFilledIn) {
+  std::ifstream file(std::string(MACSTYLE_DEXT_BUNDLE) + "/Info.plist");
+  ASSERT_TRUE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string plist = text.str();
+  EXPECT_EQ(plist.find("$("), std::string::npos) << plist;
+  EXPECT_NE(plist.find("<string>DEXT</string>"), std::string::npos);
+  EXPECT_NE(plist.find("<string>MacStyleDext</string>"), std::string::npos);
+  EXPECT_NE(plist.find("<string>org.fpgadext.macstyle</string>"), std::string::npos);
+}
 
 TEST_F(MacStyleDextTest, ReadsTheBoardThroughConfigurationAndMemoryReads) {
   const std::vector<uint64_t> info = Info();

@@ -226,14 +226,16 @@ void IMPL(MacStyleDriver, InterruptOccurred) {
 }
 
 void IMPL(MacStyleDriver, TimerOccurred) {
+  // The count becomes visible to the user client only once the board has seen it.
   IOLockLock(ivars->lock);
-  uint64_t firings = ++ivars->timerFirings;
+  uint64_t firings = ivars->timerFirings + 1;
+  ivars->pciDevice->MemoryWrite32(ivars->userMemoryIndex, kUserRegScratch3,
+                                  static_cast<uint32_t>(firings));
+  ivars->timerFirings = firings;
   bool again = firings < ivars->timerTarget;
   uint64_t period = ivars->timerPeriodTicks;
   IOLockUnlock(ivars->lock);
 
-  ivars->pciDevice->MemoryWrite32(ivars->userMemoryIndex, kUserRegScratch3,
-                                  static_cast<uint32_t>(firings));
   if (again) {
     ivars->timerSource->WakeAtTime(kIOTimerClockMachAbsoluteTime, mach_absolute_time() + period, 0);
   }
