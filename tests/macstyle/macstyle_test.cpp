@@ -48,6 +48,8 @@ class MacStyleDextTest : public ::testing::Test {
   void SetUp() override {
     XdmaModel::Config config;
     config.cardMemorySize = 16ull << 20;
+    config.bypassBar = true;  // BAR2: a window on card memory from AXI address 0
+    config.bypassBarSize = 64 * 1024;
     board_ = std::make_unique<XdmaModel>(config);
     machine_ = std::make_unique<fpgadext::emu::Machine>();
     ASSERT_EQ(machine_->AttachPciFunction(board_.get(), "fpga0"), kIOReturnSuccess);
@@ -168,6 +170,22 @@ TEST_F(MacStyleDextTest, SixtyFourBitAccessesWithOptions) {
   EXPECT_EQ(out[1], 0x1122'3344u);
   EXPECT_EQ(BoardUserRegister(kUserRegScratch0), 0x5566'7788u);
   EXPECT_EQ(BoardUserRegister(kUserRegScratch1), 0x1122'3344u);
+}
+
+TEST_F(MacStyleDextTest, EightAndSixteenBitAccessesThroughTheBypassBar) {
+  constexpr uint64_t kOffset = 0x2468;
+  const uint64_t in[2] = {kOffset, 0x0123'4567'89AB'CDEFull};
+  uint64_t out[3] = {};
+  uint32_t outCount = 3;
+  ASSERT_EQ(
+      IOConnectCallScalarMethod(connection_, kMacStyleMethodNarrowWrites, in, 2, out, &outCount),
+      kIOReturnSuccess);
+  EXPECT_EQ(out[0], 0x0123'4567'89AB'CDEFull);
+  EXPECT_EQ(out[1], 0xCDu);
+  EXPECT_EQ(out[2], 0x0123u);
+  uint64_t card = 0;
+  std::memcpy(&card, board_->cardMemory().data() + kOffset, sizeof(card));
+  EXPECT_EQ(card, 0x0123'4567'89AB'CDEFull);  // little-endian, as the pieces were written
 }
 
 TEST_F(MacStyleDextTest, DispatchTableRejectsWrongArgumentCounts) {

@@ -32,6 +32,9 @@ struct MacStyleDriver_IVars {
 
   uint8_t userMemoryIndex;
   uint8_t dmaMemoryIndex;
+  uint8_t bypassMemoryIndex;
+  uint64_t bypassBarSize;
+  bool hasBypass;
   uint64_t userBarSize;
   uint8_t userBarType;
   uint64_t dmaBarSize;
@@ -128,6 +131,10 @@ kern_return_t IMPL(MacStyleDriver, Start) {
     Stop(provider);
     return result;
   }
+
+  // The bypass BAR (a window on card memory) is optional on this board.
+  ivars->hasBypass = ivars->pciDevice->GetBARInfo(kPCIMemoryRangeBAR2, &ivars->bypassMemoryIndex,
+                                                  &ivars->bypassBarSize) == kIOReturnSuccess;
 
   uint32_t identifier = 0;
   ivars->pciDevice->MemoryRead32(ivars->userMemoryIndex, kUserRegId, &identifier);
@@ -288,7 +295,8 @@ kern_return_t MacStyleDriver::WriteRead32(uint64_t offset, uint32_t value, uint3
   if (offset + sizeof(uint32_t) > ivars->userBarSize || (offset & 3) != 0 || readBack == NULL) {
     return kIOReturnBadArgument;
   }
-  ivars->pciDevice->MemoryWrite32(ivars->userMemoryIndex, offset, value);
+  ivars->pciDevice->MemoryWrite32(ivars->userMemoryIndex, offset, value,
+                                  kIOPCIAccessLatencyTolerantHint);
   ivars->pciDevice->MemoryRead32(ivars->userMemoryIndex, offset, readBack);
   return kIOReturnSuccess;
 }
@@ -327,6 +335,29 @@ kern_return_t MacStyleDriver::StartTimer(uint32_t firings, uint64_t periodMicros
 
 kern_return_t MacStyleDriver::RaiseInterrupt() {
   ivars->pciDevice->MemoryWrite32(ivars->userMemoryIndex, kUserRegIrqRaise, 1);
+  return kIOReturnSuccess;
+}
+
+kern_return_t MacStyleDriver::NarrowWrites(uint64_t offset, uint64_t value, uint64_t* readBack,
+                                           uint8_t* byte1, uint16_t* lastHalf) {
+  if (!ivars->hasBypass) {
+    return kIOReturnUnsupported;
+  }
+  if ((offset & 7) != 0 || offset + sizeof(uint64_t) > ivars->bypassBarSize || readBack == NULL ||
+      byte1 == NULL || lastHalf == NULL) {
+    return kIOReturnBadArgument;
+  }
+  const uint8_t index = ivars->bypassMemoryIndex;
+  ivars->pciDevice->MemoryWrite8(index, offset, static_cast<uint8_t>(value));
+  ivars->pciDevice->MemoryWrite8(index, offset + 1, static_cast<uint8_t>(value >> 8),
+                                 kIOPCIAccessLatencyTolerantHint);
+  ivars->pciDevice->MemoryWrite16(index, offset + 2, static_cast<uint16_t>(value >> 16));
+  ivars->pciDevice->MemoryWrite16(index, offset + 4, static_cast<uint16_t>(value >> 32),
+                                  kIOPCIAccessLatencyTolerantHint);
+  ivars->pciDevice->MemoryWrite16(index, offset + 6, static_cast<uint16_t>(value >> 48));
+  ivars->pciDevice->MemoryRead64(index, offset, readBack, kIOPCIAccessLatencyTolerantHint);
+  ivars->pciDevice->MemoryRead8(index, offset + 1, byte1, kIOPCIAccessLatencyTolerantHint);
+  ivars->pciDevice->MemoryRead16(index, offset + 6, lastHalf);
   return kIOReturnSuccess;
 }
 

@@ -24,7 +24,12 @@ enum MacStyleMethod : uint32_t {
   // in: card address, length, seed. The driver fills a buffer with MacStylePattern(seed, i)
   // and the board's DMA engine moves it host → card.
   kMacStyleMethodHostToCard = 6,
-  kMacStyleMethodCount = 7,
+  // in: bypass BAR offset (8-aligned), a 64-bit value. The value is written in 8- and 16-bit
+  // pieces (MemoryWrite8/16, with and without options) through the bypass BAR, a window on card
+  // memory; out[0] = MemoryRead64 of it, out[1] = MemoryRead8 of byte 1, out[2] =
+  // MemoryRead16 of bytes 6..7.
+  kMacStyleMethodNarrowWrites = 7,
+  kMacStyleMethodCount = 8,
 };
 
 enum MacStyleInfo : uint32_t {

@@ -101,6 +101,20 @@ kern_return_t HostToCard(OSObject* target, void* reference,
   return driver->Transfer(false, cardAddress, bytes, static_cast<uint32_t>(length));
 }
 
+kern_return_t NarrowWrites(OSObject* target, void* reference,
+                           IOUserClientMethodArguments* arguments) {
+  MacStyleDriver* driver = reinterpret_cast<MacStyleDriver*>(reference);
+  uint64_t readBack = 0;
+  uint8_t byte1 = 0;
+  uint16_t lastHalf = 0;
+  kern_return_t result = driver->NarrowWrites(arguments->scalarInput[0], arguments->scalarInput[1],
+                                              &readBack, &byte1, &lastHalf);
+  arguments->scalarOutput[0] = readBack;
+  arguments->scalarOutput[1] = byte1;
+  arguments->scalarOutput[2] = lastHalf;
+  return result;
+}
+
 const IOUserClientMethodDispatch sMethods[kMacStyleMethodCount] = {
     // function, checkCompletionExists, scalar in, structure in, scalar out, structure out
     {&GetInfo, 0, 0, 0, kMacStyleInfoCount, 0},
@@ -110,6 +124,7 @@ const IOUserClientMethodDispatch sMethods[kMacStyleMethodCount] = {
     {&RaiseInterrupt, 0, 0, 0, 0, 0},
     {&CardToHost, 0, 0, sizeof(MacStyleCardRange), 0, kIOUserClientVariableStructureSize},
     {&HostToCard, 0, 3, 0, 0, 0},
+    {&NarrowWrites, 0, 2, 0, 3, 0},
 };
 
 }  // namespace
