@@ -29,6 +29,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_INCLUDE = os.path.join(ROOT, "emu", "include")
 DEFAULT_MANIFESTS = os.path.join(HERE, "manifests")
 COVERED_DIRS = ("DriverKit", "PCIDriverKit", "IOKit")
+# Apple's app-side IOKit headers are C headers: C programs include them, so they must also
+# compile alone as C.
+C_DIRS = ("IOKit",)
 LIBCLANG_CANDIDATES = (
     "/usr/lib/llvm-19/lib/libclang.so.1",
     "/usr/lib/llvm-19/lib/libclang-19.so.1",
@@ -181,14 +184,16 @@ class Collector:
                     self.record(m, qualified + "::" + m.spelling)
 
 
-def parse(header, include_dir):
+def parse(header, include_dir, language="c++"):
     """Returns (names declared in header, errors) parsing a TU that includes only the header."""
     load_libclang()
     rel = os.path.relpath(os.path.realpath(header), os.path.realpath(include_dir))
     source = f"#include <{rel}>\n"
-    args = ["-x", "c++", "-std=c++20", "-fblocks", "-I" + include_dir]
+    std = "-std=c++20" if language == "c++" else "-std=c11"
+    args = ["-x", language, std, "-fblocks", "-I" + include_dir]
+    name = "header_alone.cpp" if language == "c++" else "header_alone.c"
     index = ci.Index.create()
-    tu = index.parse("header_alone.cpp", args=args, unsaved_files=[("header_alone.cpp", source)],
+    tu = index.parse(name, args=args, unsaved_files=[(name, source)],
                      options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD
                      | ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES)
     errors = [f"{d.location.file}:{d.location.line}: {d.spelling}" if d.location.file
@@ -206,7 +211,7 @@ def header_for(manifest_path, manifests_dir, include_dir):
     return rel[: -len(".names")], os.path.join(include_dir, rel[: -len(".names")])
 
 
-def check(manifest_path, manifests_dir, include_dir, out=sys.stdout):
+def check(manifest_path, manifests_dir, include_dir, out=sys.stdout, c_dirs=C_DIRS):
     """Returns True when the header matches its manifest; prints what differs."""
     rel, header = header_for(manifest_path, manifests_dir, include_dir)
     manifest = Manifest(manifest_path)
@@ -220,6 +225,9 @@ def check(manifest_path, manifests_dir, include_dir, out=sys.stdout):
         declared, errors = parse(header, include_dir)
         for e in errors:
             problems.append(f"{rel} does not compile on its own: {e}")
+        if rel.split("/")[0] in c_dirs:
+            for e in parse(header, include_dir, "c")[1]:
+                problems.append(f"{rel} does not compile on its own as C: {e}")
         expected = manifest.names | manifest.emu
         extra = sorted(declared - expected - manifest.missing)
         absent = sorted(expected - declared)

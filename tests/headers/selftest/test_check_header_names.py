@@ -77,6 +77,15 @@ class CheckerTest(unittest.TestCase):
         self.assertIn("does not compile on its own", out)
         self.assertIn("FakeType", out)
 
+    def test_a_c_header_that_compiles_only_as_cpp_fails(self):
+        text = "# source: made up\nkCppOnly\n"
+        ok, out = self.run_check(text, "CppOnly.h")
+        self.assertTrue(ok, out)  # Fake/ is not a C directory by default
+        path = os.path.join(self.dir, "Fake", "CppOnly.h.names")
+        out = io.StringIO()
+        self.assertFalse(chk.check(path, self.dir, INCLUDE, out, c_dirs=("Fake",)))
+        self.assertIn("does not compile on its own as C", out.getvalue())
+
     def test_a_manifest_without_a_source_line_fails(self):
         ok, out = self.run_check(self.good.replace("# source:", "# from:"))
         self.assertFalse(ok)
