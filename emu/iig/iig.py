@@ -296,15 +296,10 @@ def emit_impl(decl: ClassDecl) -> str:
     cases = [m for m in decl.methods if m.kind in ("override", "rpc") and not m.is_pure]
     replies = [m for m in cases if m.invokereply]
     if replies:
-        # The argument tuple the wrapper packs, from a declaration with the method's parameters
-        # (never defined; only its type is used).
+        # The argument tuple the wrapper packs (IigPacked), from the method's function type.
         out.append("namespace {")
-        out.append("template <class F> struct IigPacked;")
-        out.append("template <class R, class... A> struct IigPacked<R(A...)> {")
-        out.append("  using type = std::tuple<std::remove_const_t<A>...>;")
-        out.append("};")
         for m in replies:
-            out.append(f"{m.ret} IigSignature_{c}_{m.name}({m.args_text});")
+            out.append(f"using IigSignature_{c}_{m.name} = {m.ret}({m.args_text});")
         out.append("}  // namespace")
         out.append("")
     out.append(f"kern_return_t {c}::_Dispatch(OSObject* self, const IORPC rpc) {{")
@@ -314,8 +309,7 @@ def emit_impl(decl: ClassDecl) -> str:
             out.append(f'    case IORPCMethodID("{m.name}"):')
             if m.invokereply:
                 call = f"static_cast<{c}*>(self)->{c}::{m.name}_Impl(rpc, a...)"
-                packed = (f"*static_cast<IigPacked<decltype(IigSignature_{c}_{m.name})>::type*>"
-                          "(rpc.args)")
+                packed = f"*static_cast<IigPacked<IigSignature_{c}_{m.name}>::type*>(rpc.args)"
                 if m.ret == "void":
                     out.append(f"      std::apply([self, &rpc](auto&&... a) {{ {call}; }},")
                     out.append(f"                 {packed});")
@@ -438,9 +432,17 @@ def generate(text: str, path: str, header_name: str,
     impl = [banner, f'#include "{header_name}"\n']
     if any(m.kind == "type" for d in generated for m in d.methods):
         impl.append("#include <DriverKit/OSAction.h>\n")
-    if any(m.invokereply and m.kind != "local" for d in generated for m in d.methods):
+    replies = any(m.invokereply and m.kind != "local" for d in generated for m in d.methods)
+    if replies:
         impl.append("\n#include <tuple>")
     impl.append("\n#include <type_traits>\n")
+    if replies:
+        impl.append("\nnamespace {\n"
+                    "// The arguments an INVOKEREPLY method's wrapper packs, from its signature.\n"
+                    "template <class F>\nstruct IigPacked;\n"
+                    "template <class R, class... A>\nstruct IigPacked<R(A...)> {\n"
+                    "  using type = std::tuple<std::remove_const_t<A>...>;\n"
+                    "};\n}  // namespace\n")
     for decl in generated:
         impl.append("\n" + emit_impl(decl) + "\n")
     return header_text, "".join(impl)
