@@ -9,6 +9,7 @@
 #include <DriverKit/IOBufferMemoryDescriptor.h>
 #include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryMap.h>
 #include <pio/pio_engine.h>
 #include <xdma/xdma_engine.h>
 

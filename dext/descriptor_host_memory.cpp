@@ -1,5 +1,8 @@
 #include "descriptor_host_memory.h"
 
+#include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryMap.h>
+
 namespace fpgadext::dext {
 
 DescriptorHostMemory::DescriptorHostMemory(IOMemoryDescriptor* memory, uint64_t base,

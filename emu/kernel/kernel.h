@@ -6,7 +6,7 @@
 #include <DriverKit/IOInterruptDispatchSource.h>
 #include <DriverKit/IOService.h>
 #include <DriverKit/OSDictionary.h>
-#include <PCIDriverKit/IOPCIDevice.h>
+#include <PCIDriverKit/PCIDriverKit.h>
 #include <fpgadext/emu/iommu.h>
 #include <fpgadext/emu/machine.h>
 #include <fpgadext/emu/pci_function.h>

@@ -146,7 +146,7 @@ void PciSlot::MemoryWrite(unsigned memoryIndex, uint64_t offset, unsigned width,
 
 uint32_t PciSlot::FindCapability(uint8_t id) const {
   if (!(function_->ConfigRead(kIOPCIConfigurationOffsetStatus, 2) & 0x10)) return 0;
-  uint32_t offset = function_->ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPointer, 1) & 0xfc;
+  uint32_t offset = function_->ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPtr, 1) & 0xfc;
   for (int guard = 0; offset != 0 && guard < 48; ++guard) {
     if ((function_->ConfigRead(offset, 1) & 0xff) == id) return offset;
     offset = function_->ConfigRead(offset + 1, 1) & 0xfc;

@@ -15,6 +15,10 @@ using fpgadext::emu::MemoryRange;
 
 OSDefineMetaClass(IODMACommand, OSObject);
 
+bool IODMACommand::init() {
+  return OSObject::init();
+}
+
 namespace {
 
 // The pieces of `b` covering [offset, offset+length), in order.
@@ -29,11 +33,12 @@ std::vector<MemoryRange> Pieces(const MemoryBacking* b, uint64_t offset, uint64_
 kern_return_t IODMACommand::Create(IOService* device, uint64_t options,
                                    const IODMACommandSpecification* specification,
                                    IODMACommand** command) {
-  if (device == nullptr || specification == nullptr || command == nullptr || options != 0) {
+  if (device == nullptr || specification == nullptr || command == nullptr ||
+      options != kIODMACommandCreateNoOptions) {
     return kIOReturnBadArgument;
   }
   if (specification->maxAddressBits > 0xff) return kIOReturnBadArgument;
-  auto* c = OSTypeAllocInit<IODMACommand>();
+  auto* c = OSTypeAllocInitEmulated<IODMACommand>();
   if (c == nullptr) return kIOReturnNoMemory;
   device->retain();
   c->device_ = device;
@@ -45,16 +50,19 @@ kern_return_t IODMACommand::Create(IOService* device, uint64_t options,
 
 kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* memory,
                                           uint64_t offset, uint64_t length, uint64_t* flags,
-                                          uint32_t* segmentsCount, IOAddressSegment segments[32]) {
-  if (options != 0 || memory == nullptr || flags == nullptr || segmentsCount == nullptr ||
-      segments == nullptr || memory->EmulationBacking() == nullptr) {
+                                          uint32_t* segmentsCount, IOAddressSegment segments[32],
+                                          OSDispatchMethod supermethod) {
+  (void)supermethod;
+  if (options != kIODMACommandPrepareForDMANoOptions || memory == nullptr || flags == nullptr ||
+      segmentsCount == nullptr || segments == nullptr || memory->EmulationBacking() == nullptr) {
     return kIOReturnBadArgument;
   }
   if (*segmentsCount > 32) return kIOReturnOverrun;
   if (*segmentsCount == 0) return kIOReturnBadArgument;
   if (preparation_ != nullptr) {
     if (preparation_->memory != memory) return kIOReturnBusy;
-    CompleteDMA(0);  // same descriptor: the old preparation goes silently
+    CompleteDMA(
+        kIODMACommandCompleteDMANoOptions);  // same descriptor: the old preparation goes silently
   }
   MemoryBacking* b = memory->EmulationBacking();
   if (offset > b->length) return kIOReturnBadArgument;
@@ -69,8 +77,8 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
   const std::vector<MemoryRange> pieces = Pieces(b, offset, len);
   // Wiring: every page must exist with the access the device will use.
   for (const MemoryRange& p : pieces) {
-    if (fpgadext::emu::CheckProcessMemory(p.address, p.length,
-                                          direction & kIOMemoryDirectionIn) != kIOReturnSuccess) {
+    if (fpgadext::emu::CheckProcessMemory(p.address, p.length, direction & kIOMemoryDirectionIn) !=
+        kIOReturnSuccess) {
       return kIOReturnVMError;
     }
   }
@@ -89,8 +97,8 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
         n = std::min(n, maxSegment - (address % maxSegment));
       }
       uint64_t bus = 0;
-      IOReturn ret = iommu.Map(p.address + done, n, access,
-                               static_cast<unsigned>(maxAddressBits_), &bus);
+      IOReturn ret =
+          iommu.Map(p.address + done, n, access, static_cast<unsigned>(maxAddressBits_), &bus);
       if (ret != kIOReturnSuccess) {
         for (uint64_t a : prep->busAddresses) iommu.Unmap(a);
         delete prep;
@@ -113,8 +121,9 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
   return kIOReturnSuccess;
 }
 
-kern_return_t IODMACommand::CompleteDMA(uint64_t options) {
-  if (options != 0) return kIOReturnBadArgument;
+kern_return_t IODMACommand::CompleteDMA(uint64_t options, OSDispatchMethod supermethod) {
+  (void)supermethod;
+  if (options != kIODMACommandCompleteDMANoOptions) return kIOReturnBadArgument;
   if (preparation_ == nullptr) return kIOReturnNotReady;
   if (Kernel* kernel = Kernel::Current()) {
     for (uint64_t a : preparation_->busAddresses) kernel->iommu().Unmap(a);
@@ -126,23 +135,41 @@ kern_return_t IODMACommand::CompleteDMA(uint64_t options) {
 }
 
 kern_return_t IODMACommand::GetPreparation(uint64_t* offset, uint64_t* length,
-                                           IOMemoryDescriptor** memory) {
+                                           IOMemoryDescriptor** memory,
+                                           OSDispatchMethod supermethod) {
+  (void)supermethod;
   if (preparation_ == nullptr) return kIOReturnNotReady;
   if (offset) *offset = preparation_->offset;
   if (length) *length = preparation_->length;
-  if (memory) *memory = preparation_->memory;
+  if (memory) {
+    // +1, as xnu's GetPreparation_Impl retains it (os_returns_retained in the header).
+    preparation_->memory->retain();
+    *memory = preparation_->memory;
+  }
   return kIOReturnSuccess;
 }
 
-kern_return_t IODMACommand::PerformOperation(uint64_t options, uint64_t dmaOffset,
-                                             uint64_t length, uint64_t dataOffset,
-                                             IOMemoryDescriptor* data) {
+kern_return_t IODMACommand::PerformOperation(uint64_t options, uint64_t dmaOffset, uint64_t length,
+                                             uint64_t dataOffset, IOMemoryDescriptor* data,
+                                             OSDispatchMethod supermethod) {
+  (void)supermethod;
+  // xnu (IOUserServer.cpp, PerformOperation_Impl) refuses undefined option bits before
+  // anything else, and any value but exactly one of Read, Write, Zero.
+  constexpr uint64_t kDefined = kIODMACommandPerformOperationOptionRead |
+                                kIODMACommandPerformOperationOptionWrite |
+                                kIODMACommandPerformOperationOptionZero;
+  if (options & ~kDefined) return kIOReturnBadArgument;
   if (preparation_ == nullptr) return kIOReturnNotReady;
   if (dmaOffset > preparation_->length || length > preparation_->length - dmaOffset) {
     return kIOReturnBadArgument;
   }
-  std::vector<MemoryRange> dma = Pieces(preparation_->memory->EmulationBacking(),
-                                        preparation_->offset + dmaOffset, length);
+  if (options != kIODMACommandPerformOperationOptionRead &&
+      options != kIODMACommandPerformOperationOptionWrite &&
+      options != kIODMACommandPerformOperationOptionZero) {
+    return kIOReturnBadArgument;
+  }
+  std::vector<MemoryRange> dma =
+      Pieces(preparation_->memory->EmulationBacking(), preparation_->offset + dmaOffset, length);
   if (options == kIODMACommandPerformOperationOptionZero) {
     for (const MemoryRange& p : dma) std::memset(p.address, 0, p.length);
     return kIOReturnSuccess;
@@ -160,10 +187,8 @@ kern_return_t IODMACommand::PerformOperation(uint64_t options, uint64_t dmaOffse
     const uint64_t n = std::min(dma[i].length - oi, mem[j].length - oj);
     if (options == kIODMACommandPerformOperationOptionRead) {
       std::memcpy(mem[j].address + oj, dma[i].address + oi, n);
-    } else if (options == kIODMACommandPerformOperationOptionWrite) {
-      std::memcpy(dma[i].address + oi, mem[j].address + oj, n);
     } else {
-      return kIOReturnBadArgument;
+      std::memcpy(dma[i].address + oi, mem[j].address + oj, n);
     }
     oi += n;
     oj += n;
@@ -174,7 +199,7 @@ kern_return_t IODMACommand::PerformOperation(uint64_t options, uint64_t dmaOffse
 }
 
 void IODMACommand::free() {
-  if (preparation_ != nullptr) CompleteDMA(0);
+  if (preparation_ != nullptr) CompleteDMA(kIODMACommandCompleteDMANoOptions);
   OSSafeReleaseNULL(device_);
   OSObject::free();
 }

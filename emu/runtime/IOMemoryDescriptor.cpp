@@ -1,6 +1,7 @@
 // IOMemoryDescriptor, IOMemoryMap and IOBufferMemoryDescriptor over MemoryBacking.
 #include <DriverKit/IOBufferMemoryDescriptor.h>
 #include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryMap.h>
 #include <os/log.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,12 +25,14 @@ namespace {
 
 constexpr uint64_t kDirectionBits = kIOMemoryDirectionOutIn;
 
-uint64_t HostPageSize() { return static_cast<uint64_t>(sysconf(_SC_PAGESIZE)); }
+uint64_t HostPageSize() {
+  return static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
 
 IOMemoryDescriptor* NewDescriptor(MemoryBacking* backing) {
   // IOMemoryDescriptor is abstract on a Mac; the emulation uses one concrete class for every
   // descriptor it makes for a dext (client memory, sub-ranges, device memory).
-  auto* md = new IOMemoryDescriptor();
+  auto* md = ::new IOMemoryDescriptor();
   md->EmulationSetBacking(backing);
   return md;
 }
@@ -86,15 +89,20 @@ void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
 
 }  // namespace fpgadext::emu
 
+bool IOMemoryDescriptor::init() {
+  return OSObject::init();
+}
+
 kern_return_t IOMemoryDescriptor::GetLength(uint64_t* returnLength) {
   if (returnLength == nullptr || backing_ == nullptr) return kIOReturnBadArgument;
   *returnLength = backing_->length;
   return kIOReturnSuccess;
 }
 
-kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t address,
-                                                uint64_t offset, uint64_t length,
-                                                uint64_t alignment, IOMemoryMap** map) {
+kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t address, uint64_t offset,
+                                                uint64_t length, uint64_t alignment,
+                                                IOMemoryMap** map, OSDispatchMethod supermethod) {
+  (void)supermethod;
   if (map == nullptr || backing_ == nullptr || alignment != 0) return kIOReturnBadArgument;
   switch (options & 0xFF00) {
     case kIOMemoryMapCacheModeDefault:
@@ -118,7 +126,7 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
                         (b->kind != MemoryBacking::Kind::kBuffer &&
                          (b->direction & kDirectionBits) == kIOMemoryDirectionOut);
 
-  auto* m = OSTypeAllocInit<IOMemoryMap>();
+  auto* m = OSTypeAllocInitEmulated<IOMemoryMap>();
   if (m == nullptr) return kIOReturnNoMemory;
   if (b->kind == MemoryBacking::Kind::kBuffer) {
     // A second view of the shared-memory object, with its own protection.
@@ -193,8 +201,7 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
 }
 
 kern_return_t IOMemoryDescriptor::CreateSubMemoryDescriptor(uint64_t options, uint64_t offset,
-                                                            uint64_t length,
-                                                            IOMemoryDescriptor* of,
+                                                            uint64_t length, IOMemoryDescriptor* of,
                                                             IOMemoryDescriptor** memory) {
   if (of == nullptr || memory == nullptr || (options & ~kDirectionBits)) {
     return kIOReturnBadArgument;
@@ -256,8 +263,12 @@ void IOMemoryDescriptor::free() {
   OSObject::free();
 }
 
+bool IOMemoryMap::init() {
+  return OSObject::init();
+}
+
 void IOMemoryMap::EmulationSet(uint64_t address, uint64_t length, uint64_t offset,
-                               void (*unmap)(void*, uint64_t), IOMemoryDescriptor* owner) {
+                               void (*unmap)(void*, uint64_t), OSObject* owner) {
   address_ = address;
   length_ = length;
   offset_ = offset;
@@ -310,7 +321,7 @@ kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capaci
   b->address = static_cast<uint8_t*>(address);
   b->ranges.push_back({b->address, 0});
   b->length = 0;
-  auto* bmd = OSTypeAllocInit<IOBufferMemoryDescriptor>();
+  auto* bmd = OSTypeAllocInitEmulated<IOBufferMemoryDescriptor>();
   if (bmd == nullptr) {
     munmap(address, capacity);
     close(fd);
@@ -322,7 +333,16 @@ kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capaci
   return kIOReturnSuccess;
 }
 
-kern_return_t IOBufferMemoryDescriptor::SetLength(uint64_t length) {
+bool IOBufferMemoryDescriptor::init() {
+  return IOMemoryDescriptor::init();
+}
+
+void IOBufferMemoryDescriptor::free() {
+  IOMemoryDescriptor::free();
+}
+
+kern_return_t IOBufferMemoryDescriptor::SetLength(uint64_t length, OSDispatchMethod supermethod) {
+  (void)supermethod;
   MemoryBacking* b = EmulationBacking();
   if (length > b->capacity) return kIOReturnSuccess;  // ignored, as on macOS
   b->length = length;

@@ -1,20 +1,66 @@
-// IOMemoryDescriptor (iokit/DriverKit/IOMemoryDescriptor.iig): memory a dext can map or prepare
-// for DMA — its own buffers, an app's address ranges, or device memory (BARs).
+// IOMemoryDescriptor (xnu iokit/DriverKit/IOMemoryDescriptor.iig): memory a dext can map or
+// prepare for DMA — its own buffers, an app's address ranges, or device memory (BARs) — with the
+// direction and mapping options and IOAddressSegment, which Apple declares here too.
+// IOMemoryMap is only forward-declared, as in Apple's header: include <DriverKit/IOMemoryMap.h>
+// to use a mapping.
 #pragma once
 
-#include <DriverKit/IOTypes.h>
 #include <DriverKit/OSObject.h>
 
+class IOService;
 class IOMemoryMap;
 
 namespace fpgadext::emu {
 struct MemoryBacking;
 }
 
+// Create options: the direction of the I/O. "In" = the device (or the dext) writes into the
+// memory; "Out" = the memory is read.
+enum {
+  kIOMemoryDirectionNone = 0x00000000,
+  kIOMemoryDirectionIn = 0x00000001,
+  kIOMemoryDirectionOut = 0x00000002,
+  kIOMemoryDirectionOutIn = kIOMemoryDirectionIn | kIOMemoryDirectionOut,
+  kIOMemoryDirectionInOut = kIOMemoryDirectionOutIn,
+  kIOMemoryDisableCopyOnWrite = 0x00000010,
+};
+
+// CreateMapping options. The cache mode is bits 0xFF00; a value other than the five below is
+// refused with kIOReturnBadArgument.
+enum {
+  kIOMemoryMapFixedAddress = 0x00000001,
+  kIOMemoryMapReadOnly = 0x00000002,
+  kIOMemoryMapGuardedMask = 0x0000001C,
+  kIOMemoryMapGuardedDefault = 0x00000000,
+  kIOMemoryMapGuardedNone = 0x00000004,
+  kIOMemoryMapGuardedSmall = 0x00000008,
+  kIOMemoryMapGuardedLarge = 0x0000000C,
+  kIOMemoryMapCacheModeDefault = 0x00000000,
+  kIOMemoryMapCacheModeInhibit = 0x00000100,
+  kIOMemoryMapCacheModeCopyback = 0x00000200,
+  kIOMemoryMapCacheModeWriteThrough = 0x00000400,
+  kIOMemoryMapCacheModeRealTime = 0x00000800,
+};
+
+// One contiguous range: a virtual range in a task, or a device (bus) range from PrepareForDMA.
+struct IOAddressSegment {
+  uint64_t address;
+  uint64_t length;
+};
+
+// The state IOMemoryDescriptor's private class extension reports (declared by Apple's header).
+struct _IOMDPrivateState {
+  uint64_t length;
+  uint64_t options;
+};
+
 class IOMemoryDescriptor : public OSObject {
   OSDeclareEmulatedClass(IOMemoryDescriptor)
 
  public:
+  bool init() override;
+  void free() override;
+
   kern_return_t GetLength(uint64_t* returnLength);
 
   // Maps [offset, offset+length) into the dext (length 0 = to the end); alignment must be 0.
@@ -22,20 +68,21 @@ class IOMemoryDescriptor : public OSObject {
   // exactly kIOMemoryDirectionOut and the memory is not a buffer the dext created (client
   // memory, sub-descriptors, concatenations). Copy-on-write client memory is
   // mapped as a snapshot. Client ranges are checked here: unmapped or unreadable ones fail with
-  // kIOReturnError.
-  kern_return_t CreateMapping(uint64_t options, uint64_t address, uint64_t offset,
-                              uint64_t length, uint64_t alignment, IOMemoryMap** map);
+  // kIOReturnError. `supermethod` is iig's and ignored (a KERNEL class).
+  kern_return_t CreateMapping(uint64_t options, uint64_t address, uint64_t offset, uint64_t length,
+                              uint64_t alignment, IOMemoryMap** map,
+                              OSDispatchMethod supermethod = nullptr);
 
   static kern_return_t CreateSubMemoryDescriptor(uint64_t memoryDescriptorCreateOptions,
                                                  uint64_t offset, uint64_t length,
                                                  IOMemoryDescriptor* ofDescriptor,
-                                                 IOMemoryDescriptor** memory);
+                                                 IOMemoryDescriptor** memory)
+      __attribute__((availability(driverkit, introduced = 20.0)));
   static kern_return_t CreateWithMemoryDescriptors(uint64_t memoryDescriptorCreateOptions,
                                                    uint32_t withDescriptorsCount,
                                                    IOMemoryDescriptor* const withDescriptors[32],
-                                                   IOMemoryDescriptor** memory);
-
-  void free() override;
+                                                   IOMemoryDescriptor** memory)
+      __attribute__((availability(driverkit, introduced = 20.0)));
 
   // Emulation only.
   fpgadext::emu::MemoryBacking* EmulationBacking() const { return backing_; }
@@ -43,30 +90,4 @@ class IOMemoryDescriptor : public OSObject {
 
  private:
   fpgadext::emu::MemoryBacking* backing_ = nullptr;
-};
-
-class IOMemoryMap : public OSObject {
-  OSDeclareEmulatedClass(IOMemoryMap)
-
- public:
-  uint64_t GetAddress() { return address_; }
-  uint64_t GetLength() { return length_; }
-  uint64_t GetOffset() { return offset_; }
-
-  void free() override;
-
-  // Emulation only: `unmap` is called from free() (munmap of a snapshot or alias), may be null.
-  void EmulationSet(uint64_t address, uint64_t length, uint64_t offset, void (*unmap)(void*, uint64_t),
-                    IOMemoryDescriptor* owner);
-  // What free() undoes when it is not [address, address + length) itself.
-  void EmulationSetUnmap(void (*unmap)(void*, uint64_t), void* address, uint64_t length);
-
- private:
-  uint64_t address_ = 0;
-  uint64_t length_ = 0;
-  uint64_t offset_ = 0;
-  void (*unmap_)(void*, uint64_t) = nullptr;
-  void* unmapAddress_ = nullptr;
-  uint64_t unmapLength_ = 0;
-  IOMemoryDescriptor* owner_ = nullptr;  // retained: a map keeps its memory alive
 };
