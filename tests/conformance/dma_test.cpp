@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "dext/mempci_protocol.h"
 #include "harness.h"
 #include "process_memory.h"
 
@@ -333,6 +334,66 @@ TEST_F(DmaRules, DeviceAccessPastTheSegmentEndIsRefusedAndRecorded) {
   EXPECT_EQ(violations[1].reason, "unmapped");
   // The whole segment is fine.
   EXPECT_EQ(DeviceDma(probe::kDmaToHost, 0, 4096), kIOReturnSuccess);
+}
+
+// ---- IODMACommand::PerformOperation and GetPreparation (xnu IODMACommand.iig) -----------
+// kSelPerformOperation: buffer A (byte i = i & 0xff) prepared for DMA, buffer B all 0x5A.
+
+// kIODMACommandPerformOperationOption{Read,Write,Zero} as Apple's header has them.
+constexpr uint64_t kPerformRead = 0x1, kPerformWrite = 0x2, kPerformZero = 0x4;
+constexpr uint64_t kAInitial = 0x0706050403020100ull;
+constexpr uint64_t kBInitial = 0x5A5A5A5A5A5A5A5Aull;
+
+class PerformOperationRules : public DmaRules {
+ protected:
+  std::vector<uint64_t> Perform(uint64_t options, uint64_t dmaOffset, uint64_t length,
+                                uint64_t dataOffset, bool withData) {
+    std::vector<uint64_t> out(kPerformCount);
+    EXPECT_EQ(Call(kSelPerformOperation, {options, dmaOffset, length, dataOffset, withData}, &out),
+              kIOReturnSuccess);
+    return out;
+  }
+};
+
+TEST_F(PerformOperationRules, PerformOperationZeroIsOptionFour) {
+  std::vector<uint64_t> p = Perform(kPerformZero, 2, 4, 0, false);
+  EXPECT_EQ(static_cast<IOReturn>(p[kPerformStatus]), kIOReturnSuccess);
+  EXPECT_EQ(p[kPerformA], 0x0706000000000100ull);  // bytes 2..5 cleared
+  EXPECT_EQ(p[kPerformB], kBInitial);
+}
+
+TEST_F(PerformOperationRules, PerformOperationReadCopiesFromTheMappingIntoData) {
+  std::vector<uint64_t> p = Perform(kPerformRead, 0, 8, 0, true);
+  EXPECT_EQ(static_cast<IOReturn>(p[kPerformStatus]), kIOReturnSuccess);
+  EXPECT_EQ(p[kPerformA], kAInitial);
+  EXPECT_EQ(p[kPerformB], kAInitial);
+}
+
+TEST_F(PerformOperationRules, PerformOperationWriteCopiesDataIntoTheMapping) {
+  std::vector<uint64_t> p = Perform(kPerformWrite, 4, 4, 0, true);
+  EXPECT_EQ(static_cast<IOReturn>(p[kPerformStatus]), kIOReturnSuccess);
+  EXPECT_EQ(p[kPerformA], 0x5A5A5A5A03020100ull);
+  EXPECT_EQ(p[kPerformB], kBInitial);
+}
+
+TEST_F(PerformOperationRules, PerformOperationRefusesAnyOtherOptionValue) {
+  // Combinations, undefined bits, none: refused, nothing copied (xnu checks the defined bits
+  // first, then takes exactly one operation).
+  for (uint64_t options : std::initializer_list<uint64_t>{0x0ull, kPerformRead | kPerformWrite,
+                                                          kPerformRead | kPerformZero, 0x8ull,
+                                                          0x100ull, kPerformZero | 0x10}) {
+    SCOPED_TRACE(options);
+    std::vector<uint64_t> p = Perform(options, 0, 8, 0, true);
+    EXPECT_EQ(static_cast<IOReturn>(p[kPerformStatus]), kIOReturnBadArgument);
+    EXPECT_EQ(p[kPerformA], kAInitial);
+    EXPECT_EQ(p[kPerformB], kBInitial);
+  }
+}
+
+TEST_F(PerformOperationRules, GetPreparationReturnsTheMemoryRetained) {
+  std::vector<uint64_t> p = Perform(kPerformZero, 0, 1, 0, false);
+  EXPECT_EQ(p[kPerformPreparationMatch], 1u);
+  EXPECT_EQ(static_cast<int64_t>(p[kPerformRetainDelta]), 1);  // +1, the caller releases it
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dext/mempci_protocol.h"
 #include "harness.h"
 #include "process_memory.h"
 
@@ -15,10 +16,15 @@ namespace {
 
 using namespace ::conformance;
 
-constexpr uint16_t kMemorySpace = 0x2;  // kIOPCICommandMemorySpace
-constexpr uint16_t kBusLead = 0x4;      // kIOPCICommandBusLead (bus master)
-constexpr uint8_t kTypeM32 = 0x0;       // kPCIBARTypeM32
-constexpr uint8_t kTypeM64PF = 0xC;     // kPCIBARTypeM64PF
+constexpr uint16_t kMemorySpace = 0x2;      // kIOPCICommandMemorySpace
+constexpr uint16_t kBusLead = 0x4;          // kIOPCICommandBusLead (bus master)
+constexpr uint8_t kTypeM32 = 0x0;           // kPCIBARTypeM32
+constexpr uint8_t kTypeM64PF = 0xC;         // kPCIBARTypeM64PF
+constexpr uint64_t kLatencyTolerant = 0x1;  // kIOPCIAccessLatencyTolerantHint
+// tIOPCIDeviceResetTypes and tIOPCIDeviceResetOptions (IOPCIFamilyDefinitions.h).
+constexpr uint64_t kResetHot = 0x1, kResetWarm = 0x2, kResetWarmDisable = 0x4,
+                   kResetWarmEnable = 0x8, kResetFunction = 0x10;
+constexpr uint64_t kResetOptionTerminate = 0x1;
 
 class PciRules : public ConformanceTest {
  protected:
@@ -36,6 +42,24 @@ class PciRules : public ConformanceTest {
     std::vector<uint64_t> out(1);
     EXPECT_EQ(Call(kSelMemoryRead32, {memoryIndex, offset}, &out), kIOReturnSuccess);
     return out[0];
+  }
+  // kSelMemoryWidth: write with the 4-argument MemoryWrite<width>, read back (kWidth*).
+  std::vector<uint64_t> Width(uint64_t memoryIndex, uint64_t offset, uint64_t value, uint64_t width,
+                              uint64_t options) {
+    std::vector<uint64_t> out(kWidthCount);
+    EXPECT_EQ(Call(kSelMemoryWidth, {memoryIndex, offset, value, width, options}, &out),
+              kIOReturnSuccess);
+    return out;
+  }
+  IOReturn Reset(uint64_t type, uint64_t options) {
+    std::vector<uint64_t> out(1);
+    EXPECT_EQ(Call(kSelReset, {type, options}, &out), kIOReturnSuccess);
+    return static_cast<IOReturn>(out[0]);
+  }
+  std::vector<uint64_t> Kernel() {
+    std::vector<uint64_t> out(kKernelCount);
+    EXPECT_EQ(Call(kSelKernelMethods, {}, &out), kIOReturnSuccess);
+    return out;
   }
   static bool Logged(const emu::LogCapture& capture, const std::string& text) {
     const std::vector<std::string> messages = capture.messages();
@@ -148,6 +172,102 @@ TEST_F(PciRules, MemoryReadWithMemorySpaceOffIsAllOnes) {
   EXPECT_EQ(Read32(0, probe::kId), 0xffffffffu);
   ASSERT_EQ(Call(kSelSetCommand, {kMemorySpace | kBusLead}, &out), kIOReturnSuccess);
   EXPECT_EQ(Read32(0, probe::kId), probe::kIdValue);
+}
+
+// ---- The declarations of Apple's IOPCIDevice.iig (IOPCIFamily-726.0.5) -------------------
+
+TEST_F(PciRules, MemoryReadWriteWithOptionsAtEveryWidth) {
+  // BAR2's RAM (memory index 1): each narrower write lands in its own bytes of the quadword.
+  std::vector<uint64_t> w = Width(1, 0x100, 0x1122334455667788ull, 64, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0x1122334455667788ull);
+  EXPECT_EQ(w[kWidthRead3], 0x1122334455667788ull);
+  w = Width(1, 0x104, 0xA1B2C3D4u, 32, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0xA1B2C3D4u);
+  EXPECT_EQ(w[kWidthRead3], 0xA1B2C3D4u);
+  EXPECT_EQ(w[kWidthRead64], 0xA1B2C3D455667788ull);
+  w = Width(1, 0x102, 0xBEEF, 16, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0xBEEFu);
+  EXPECT_EQ(w[kWidthRead3], 0xBEEFu);
+  EXPECT_EQ(w[kWidthRead64], 0xA1B2C3D4BEEF7788ull);
+  w = Width(1, 0x101, 0x5A, 8, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0x5Au);
+  EXPECT_EQ(w[kWidthRead3], 0x5Au);
+  EXPECT_EQ(w[kWidthRead64], 0xA1B2C3D4BEEF5A88ull);
+  // Without options, the same.
+  w = Width(1, 0x100, 0x01, 8, 0);
+  EXPECT_EQ(w[kWidthRead64], 0xA1B2C3D4BEEF5A01ull);
+  w = Width(1, 0x106, 0x0203, 16, 0);
+  EXPECT_EQ(w[kWidthRead64], 0x0203C3D4BEEF5A01ull);
+}
+
+TEST_F(PciRules, MemoryReadWithOptionsOfAnUnknownMemoryIndexIsAllOnes) {
+  std::vector<uint64_t> w = Width(2, 0, 0x12, 8, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0xFFu);
+  EXPECT_EQ(w[kWidthRead3], 0xFFu);
+  w = Width(2, 0, 0x1234, 16, kLatencyTolerant);
+  EXPECT_EQ(w[kWidthRead4], 0xFFFFu);
+  EXPECT_EQ(w[kWidthRead64], ~0ull);
+}
+
+TEST_F(PciRules, ResetFunctionLevelWithoutFlrCapabilityIsUnsupported) {
+  // The probe offers no Function Level Reset (it has no PCI Express capability at all).
+  EXPECT_EQ(Reset(kResetFunction, 0), kIOReturnUnsupported);
+  EXPECT_EQ(Reset(kResetFunction, kResetOptionTerminate), kIOReturnUnsupported);
+  // Nothing happened to the device or its driver.
+  EXPECT_EQ(Read32(0, probe::kId), probe::kIdValue);
+}
+
+TEST_F(PciRules, ResetTakesExactlyOneDefinedTypeAndDefinedOptions) {
+  for (uint64_t type :
+       std::initializer_list<uint64_t>{0x0ull, kResetHot | kResetWarm, 0x20ull, 0x80000000ull}) {
+    SCOPED_TRACE(type);
+    EXPECT_EQ(Reset(type, 0), kIOReturnBadArgument);
+  }
+  EXPECT_EQ(Reset(kResetHot, 0x2), kIOReturnBadArgument);
+}
+
+TEST_F(PciRules, ResetThroughTheUpstreamBridgeIsUnsupported) {
+  for (uint64_t type : {kResetHot, kResetWarm, kResetWarmDisable, kResetWarmEnable}) {
+    SCOPED_TRACE(type);
+    EXPECT_EQ(Reset(type, 0), kIOReturnUnsupported);
+    EXPECT_EQ(Reset(type, kResetOptionTerminate), kIOReturnUnsupported);
+  }
+  EXPECT_EQ(Read32(0, probe::kId), probe::kIdValue);
+}
+
+TEST_F(PciRules, KernelMethodScalarOutParametersMayBeNull) {
+  std::vector<uint64_t> k = Kernel();
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelBdfNullOut]), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelBarInfoDefaults]), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelFindMsiNullOut]), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelConfigureDefaults]), kIOReturnSuccess);
+}
+
+TEST_F(PciRules, GetBARInfoExpansionRomIsNotFoundAndPastItBadArgument) {
+  std::vector<uint64_t> k = Kernel();
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelBarInfoRom]), kIOReturnNotFound);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelBarInfoPastRom]), kIOReturnBadArgument);
+}
+
+TEST_F(PciRules, FindPCICapabilitySearchesExtendedIdsInExtendedSpace) {
+  // The probe has no extended capabilities: not found, rather than refused.
+  EXPECT_EQ(static_cast<IOReturn>(Kernel()[kKernelFindExtended]), kIOReturnNotFound);
+}
+
+TEST_F(PciRules, PowerManagementNeedsThePowerManagementCapability) {
+  std::vector<uint64_t> k = Kernel();
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelHasPm]), kIOReturnUnsupported);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelEnablePm]), kIOReturnBadArgument);
+}
+
+TEST_F(PciRules, UnemulatedKernelMethodsAreUnsupported) {
+  std::vector<uint64_t> k = Kernel();
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelSaveState]), kIOReturnUnsupported);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelRestoreState]), kIOReturnUnsupported);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelSetLinkSpeedBad]), kIOReturnBadArgument);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelSetLinkSpeed]), kIOReturnUnsupported);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelGetLinkSpeed]), kIOReturnUnsupported);
+  EXPECT_EQ(static_cast<IOReturn>(k[kKernelSetAspm]), kIOReturnUnsupported);
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 #include <DriverKit/IOBufferMemoryDescriptor.h>
 #include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryMap.h>
 #include <DriverKit/OSData.h>
 #include <PCIDriverKit/PCIDriverKit.h>
 
 #include "../probe_registers.h"
 #include "ConformanceDriver.h"
+#include "MemPciMethods.h"
 #include "conformance_protocol.h"
 
 using namespace conformance;
@@ -707,7 +709,10 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       a->scalarOutputCount = 1;
       return kIOReturnSuccess;
     }
-    default:
-      return kIOReturnBadArgument;  // unknown selector
+    default: {
+      bool handled = false;
+      const kern_return_t ret = MemPciExternalMethod(device, selector, a, &handled);
+      return handled ? ret : kIOReturnBadArgument;  // else an unknown selector
+    }
   }
 }
