@@ -573,7 +573,7 @@ void TerminateConnections(ServiceNode* node) {
 
 AsyncCompletionAction* AsyncCompletionAction::Create(OSObject* target, uint32_t port,
                                                      const uint64_t reference[broker::kAsyncRefCount]) {
-  auto* action = new AsyncCompletionAction;
+  auto* action = ::new AsyncCompletionAction;
   target->retain();
   action->target_ = target;
   action->typeID_ = IORPCMethodID("IOUserClient::KernelCompletion");

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <mutex>
 #include <new>
+#include <shared_mutex>
 
 extern "C" {
 uint64_t IOVMPageSize = 16384;
@@ -73,12 +74,6 @@ void IOFree(void* address, size_t length) {
   free(header);
 }
 
-void* IOMallocTypeArray_emulated(size_t elementSize, size_t count, bool zero) {
-  size_t bytes;
-  if (__builtin_mul_overflow(elementSize, count, &bytes)) return nullptr;
-  return Allocate(bytes, zero);
-}
-
 }  // extern "C"
 
 struct IOLock {
@@ -90,6 +85,11 @@ struct IORecursiveLock {
   std::recursive_mutex mutex;
   std::atomic<uintptr_t> owner{0};
   uint32_t depth = 0;  // guarded by mutex
+};
+
+struct IORWLock {
+  std::shared_mutex mutex;
+  std::atomic<uintptr_t> writer{0};  // the thread holding it for writing, else 0
 };
 
 extern "C" {
@@ -151,8 +151,30 @@ bool IORecursiveLockTryLock(IORecursiveLock* lock) {
   return true;
 }
 
-bool IORecursiveLockHaveLock(const IORecursiveLock* lock) {
+bool IORecursiveLockHaveLock(IORecursiveLock* lock) {
   return lock->owner.load(std::memory_order_relaxed) == ThreadToken();
+}
+
+IORWLock* IORWLockAlloc(void) {
+  return new (std::nothrow) IORWLock;
+}
+void IORWLockFree(IORWLock* lock) {
+  delete lock;
+}
+void IORWLockRead(IORWLock* lock) {
+  lock->mutex.lock_shared();
+}
+void IORWLockWrite(IORWLock* lock) {
+  lock->mutex.lock();
+  lock->writer.store(ThreadToken(), std::memory_order_relaxed);
+}
+void IORWLockUnlock(IORWLock* lock) {
+  if (lock->writer.load(std::memory_order_relaxed) == ThreadToken()) {
+    lock->writer.store(0, std::memory_order_relaxed);
+    lock->mutex.unlock();
+  } else {
+    lock->mutex.unlock_shared();
+  }
 }
 
 void IOSleep(uint64_t ms) {
@@ -193,11 +215,85 @@ uint64_t mach_absolute_time(void) {
   return static_cast<uint64_t>(ns * 3 / 125);
 }
 
+uint64_t mach_continuous_time(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  const unsigned __int128 ns =
+      static_cast<unsigned __int128>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+  return static_cast<uint64_t>(ns * 3 / 125);
+}
+
 kern_return_t mach_timebase_info(mach_timebase_info_t info) {
   if (info == nullptr) return 4;  // KERN_INVALID_ARGUMENT
   info->numer = 125;
   info->denom = 3;
   return kIOReturnSuccess;
+}
+
+}  // extern "C"
+
+// ---- logging and miscellany ----
+
+extern "C" {
+
+int IOLogv(const char* format, va_list ap) {
+  char message[1024];
+  int n = vsnprintf(message, sizeof(message), format, ap);
+  os_log(OS_LOG_DEFAULT, "%{public}s", message);
+  return n;
+}
+
+int IOLog(const char* format, ...) {
+  va_list ap;
+  va_start(ap, format);
+  int n = IOLogv(format, ap);
+  va_end(ap);
+  return n;
+}
+
+void IOLogBuffer(const char* title, const void* buffer, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(buffer);
+  IOLog("%s (%zu bytes)", title ? title : "", size);
+  for (size_t line = 0; bytes != nullptr && line < size; line += 16) {
+    char text[16 * 3 + 1] = {};
+    size_t used = 0;
+    for (size_t i = line; i < size && i < line + 16; ++i) {
+      used += static_cast<size_t>(snprintf(text + used, sizeof(text) - used, " %02x", bytes[i]));
+    }
+    IOLog("%06zx:%s", line, text);
+  }
+}
+
+// CRC-32 as zlib computes it (reflected polynomial 0xEDB88320).
+uint32_t crc32(uint32_t crc, const void* buf, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(buf);
+  crc = ~crc;
+  for (size_t i = 0; i < size; ++i) {
+    crc ^= p[i];
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+void OSSynchronizeIO(void) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+bool IOParseBootArgNumber(const char* arg_string, void* arg_ptr, int max_len) {
+  return false;
+}
+bool IOParseBootArgString(const char* arg_string, char* arg_ptr, int strlen) {
+  return false;
+}
+
+void OSReportWithBacktrace(const char* str, ...) {
+  char message[1024];
+  va_list ap;
+  va_start(ap, str);
+  vsnprintf(message, sizeof(message), str, ap);
+  va_end(ap);
+  // The emulation logs the message; it does not symbolicate a backtrace.
+  os_log(OS_LOG_DEFAULT, "%{public}s (OSReportWithBacktrace)", message);
 }
 
 }  // extern "C"

@@ -1,7 +1,12 @@
+#include <DriverKit/IODispatchQueue.h>
+#include <DriverKit/IOLib.h>
 #include <DriverKit/IOService.h>
 #include <DriverKit/IOUserClient.h>
+#include <DriverKit/IOUserServer.h>
 #include <DriverKit/OSCollections.h>
 #include <os/log.h>
+
+#include <stdio.h>
 
 #include <cstring>
 #include <map>
@@ -25,8 +30,7 @@ bool IOService::init() {
   if (!OSObject::init()) return false;
   queues_ = new Queues;
   IODispatchQueue* defaultQueue = nullptr;
-  std::string name = std::string(getMetaClass()->getClassName()) + "-Default";
-  if (IODispatchQueue::Create(name.c_str(), 0, 0, &defaultQueue) != kIOReturnSuccess) return false;
+  if (CreateDefaultDispatchQueue(&defaultQueue) != kIOReturnSuccess) return false;
   queues_->byName[kIOServiceDefaultQueueName] = defaultQueue;
   return true;
 }
@@ -40,36 +44,70 @@ void IOService::free() {
   OSObject::free();
 }
 
-kern_return_t IOService::Start_Impl(IOService* provider) { return kIOReturnSuccess; }
-kern_return_t IOService::Stop_Impl(IOService* provider) { return kIOReturnSuccess; }
+kern_return_t IOService::Start_Impl(IOService* provider) {
+  return kIOReturnSuccess;
+}
+kern_return_t IOService::Stop_Impl(IOService* provider) {
+  return kIOReturnSuccess;
+}
 kern_return_t IOService::NewUserClient_Impl(uint32_t type, IOUserClient** userClient) {
   return kIOReturnUnsupported;
 }
-kern_return_t IOService::SetPowerState_Impl(uint32_t powerFlags) { return kIOReturnSuccess; }
+kern_return_t IOService::SetPowerState_Impl(uint32_t powerFlags) {
+  return kIOReturnSuccess;
+}
+
+// SUPERDISPATCH of any IOService method runs IOService's own implementation.
+#define IOSERVICE_DISPATCH_CASE(_method)                \
+  case IORPCMethodID(#_method):                         \
+    return IORPCInvoke(rpc, &IOService::_method##_Impl, \
+                       [s](auto... args) { return s->IOService::_method##_Impl(args...); });
 
 kern_return_t IOService::_Dispatch(OSObject* self, const IORPC rpc) {
   auto* s = static_cast<IOService*>(self);
   switch (rpc.msgid) {
-    case IORPCMethodID("Start"):
-      return IORPCInvoke(rpc, &IOService::Start_Impl,
-                         [s](IOService* p) { return s->IOService::Start_Impl(p); });
-    case IORPCMethodID("Stop"):
-      return IORPCInvoke(rpc, &IOService::Stop_Impl,
-                         [s](IOService* p) { return s->IOService::Stop_Impl(p); });
-    case IORPCMethodID("NewUserClient"):
-      return IORPCInvoke(rpc, &IOService::NewUserClient_Impl, [s](uint32_t t, IOUserClient** uc) {
-        return s->IOService::NewUserClient_Impl(t, uc);
-      });
-    case IORPCMethodID("SetPowerState"):
-      return IORPCInvoke(rpc, &IOService::SetPowerState_Impl,
-                         [s](uint32_t f) { return s->IOService::SetPowerState_Impl(f); });
+    IOSERVICE_DISPATCH_CASE(Start)
+    IOSERVICE_DISPATCH_CASE(Stop)
+    IOSERVICE_DISPATCH_CASE(ClientCrashed)
+    IOSERVICE_DISPATCH_CASE(GetRegistryEntryID)
+    IOSERVICE_DISPATCH_CASE(SetName)
+    IOSERVICE_DISPATCH_CASE(RegisterService)
+    IOSERVICE_DISPATCH_CASE(CreateDefaultDispatchQueue)
+    IOSERVICE_DISPATCH_CASE(CopyProperties)
+    IOSERVICE_DISPATCH_CASE(SearchProperty)
+    IOSERVICE_DISPATCH_CASE(SetProperties)
+    IOSERVICE_DISPATCH_CASE(JoinPMTree)
+    IOSERVICE_DISPATCH_CASE(SetPowerState)
+    IOSERVICE_DISPATCH_CASE(ChangePowerState)
+    IOSERVICE_DISPATCH_CASE(SetPowerOverride)
+    IOSERVICE_DISPATCH_CASE(NewUserClient)
+    IOSERVICE_DISPATCH_CASE(Create)
+    IOSERVICE_DISPATCH_CASE(Terminate)
+    IOSERVICE_DISPATCH_CASE(CopyProviderProperties)
+    IOSERVICE_DISPATCH_CASE(RequireMaxBusStall)
+    IOSERVICE_DISPATCH_CASE(AdjustBusy)
+    IOSERVICE_DISPATCH_CASE(GetBusyState)
+    IOSERVICE_DISPATCH_CASE(CoreAnalyticsSendEvent)
+    IOSERVICE_DISPATCH_CASE(UpdateReport)
+    IOSERVICE_DISPATCH_CASE(ConfigureReport)
+    IOSERVICE_DISPATCH_CASE(SetLegend)
+    IOSERVICE_DISPATCH_CASE(CopyName)
+    IOSERVICE_DISPATCH_CASE(StringFromReturn)
+    IOSERVICE_DISPATCH_CASE(_ClaimSystemWakeEvent)
+    IOSERVICE_DISPATCH_CASE(RemoveProperty)
+    IOSERVICE_DISPATCH_CASE(CopySystemStateNotificationService)
+    IOSERVICE_DISPATCH_CASE(StateNotificationItemCreate)
+    IOSERVICE_DISPATCH_CASE(StateNotificationItemSet)
+    IOSERVICE_DISPATCH_CASE(StateNotificationItemCopy)
+    IOSERVICE_DISPATCH_CASE(SetDispatchQueue)
+    IOSERVICE_DISPATCH_CASE(CopyDispatchQueue)
     default:
       return OSObject::_Dispatch(self, rpc);
   }
 }
 
-kern_return_t IOService::Create(IOService* provider, const char* propertiesKey,
-                                IOService** result) {
+kern_return_t IOService::Create_Impl(IOService* provider, const char* propertiesKey,
+                                     IOService** result) {
   if (provider == nullptr || propertiesKey == nullptr || result == nullptr) {
     return kIOReturnBadArgument;
   }
@@ -83,7 +121,8 @@ kern_return_t IOService::Create(IOService* provider, const char* propertiesKey,
   }
   auto* userClass = OSDynamicCast(OSString, properties->getObject("IOUserClass"));
   auto* ioClass = OSDynamicCast(OSString, properties->getObject("IOClass"));
-  const OSMetaClass* meta = userClass ? OSMetaClass::lookup(userClass->getCStringNoCopy()) : nullptr;
+  const OSMetaClass* meta =
+      userClass ? OSMetaClass::lookup(userClass->getCStringNoCopy()) : nullptr;
   if (meta == nullptr || !meta->isSubclassOf(OSTypeID(IOService))) {
     os_log_error(OS_LOG_DEFAULT, "IOService::Create: IOUserClass %{public}s not found",
                  userClass ? userClass->getCStringNoCopy() : "(missing)");
@@ -96,9 +135,8 @@ kern_return_t IOService::Create(IOService* provider, const char* propertiesKey,
     return kIOReturnNoMemory;
   }
   const std::string kernelClass = ioClass ? ioClass->getCStringNoCopy() : "IOUserService";
-  ServiceNode* child =
-      kernel->AddNode(service, provider->node_, kernelClass, userClass->getCStringNoCopy(),
-                      properties, node_->dext);
+  ServiceNode* child = kernel->AddNode(service, provider->node_, kernelClass,
+                                       userClass->getCStringNoCopy(), properties, node_->dext);
   child->isUserClient = OSDynamicCast(IOUserClient, service) != nullptr;
   IOReturn ret = kernel->StartService(child);
   if (ret != kIOReturnSuccess) return ret;  // the kernel dropped the node and the service
@@ -107,15 +145,16 @@ kern_return_t IOService::Create(IOService* provider, const char* propertiesKey,
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::RegisterService() {
+kern_return_t IOService::RegisterService_Impl() {
   if (node_ == nullptr) return kIOReturnNotReady;
   std::lock_guard guard(Kernel::Current()->lock());
   node_->registered = true;
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::Terminate(uint64_t options) {
-  if (node_ == nullptr || options != 0) return kIOReturnBadArgument;
+kern_return_t IOService::Terminate_Impl(uint64_t options) {
+  if (options != 0) return kIOReturnUnsupported;  // xnu Terminate_Impl
+  if (node_ == nullptr) return kIOReturnBadArgument;
   ServiceNode* node = node_;
   // Termination is asynchronous on a Mac; run it off the caller's queue.
   Kernel* kernel = Kernel::Current();
@@ -127,14 +166,14 @@ kern_return_t IOService::Terminate(uint64_t options) {
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::SetName(const char* name) {
+kern_return_t IOService::SetName_Impl(const char* name) {
   if (name == nullptr || node_ == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(Kernel::Current()->lock());
   node_->name = name;
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::CopyProperties(OSDictionary** properties) {
+kern_return_t IOService::CopyProperties_Impl(OSDictionary** properties) {
   if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(Kernel::Current()->lock());
   OSDictionary* copy = OSDictionary::withDictionary(node_->properties, 0);
@@ -143,19 +182,19 @@ kern_return_t IOService::CopyProperties(OSDictionary** properties) {
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::SetProperties(OSDictionary* properties) {
+kern_return_t IOService::SetProperties_Impl(OSDictionary* properties) {
   if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(Kernel::Current()->lock());
   return node_->properties->merge(properties) ? kIOReturnSuccess : kIOReturnNoMemory;
 }
 
-kern_return_t IOService::GetRegistryEntryID(uint64_t* registryEntryID) {
+kern_return_t IOService::GetRegistryEntryID_Impl(uint64_t* registryEntryID) {
   if (registryEntryID == nullptr || node_ == nullptr) return kIOReturnBadArgument;
   *registryEntryID = node_->registryID;
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::CopyDispatchQueue(const char* name, IODispatchQueue** queue) {
+kern_return_t IOService::CopyDispatchQueue_Impl(const char* name, IODispatchQueue** queue) {
   if (name == nullptr || queue == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(queues_->lock);
   auto it = queues_->byName.find(name);
@@ -165,7 +204,7 @@ kern_return_t IOService::CopyDispatchQueue(const char* name, IODispatchQueue** q
   return kIOReturnSuccess;
 }
 
-kern_return_t IOService::SetDispatchQueue(const char* name, IODispatchQueue* queue) {
+kern_return_t IOService::SetDispatchQueue_Impl(const char* name, IODispatchQueue* queue) {
   if (name == nullptr || queue == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(queues_->lock);
   queue->retain();
@@ -180,4 +219,330 @@ IODispatchQueue* IOService::EmulationQueue(const char* name) {
   auto it = queues_->byName.find(name ? name : kIOServiceDefaultQueueName);
   if (it == queues_->byName.end()) it = queues_->byName.find(kIOServiceDefaultQueueName);
   return it->second;
+}
+
+IOService* IOService::GetProvider() const {
+  if (node_ == nullptr) return nullptr;
+  std::lock_guard guard(Kernel::Current()->lock());
+  return node_->provider != nullptr ? node_->provider->service : nullptr;
+}
+
+kern_return_t IOService::ClientCrashed_Impl(IOService* client, uint64_t options) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOService::CreateDefaultDispatchQueue_Impl(IODispatchQueue** queue) {
+  if (queue == nullptr) return kIOReturnBadArgument;
+  std::string name = std::string(GetClassName()) + "-Default";
+  return IODispatchQueue::Create(name.c_str(), 0, 0, queue);
+}
+
+kern_return_t IOService::SearchProperty_Impl(const char* name, const char* plane, uint64_t options,
+                                             OSContainer** property) {
+  if (name == nullptr || property == nullptr || node_ == nullptr) return kIOReturnBadArgument;
+  std::lock_guard guard(Kernel::Current()->lock());
+  for (ServiceNode* node = node_; node != nullptr; node = node->provider) {
+    OSObject* value = node->properties ? node->properties->getObject(name) : nullptr;
+    if (value != nullptr) {
+      value->retain();
+      *property = static_cast<OSContainer*>(value);
+      return kIOReturnSuccess;
+    }
+    if (!(options & kIOServiceSearchPropertyParents)) break;
+  }
+  *property = nullptr;
+  return kIOReturnNotFound;
+}
+
+kern_return_t IOService::JoinPMTree_Impl() {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOService::ChangePowerState_Impl(uint32_t powerFlags) {
+  switch (powerFlags) {
+    case kIOServicePowerCapabilityOff:
+    case kIOServicePowerCapabilityLow:
+    case kIOServicePowerCapabilityOn:
+      return kIOReturnUnsupported;
+    default:
+      return kIOReturnBadArgument;
+  }
+}
+
+kern_return_t IOService::SetPowerOverride_Impl(bool enable) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOService::CopyProviderProperties_Impl(OSArray* propertyKeys, OSArray** properties) {
+  if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
+  OSArray* result = OSArray::withCapacity(4);
+  if (result == nullptr) return kIOReturnNoMemory;
+  std::lock_guard guard(Kernel::Current()->lock());
+  for (ServiceNode* node = node_; node != nullptr; node = node->provider) {
+    OSDictionary* copy = nullptr;
+    if (propertyKeys == nullptr) {
+      copy = OSDictionary::withDictionary(node->properties, 0);
+    } else {
+      copy = OSDictionary::withCapacity(propertyKeys->getCount());
+      for (uint32_t i = 0; copy != nullptr && i < propertyKeys->getCount(); ++i) {
+        auto* key = OSDynamicCast(OSString, propertyKeys->getObject(i));
+        OSObject* value = key ? node->properties->getObject(key) : nullptr;
+        if (value != nullptr) copy->setObject(key, value);
+      }
+    }
+    bool added = copy != nullptr && result->setObject(copy);
+    OSSafeReleaseNULL(copy);
+    if (!added) {
+      result->release();
+      return kIOReturnNoMemory;
+    }
+  }
+  *properties = result;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOService::RequireMaxBusStall_Impl(uint64_t maxBusStall) {
+  // xnu converts to 32 bits and refuses what does not fit; the emulated machine never sleeps, so
+  // any latency requirement is already met.
+  return maxBusStall > UINT32_MAX ? kIOReturnBadArgument : kIOReturnSuccess;
+}
+
+kern_return_t IOService::AdjustBusy_Impl(int32_t delta) {
+  __atomic_add_fetch(&busy_, delta, __ATOMIC_RELAXED);
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOService::GetBusyState_Impl(uint32_t* busyState) {
+  if (busyState == nullptr) return kIOReturnBadArgument;
+  *busyState = static_cast<uint32_t>(__atomic_load_n(&busy_, __ATOMIC_RELAXED));
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOService::CoreAnalyticsSendEvent_Impl(uint64_t options, OSString* eventName,
+                                                     OSDictionary* eventPayload) {
+  return kIOReturnNotReady;
+}
+
+// ---- matching dictionaries ----
+
+namespace {
+
+OSDictionary* MatchingWith(const char* key, const OSObject* value, OSDictionary* matching) {
+  if (key == nullptr || value == nullptr) return nullptr;
+  OSDictionary* result = matching ? matching : OSDictionary::withCapacity(1);
+  if (result == nullptr) return nullptr;
+  if (!result->setObject(key, value)) {
+    if (result != matching) result->release();
+    return nullptr;
+  }
+  return result;
+}
+
+OSDictionary* MatchingWithString(const char* key, const char* value, OSDictionary* matching) {
+  OSString* string = value ? OSString::withCString(value) : nullptr;
+  OSDictionary* result = MatchingWith(key, string, matching);
+  OSSafeReleaseNULL(string);
+  return result;
+}
+
+}  // namespace
+
+OSDictionary* IOService::CreatePropertyMatchingDictionary(const char* key, OSObjectPtr value,
+                                                          OSDictionary* matching) {
+  OSDictionary* property = MatchingWith(key, value, nullptr);
+  OSDictionary* result = MatchingWith("IOPropertyMatch", property, matching);
+  OSSafeReleaseNULL(property);
+  return result;
+}
+
+OSDictionary* IOService::CreatePropertyMatchingDictionary(const char* key, const char* stringValue,
+                                                          OSDictionary* matching) {
+  OSString* string = stringValue ? OSString::withCString(stringValue) : nullptr;
+  OSDictionary* result = CreatePropertyMatchingDictionary(key, string, matching);
+  OSSafeReleaseNULL(string);
+  return result;
+}
+
+OSDictionary* IOService::CreateKernelClassMatchingDictionary(OSString* className,
+                                                             OSDictionary* matching) {
+  return MatchingWith("IOProviderClass", className, matching);
+}
+OSDictionary* IOService::CreateKernelClassMatchingDictionary(const char* className,
+                                                             OSDictionary* matching) {
+  return MatchingWithString("IOProviderClass", className, matching);
+}
+OSDictionary* IOService::CreateUserClassMatchingDictionary(OSString* className,
+                                                           OSDictionary* matching) {
+  return MatchingWith("IOUserClass", className, matching);
+}
+OSDictionary* IOService::CreateUserClassMatchingDictionary(const char* className,
+                                                           OSDictionary* matching) {
+  return MatchingWithString("IOUserClass", className, matching);
+}
+OSDictionary* IOService::CreateNameMatchingDictionary(OSString* serviceName,
+                                                      OSDictionary* matching) {
+  return MatchingWith("IONameMatch", serviceName, matching);
+}
+OSDictionary* IOService::CreateNameMatchingDictionary(const char* serviceName,
+                                                      OSDictionary* matching) {
+  return MatchingWithString("IONameMatch", serviceName, matching);
+}
+
+// ---- IOReporting, names, wake events, state notifications ----
+
+IOReturn IOService::UpdateReport_Impl(OSData* channels, uint32_t action, uint32_t* outElementCount,
+                                      uint64_t offset, uint64_t capacity,
+                                      IOMemoryDescriptor* buffer) {
+  return kIOReturnUnsupported;
+}
+IOReturn IOService::ConfigureReport_Impl(OSData* channels, uint32_t action, uint32_t* outCount) {
+  return kIOReturnUnsupported;
+}
+IOReturn IOService::SetLegend_Impl(OSArray* legend, bool is_public) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOService::CopyName_Impl(OSString** name) {
+  if (name == nullptr || node_ == nullptr) return kIOReturnBadArgument;
+  std::lock_guard guard(Kernel::Current()->lock());
+  *name = OSString::withCString(node_->name.c_str());
+  return *name != nullptr ? kIOReturnSuccess : kIOReturnError;
+}
+
+namespace {
+
+// The text xnu's IOService::stringFromReturn gives for each IOReturn (iokit/Kernel/IOService.cpp).
+struct ReturnName {
+  IOReturn value;
+  const char* name;
+};
+constexpr ReturnName kReturnNames[] = {
+    {kIOReturnSuccess, "success"},
+    {kIOReturnError, "general error"},
+    {kIOReturnNoMemory, "memory allocation error"},
+    {kIOReturnNoResources, "resource shortage"},
+    {kIOReturnIPCError, "Mach IPC failure"},
+    {kIOReturnNoDevice, "no such device"},
+    {kIOReturnNotPrivileged, "privilege violation"},
+    {kIOReturnBadArgument, "invalid argument"},
+    {kIOReturnLockedRead, "device is read locked"},
+    {kIOReturnLockedWrite, "device is write locked"},
+    {kIOReturnExclusiveAccess, "device is exclusive access"},
+    {kIOReturnBadMessageID, "bad IPC message ID"},
+    {kIOReturnUnsupported, "unsupported function"},
+    {kIOReturnVMError, "virtual memory error"},
+    {kIOReturnInternalError, "internal driver error"},
+    {kIOReturnIOError, "I/O error"},
+    {kIOReturnCannotLock, "cannot acquire lock"},
+    {kIOReturnNotOpen, "device is not open"},
+    {kIOReturnNotReadable, "device is not readable"},
+    {kIOReturnNotWritable, "device is not writeable"},
+    {kIOReturnNotAligned, "alignment error"},
+    {kIOReturnBadMedia, "media error"},
+    {kIOReturnStillOpen, "device is still open"},
+    {kIOReturnRLDError, "rld failure"},
+    {kIOReturnDMAError, "DMA failure"},
+    {kIOReturnBusy, "device is busy"},
+    {kIOReturnTimeout, "I/O timeout"},
+    {kIOReturnOffline, "device is offline"},
+    {kIOReturnNotReady, "device is not ready"},
+    {kIOReturnNotAttached, "device/channel is not attached"},
+    {kIOReturnNoChannels, "no DMA channels available"},
+    {kIOReturnNoSpace, "no space for data"},
+    {kIOReturnPortExists, "device port already exists"},
+    {kIOReturnCannotWire, "cannot wire physical memory"},
+    {kIOReturnNoInterrupt, "no interrupt attached"},
+    {kIOReturnNoFrames, "no DMA frames enqueued"},
+    {kIOReturnMessageTooLarge, "message is too large"},
+    {kIOReturnNotPermitted, "operation is not permitted"},
+    {kIOReturnNoPower, "device is without power"},
+    {kIOReturnNoMedia, "media is not present"},
+    {kIOReturnUnformattedMedia, "media is not formatted"},
+    {kIOReturnUnsupportedMode, "unsupported mode"},
+    {kIOReturnUnderrun, "data underrun"},
+    {kIOReturnOverrun, "data overrun"},
+    {kIOReturnDeviceError, "device error"},
+    {kIOReturnNoCompletion, "no completion routine"},
+    {kIOReturnAborted, "operation was aborted"},
+    {kIOReturnNoBandwidth, "bus bandwidth would be exceeded"},
+    {kIOReturnNotResponding, "device is not responding"},
+    {kIOReturnInvalid, "unanticipated driver error"},
+};
+
+}  // namespace
+
+kern_return_t IOService::StringFromReturn_Impl(IOReturn retval, OSString** str) {
+  if (str == nullptr) return kIOReturnBadArgument;
+  char undefined[32];
+  const char* text = nullptr;
+  for (const ReturnName& entry : kReturnNames) {
+    if (entry.value == retval) text = entry.name;
+  }
+  if (text == nullptr) {
+    snprintf(undefined, sizeof(undefined), "0x%x (UNDEFINED)", static_cast<unsigned>(retval));
+    text = undefined;
+  }
+  *str = OSString::withCString(text);
+  return *str != nullptr ? kIOReturnSuccess : kIOReturnError;
+}
+
+kern_return_t IOService::_ClaimSystemWakeEvent_Impl(IOService* device, uint64_t flags,
+                                                    const char* reason, OSContainer* details) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOService::RemoveProperty_Impl(OSString* propertyName) {
+  if (propertyName == nullptr || node_ == nullptr) return kIOReturnBadArgument;
+  std::lock_guard guard(Kernel::Current()->lock());
+  node_->properties->removeObject(propertyName);
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOService::CopySystemStateNotificationService_Impl(IOService** service) {
+  return kIOReturnUnsupported;
+}
+kern_return_t IOService::StateNotificationItemCreate_Impl(OSString* itemName,
+                                                          OSDictionary* schema) {
+  return kIOReturnUnsupported;
+}
+kern_return_t IOService::StateNotificationItemSet_Impl(OSString* itemName, OSDictionary* value) {
+  return kIOReturnUnsupported;
+}
+kern_return_t IOService::StateNotificationItemCopy_Impl(OSString* itemName, OSDictionary** value) {
+  return kIOReturnUnsupported;
+}
+
+// ---- IOUserServer ----
+
+OSDefineAbstractMetaClass(IOUserServer, IOService);
+
+kern_return_t IOUserServer::Create(const char name[64], uint64_t tag, uint64_t options,
+                                   OSString* bundleID, IOUserServer** server) {
+  return kIOReturnUnsupported;
+}
+bool IOUserServer::init() {
+  return IOService::init();
+}
+void IOUserServer::free() {
+  IOService::free();
+}
+kern_return_t IOUserServer::Exit_Impl(const char* reason) {
+  return kIOReturnUnsupported;
+}
+kern_return_t IOUserServer::LoadModule_Impl(const char* path) {
+  return kIOReturnUnsupported;
+}
+
+kern_return_t IOUserServer::_Dispatch(OSObject* self, const IORPC rpc) {
+  auto* s = static_cast<IOUserServer*>(self);
+  switch (rpc.msgid) {
+    case IORPCMethodID("Exit"):
+      return IORPCInvoke(rpc, &IOUserServer::Exit_Impl,
+                         [s](const char* r) { return s->IOUserServer::Exit_Impl(r); });
+    case IORPCMethodID("LoadModule"):
+      return IORPCInvoke(rpc, &IOUserServer::LoadModule_Impl,
+                         [s](const char* p) { return s->IOUserServer::LoadModule_Impl(p); });
+    default:
+      return IOService::_Dispatch(self, rpc);
+  }
 }

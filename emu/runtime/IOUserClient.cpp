@@ -50,21 +50,37 @@ kern_return_t IOUserClient::CopyClientMemoryForType_Impl(uint64_t type, uint64_t
   return kIOReturnUnsupported;
 }
 
-kern_return_t IOUserClient::_Dispatch(OSObject* self, const IORPC rpc) {
-  auto* s = static_cast<IOUserClient*>(self);
-  if (rpc.msgid == IORPCMethodID("CopyClientMemoryForType")) {
-    return IORPCInvoke(rpc, &IOUserClient::CopyClientMemoryForType_Impl,
-                       [s](uint64_t t, uint64_t* o, IOMemoryDescriptor** m) {
-                         return s->IOUserClient::CopyClientMemoryForType_Impl(t, o, m);
-                       });
-  }
-  return IOService::_Dispatch(self, rpc);
+bool IOUserClient::init() {
+  return IOService::init();
+}
+void IOUserClient::free() {
+  IOService::free();
 }
 
-kern_return_t IOUserClient::CreateMemoryDescriptorFromClient(uint64_t options,
-                                                             uint32_t segmentsCount,
-                                                             const IOAddressSegment segments[32],
-                                                             IOMemoryDescriptor** memory) {
+kern_return_t IOUserClient::CopyClientEntitlements_Impl(OSDictionary** entitlements) {
+  return kIOReturnUnsupported;
+}
+
+#define IOUSERCLIENT_DISPATCH_CASE(_method)                \
+  case IORPCMethodID(#_method):                            \
+    return IORPCInvoke(rpc, &IOUserClient::_method##_Impl, \
+                       [s](auto... args) { return s->IOUserClient::_method##_Impl(args...); });
+
+kern_return_t IOUserClient::_Dispatch(OSObject* self, const IORPC rpc) {
+  auto* s = static_cast<IOUserClient*>(self);
+  switch (rpc.msgid) {
+    IOUSERCLIENT_DISPATCH_CASE(CopyClientMemoryForType)
+    IOUSERCLIENT_DISPATCH_CASE(CreateMemoryDescriptorFromClient)
+    IOUSERCLIENT_DISPATCH_CASE(AsyncCompletion)
+    IOUSERCLIENT_DISPATCH_CASE(CopyClientEntitlements)
+    default:
+      return IOService::_Dispatch(self, rpc);
+  }
+}
+
+kern_return_t IOUserClient::CreateMemoryDescriptorFromClient_Impl(
+    uint64_t options, uint32_t segmentsCount, const IOAddressSegment segments[32],
+    IOMemoryDescriptor** memory) {
   if (segmentsCount > 32) return kIOReturnOverrun;  // the IPC array holds 32
   if (memory == nullptr || (segmentsCount != 0 && segments == nullptr)) {
     return kIOReturnBadArgument;
@@ -75,15 +91,15 @@ kern_return_t IOUserClient::CreateMemoryDescriptorFromClient(uint64_t options,
   fpgadext::emu::ServiceNode* node = EmulationNode();
   if (node == nullptr || !node->isUserClient) return kIOReturnBadArgument;
   if (node->terminated) return kIOReturnNotReady;  // no owning task any more
-  *memory = fpgadext::emu::NewClientMemoryDescriptor(
-      segments, segmentsCount, options & kIOMemoryDirectionOutIn,
-      !(options & kIOMemoryDisableCopyOnWrite));
+  *memory = fpgadext::emu::NewClientMemoryDescriptor(segments, segmentsCount,
+                                                     options & kIOMemoryDirectionOutIn,
+                                                     !(options & kIOMemoryDisableCopyOnWrite));
   return kIOReturnSuccess;
 }
 
-void IOUserClient::AsyncCompletion(OSAction* action, IOReturn status,
-                                   const IOUserClientAsyncArgumentsArray asyncData,
-                                   uint32_t asyncDataCount) {
+void IOUserClient::AsyncCompletion_Impl(OSAction* action, IOReturn status,
+                                        const IOUserClientAsyncArgumentsArray asyncData,
+                                        uint32_t asyncDataCount) {
   // The generated stub drops a message with more than 16 arguments without a word.
   if (asyncDataCount > kIOUserClientAsyncArgumentsCountMax) return;
   auto* completion = OSDynamicCast(fpgadext::emu::AsyncCompletionAction, action);

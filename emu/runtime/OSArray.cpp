@@ -23,7 +23,7 @@ void OSArray::free() {
 }
 
 OSArrayPtr OSArray::withCapacity(uint32_t capacity) {
-  OSArray* me = new OSArray;
+  OSArray* me = ::new OSArray;
   if (!me->initWithCapacity(capacity)) {
     me->release();
     return nullptr;
@@ -79,11 +79,12 @@ bool OSArray::iterateObjects(OSCollectionIterateObjectsBlock block) const {
   return true;
 }
 
-bool OSArray::setObject(const OSObject* anObject) {
+bool OSArray::setObject(const OSMetaClassBase* anObject) {
   return setObject(count_, anObject);
 }
 
-bool OSArray::setObject(uint32_t index, const OSObject* anObject) {
+bool OSArray::setObject(uint32_t index, const OSMetaClassBase* object) {
+  auto* anObject = static_cast<const OSObject*>(object);
   if (anObject == nullptr || index > count_ || count_ == UINT32_MAX) return false;
   if (count_ == capacity_) {
     // Grow by the larger of 16 and the current capacity.
@@ -107,7 +108,8 @@ bool OSArray::merge(const OSArray* otherArray) {
   return true;
 }
 
-bool OSArray::replaceObject(uint32_t index, const OSObject* anObject) {
+bool OSArray::replaceObject(uint32_t index, const OSMetaClassBase* object) {
+  auto* anObject = static_cast<const OSObject*>(object);
   if (anObject == nullptr || index >= count_) return false;
   anObject->retain();
   const OSObject* old = array_[index];
@@ -132,7 +134,7 @@ OSObject* OSArray::getLastObject() const {
   return count_ ? const_cast<OSObject*>(array_[count_ - 1]) : nullptr;
 }
 
-uint32_t OSArray::getNextIndexOfObject(const OSObject* anObject, uint32_t index) const {
+uint32_t OSArray::getNextIndexOfObject(const OSMetaClassBase* anObject, uint32_t index) const {
   for (uint32_t i = index; i < count_; ++i) {
     if (array_[i] == anObject) return i;
   }
@@ -149,7 +151,7 @@ bool OSArray::isEqualTo(const OSArray* anArray) const {
   return true;
 }
 
-bool OSArray::isEqualTo(const OSObject* anObject) const {
+bool OSArray::isEqualTo(const OSMetaClassBase* anObject) const {
   const OSArray* other = OSDynamicCast(OSArray, anObject);
   return other != nullptr && isEqualTo(other);
 }

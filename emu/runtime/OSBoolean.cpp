@@ -20,7 +20,6 @@ struct OSBooleanStorage {
     new (&trueSlot.value) OSBoolean(true);
     new (&falseSlot.value) OSBoolean(false);
   }
-  static void rebuild(void* object) { new (object) OSBoolean(object == &trueSlot.value); }
 };
 
 OSBooleanStorage::Slot OSBooleanStorage::trueSlot;
@@ -31,10 +30,6 @@ static OSBooleanStorage gBuildBooleans __attribute__((init_priority(101)));
 OSBooleanPtr kOSBooleanTrue = &OSBooleanStorage::trueSlot.value;
 OSBooleanPtr kOSBooleanFalse = &OSBooleanStorage::falseSlot.value;
 
-void OSBoolean::free() {
-  // Never called on a live singleton except through an over-release; nothing to free.
-}
-
-void OSBoolean::operator delete(void* object) {
-  OSBooleanStorage::rebuild(object);
-}
+void OSBoolean::retain() const {}
+void OSBoolean::release() const {}
+void OSBoolean::free() {}

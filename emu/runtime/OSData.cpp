@@ -1,5 +1,6 @@
 #include <DriverKit/IOLib.h>
 #include <DriverKit/OSData.h>
+#include <DriverKit/OSString.h>
 #include <string.h>
 
 OSDefineMetaClass(OSData, OSContainer);
@@ -27,7 +28,7 @@ void OSData::free() {
 }
 
 OSDataPtr OSData::withCapacity(uint32_t capacity) {
-  OSData* me = new OSData;
+  OSData* me = ::new OSData;
   if (!me->initWithCapacity(capacity)) {
     me->release();
     return nullptr;
@@ -127,7 +128,12 @@ bool OSData::isEqualTo(const OSData* aDataObj) const {
   return isEqualTo(aDataObj->data_, aDataObj->length_);
 }
 
-bool OSData::isEqualTo(const OSObject* anObject) const {
+bool OSData::isEqualTo(const OSMetaClassBase* anObject) const {
   const OSData* other = OSDynamicCast(OSData, anObject);
   return other != nullptr && isEqualTo(other);
+}
+
+bool OSData::isEqualTo(const OSString* aString) const {
+  if (aString == nullptr) return false;
+  return isEqualTo(aString->getCStringNoCopy(), aString->getLength());
 }

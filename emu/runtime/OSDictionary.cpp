@@ -32,7 +32,7 @@ void OSDictionary::free() {
 }
 
 OSDictionaryPtr OSDictionary::withCapacity(uint32_t capacity) {
-  OSDictionary* me = new OSDictionary;
+  OSDictionary* me = ::new OSDictionary;
   if (!me->initWithCapacity(capacity)) {
     me->release();
     return nullptr;
@@ -140,12 +140,14 @@ bool OSDictionary::setAt(int64_t index, const OSObject* aKey, const OSObject* an
   return true;
 }
 
-bool OSDictionary::setObject(const OSObject* aKey, const OSObject* anObject) {
+bool OSDictionary::setObject(const OSObject* aKey, const OSMetaClassBase* object) {
+  auto* anObject = static_cast<const OSObject*>(object);
   if (aKey == nullptr || anObject == nullptr) return false;
   return setAt(find(aKey), aKey, anObject);
 }
 
-bool OSDictionary::setObject(const char* aKey, const OSObject* anObject) {
+bool OSDictionary::setObject(const char* aKey, const OSMetaClassBase* object) {
+  auto* anObject = static_cast<const OSObject*>(object);
   if (aKey == nullptr || anObject == nullptr) return false;
   int64_t index = find(aKey);
   if (index >= 0) return setAt(index, nullptr, anObject);
@@ -206,7 +208,7 @@ bool OSDictionary::isEqualTo(const OSDictionary* aDictionary) const {
   return true;
 }
 
-bool OSDictionary::isEqualTo(const OSObject* anObject) const {
+bool OSDictionary::isEqualTo(const OSMetaClassBase* anObject) const {
   const OSDictionary* other = OSDynamicCast(OSDictionary, anObject);
   return other != nullptr && isEqualTo(other);
 }

@@ -8,7 +8,7 @@ OSNumberPtr OSNumber::withNumber(uint64_t value, size_t numberOfBits) {
   if (numberOfBits != 8 && numberOfBits != 16 && numberOfBits != 32 && numberOfBits != 64) {
     return nullptr;
   }
-  OSNumber* me = new OSNumber;
+  OSNumber* me = ::new OSNumber;
   if (!me->init()) {
     me->release();
     return nullptr;
@@ -31,7 +31,7 @@ bool OSNumber::isEqualTo(const OSNumber* aNumber) const {
   return aNumber != nullptr && aNumber->value_ == value_;
 }
 
-bool OSNumber::isEqualTo(const OSObject* anObject) const {
+bool OSNumber::isEqualTo(const OSMetaClassBase* anObject) const {
   const OSNumber* other = OSDynamicCast(OSNumber, anObject);
   return other != nullptr && isEqualTo(other);
 }

@@ -1,4 +1,5 @@
 #include <DriverKit/IOLib.h>
+#include <DriverKit/OSData.h>
 #include <DriverKit/OSString.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ void OSString::free() {
 
 OSStringPtr OSString::withCString(const char* cString, size_t length) {
   if (cString == nullptr) return nullptr;
-  OSString* me = new OSString;
+  OSString* me = ::new OSString;
   if (!me->initWithBytes(cString, strnlen(cString, length))) {
     me->release();
     return nullptr;
@@ -56,7 +57,12 @@ bool OSString::isEqualTo(const OSString* aString) const {
   return aString->length_ == length_ && memcmp(aString->string_, string_, length_) == 0;
 }
 
-bool OSString::isEqualTo(const OSObject* anObject) const {
+bool OSString::isEqualTo(const OSMetaClassBase* anObject) const {
   const OSString* other = OSDynamicCast(OSString, anObject);
   return other != nullptr && isEqualTo(other);
+}
+
+bool OSString::isEqualTo(const OSData* aDataObject) const {
+  if (aDataObject == nullptr) return false;
+  return aDataObject->isEqualTo(string_, length_);
 }

@@ -8,7 +8,6 @@
 
 typedef void (^IODispatchBlock)(void);
 typedef void (^IODispatchQueueCancelHandler)(void);
-typedef const char* IODispatchQueueName;
 
 #define kIODispatchQueueReentrant 0x00000001ull
 

@@ -26,13 +26,13 @@ class OSArray : public OSCollection {
   bool iterateObjects(OSCollectionIterateObjectsBlock block) const override;
 
   // Appends; retains the object on success. false for NULL or on allocation failure.
-  bool setObject(const OSObject* anObject);
+  bool setObject(const OSMetaClassBase* anObject);
   // Inserts at `index` (0..count); later members move up.
-  bool setObject(uint32_t index, const OSObject* anObject);
+  bool setObject(uint32_t index, const OSMetaClassBase* anObject);
   // Appends every member of otherArray.
   bool merge(const OSArray* otherArray);
   // Replaces the member at index (releasing it); false if index >= count or anObject is NULL.
-  bool replaceObject(uint32_t index, const OSObject* anObject);
+  bool replaceObject(uint32_t index, const OSMetaClassBase* anObject);
   // Removes and releases the member at index; later members move down. No-op if out of range.
   void removeObject(uint32_t index);
 
@@ -41,11 +41,11 @@ class OSArray : public OSCollection {
   OSObject* getLastObject() const;
   // Index of the first member at or after `index` that is `anObject` (pointer identity), or
   // (uint32_t)-1.
-  uint32_t getNextIndexOfObject(const OSObject* anObject, uint32_t index) const;
+  uint32_t getNextIndexOfObject(const OSMetaClassBase* anObject, uint32_t index) const;
 
   // Same count and each member isEqualTo the member at the same index.
   bool isEqualTo(const OSArray* anArray) const;
-  bool isEqualTo(const OSObject* anObject) const override;
+  bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
   void free() override;
 

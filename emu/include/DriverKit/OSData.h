@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 class OSData;
+class OSString;
 typedef OSData* OSDataPtr;
 
 class OSData : public OSContainer {
@@ -43,7 +44,9 @@ class OSData : public OSContainer {
   // Same length and same bytes.
   bool isEqualTo(const OSData* aDataObj) const;
   bool isEqualTo(const void* bytes, size_t numBytes) const;
-  bool isEqualTo(const OSObject* anObject) const override;
+  // Same bytes as the string, without its terminating NUL.
+  bool isEqualTo(const OSString* aString) const;
+  bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
   void free() override;
 

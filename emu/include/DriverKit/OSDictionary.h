@@ -37,8 +37,8 @@ class OSDictionary : public OSCollection {
 
   // Add or replace; retains the object (and key) on success. false for a NULL key or object, or
   // on allocation failure.
-  bool setObject(const OSObject* aKey, const OSObject* anObject);
-  bool setObject(const char* aKey, const OSObject* anObject);
+  bool setObject(const OSObject* aKey, const OSMetaClassBase* anObject);
+  bool setObject(const char* aKey, const OSMetaClassBase* anObject);
   // Copies every entry of otherDictionary, replacing values of existing keys.
   bool merge(const OSDictionary* otherDictionary);
 
@@ -52,7 +52,7 @@ class OSDictionary : public OSCollection {
 
   // Same count and, for each key, values that are isEqualTo each other.
   bool isEqualTo(const OSDictionary* aDictionary) const;
-  bool isEqualTo(const OSObject* anObject) const override;
+  bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
   void free() override;
 

@@ -19,7 +19,6 @@ class OSNumber : public OSContainer {
   static OSNumberPtr withNumber(const char* valueString, size_t numberOfBits);
 
   size_t numberOfBits() const { return bits_; }
-  size_t numberOfBytes() const { return bits_ / 8; }
   uint8_t unsigned8BitValue() const { return static_cast<uint8_t>(value_); }
   uint16_t unsigned16BitValue() const { return static_cast<uint16_t>(value_); }
   uint32_t unsigned32BitValue() const { return static_cast<uint32_t>(value_); }
@@ -27,7 +26,7 @@ class OSNumber : public OSContainer {
 
   // Same value (sizes are not compared, as in Apple's implementation).
   bool isEqualTo(const OSNumber* aNumber) const;
-  bool isEqualTo(const OSObject* anObject) const override;
+  bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
  private:
   uint64_t value_ = 0;

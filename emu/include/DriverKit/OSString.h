@@ -5,6 +5,7 @@
 #include <DriverKit/OSContainer.h>
 #include <stddef.h>
 
+class OSData;
 class OSString;
 typedef OSString* OSStringPtr;
 
@@ -27,7 +28,9 @@ class OSString : public OSContainer {
   // Same length and same characters.
   bool isEqualTo(const OSString* aString) const;
   bool isEqualTo(const char* cString) const;
-  bool isEqualTo(const OSObject* anObject) const override;
+  // Same bytes as the data (which need not end with a NUL).
+  bool isEqualTo(const OSData* aDataObject) const;
+  bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
   void free() override;
 
