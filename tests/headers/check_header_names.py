@@ -92,6 +92,10 @@ class Manifest:
                 if not line or line.startswith("#"):
                     continue
                 parts = line.split()
+                # An operator's name may hold spaces ("X::operator new", "X::operator bool").
+                if len(parts) > 1 and "operator" in " ".join(parts):
+                    head = 1 if parts[0] in ("!missing", "+emu") else 0
+                    parts = parts[:head] + [" ".join(parts[head:])]
                 if parts[0] == "!missing" and len(parts) == 2:
                     self.missing.add(parts[1])
                 elif parts[0] == "+emu" and len(parts) == 2:
