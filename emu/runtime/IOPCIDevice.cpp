@@ -1,6 +1,8 @@
 // IOPCIDevice: the dext's view of its PCI function (driverkit-semantics.md §5.1). The session and
 // accessor methods follow IOPCIFamily's dext-side PCIDriverKit/IOPCIDevice.cpp; the kernel
 // methods follow the IMPL(IOPCIDevice, …) functions of IOPCIFamily's IOPCIDevice.cpp.
+#include <DriverKit/OSBoolean.h>
+#include <DriverKit/OSDictionary.h>
 #include <PCIDriverKit/IOPCIDevice.h>
 #include <PCIDriverKit/IOPCIFamilyDefinitions.h>
 #include <os/log.h>
@@ -62,6 +64,31 @@ bool IOPCIDevice::init() {
 
 void IOPCIDevice::free() {
   IOService::free();
+}
+
+// ---- IOService overrides --------------------------------------------------------------------
+
+kern_return_t IOPCIDevice::SetProperties_Impl(OSDictionary* properties) {
+  // IOPCIFamily's IOPCIDevice::SetProperties_Impl: only these keys, only booleans.
+  if (properties == nullptr) return kIOReturnBadArgument;
+  kern_return_t result = kIOReturnBadArgument;
+  for (const char* key :
+       {kIOPMPCIConfigSpaceVolatileKey, kIOPMPCISleepLinkDisableKey, kIOPMPCISleepResetKey}) {
+    OSObject* value = properties->getObject(key);
+    if (value == nullptr || (value != kOSBooleanTrue && value != kOSBooleanFalse)) continue;
+    OSDictionary* one = OSDictionary::withCapacity(1);
+    if (one == nullptr) return kIOReturnNoMemory;
+    one->setObject(key, value);
+    const kern_return_t ret = IOService::SetProperties_Impl(one);
+    one->release();
+    if (ret != kIOReturnSuccess) return ret;
+    result = kIOReturnSuccess;
+  }
+  return result;
+}
+
+kern_return_t IOPCIDevice::ClientCrashed_Impl(IOService* client, uint64_t options) {
+  return kIOReturnSuccess;
 }
 
 // ---- Session ------------------------------------------------------------------------------

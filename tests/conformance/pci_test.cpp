@@ -270,5 +270,16 @@ TEST_F(PciRules, UnemulatedKernelMethodsAreUnsupported) {
   EXPECT_EQ(static_cast<IOReturn>(k[kKernelSetAspm]), kIOReturnUnsupported);
 }
 
+TEST_F(PciRules, SetPropertiesTakesOnlyTheFamilysBooleanKeys) {
+  std::vector<uint64_t> k(kSetPropertiesCount);
+  ASSERT_EQ(Call(kSelSetProperties, {}, &k), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(k[kSetPropertiesOther]), kIOReturnBadArgument);
+  EXPECT_EQ(static_cast<IOReturn>(k[kSetPropertiesNotBool]), kIOReturnBadArgument);
+  // One family key is enough for success; the other key is still not set.
+  EXPECT_EQ(static_cast<IOReturn>(k[kSetPropertiesFamily]), kIOReturnSuccess);
+  EXPECT_EQ(k[kSetPropertiesFamilyKeySet], 1u);
+  EXPECT_EQ(k[kSetPropertiesOtherKeySet], 0u);
+}
+
 }  // namespace
 }  // namespace fpgadext::conformance

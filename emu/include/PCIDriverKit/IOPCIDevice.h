@@ -134,6 +134,15 @@ class IOPCIDevice : public IOService {
   // Closes the device if `client` still has it open (the kernel's crash recovery).
   void EmulationCloseFor(IOService* client);
 
+  // IOService overrides Apple's IOPCIDevice.iig declares. SetProperties takes only the family's
+  // kIOPMPCIConfigSpaceVolatileKey, kIOPMPCISleepLinkDisableKey and kIOPMPCISleepResetKey with
+  // a boolean value (kIOReturnSuccess if at least one was set, else kIOReturnBadArgument).
+  // ClientCrashed succeeds; the device reset IOPCIFamily does for a crashed opener is not
+  // emulated (the kernel closes the device for it, EmulationCloseFor).
+ protected:
+  kern_return_t SetProperties_Impl(OSDictionary* properties) override;
+  kern_return_t ClientCrashed_Impl(IOService* client, uint64_t options) override;
+
  private:
   fpgadext::emu::PciSlot* slot_ = nullptr;
   IOService* opener_ = nullptr;

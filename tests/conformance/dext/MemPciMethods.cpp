@@ -6,6 +6,9 @@
 #include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOUserClient.h>
+#include <DriverKit/OSBoolean.h>
+#include <DriverKit/OSDictionary.h>
+#include <DriverKit/OSNumber.h>
 #include <PCIDriverKit/PCIDriverKit.h>
 #include <string.h>
 
@@ -21,6 +24,22 @@ uint64_t First8(IOBufferMemoryDescriptor* buffer) {
   uint64_t value = 0;
   memcpy(&value, reinterpret_cast<const void*>(range.address), sizeof(value));
   return value;
+}
+
+kern_return_t SetOne(IOPCIDevice* device, const char* key, const OSMetaClassBase* value) {
+  OSDictionary* properties = OSDictionary::withCapacity(1);
+  if (properties == NULL) return kIOReturnNoMemory;
+  properties->setObject(key, value);
+  const kern_return_t ret = device->SetProperties(properties);
+  OSSafeReleaseNULL(properties);
+  return ret;
+}
+
+uint64_t HasProperty(IOPCIDevice* device, const char* key) {
+  OSContainer* value = NULL;
+  const kern_return_t ret = device->SearchProperty(key, "IOService", 0, &value);
+  OSSafeReleaseNULL(value);
+  return ret == kIOReturnSuccess;
 }
 
 kern_return_t MemoryWidth(IOPCIDevice* device, IOUserClientMethodArguments* a) {
@@ -111,6 +130,26 @@ kern_return_t KernelMethods(IOPCIDevice* device, IOUserClientMethodArguments* a)
   return kIOReturnSuccess;
 }
 
+kern_return_t SetPropertiesRules(IOPCIDevice* device, IOUserClientMethodArguments* a) {
+  if (a->scalarOutputCount < kSetPropertiesCount) return kIOReturnBadArgument;
+  uint64_t* out = a->scalarOutput;
+  out[kSetPropertiesOther] =
+      static_cast<uint32_t>(SetOne(device, "ConformanceKey", kOSBooleanTrue));
+  OSNumber* number = OSNumber::withNumber(1ull, 32);
+  out[kSetPropertiesNotBool] = static_cast<uint32_t>(SetOne(device, kIOPMPCISleepResetKey, number));
+  OSSafeReleaseNULL(number);
+  OSDictionary* both = OSDictionary::withCapacity(2);
+  if (both == NULL) return kIOReturnNoMemory;
+  both->setObject(kIOPMPCIConfigSpaceVolatileKey, kOSBooleanTrue);
+  both->setObject("ConformanceKey", kOSBooleanTrue);
+  out[kSetPropertiesFamily] = static_cast<uint32_t>(device->SetProperties(both));
+  OSSafeReleaseNULL(both);
+  out[kSetPropertiesFamilyKeySet] = HasProperty(device, kIOPMPCIConfigSpaceVolatileKey);
+  out[kSetPropertiesOtherKeySet] = HasProperty(device, "ConformanceKey");
+  a->scalarOutputCount = kSetPropertiesCount;
+  return kIOReturnSuccess;
+}
+
 kern_return_t PerformOperation(IOPCIDevice* device, IOUserClientMethodArguments* a) {
   if (a->scalarInputCount < 5 || a->scalarOutputCount < kPerformCount) return kIOReturnBadArgument;
   const uint64_t* in = a->scalarInput;
@@ -189,6 +228,8 @@ kern_return_t MemPciExternalMethod(IOPCIDevice* device, uint64_t selector,
       return KernelMethods(device, a);
     case kSelPerformOperation:
       return PerformOperation(device, a);
+    case kSelSetProperties:
+      return SetPropertiesRules(device, a);
     default:
       *handled = false;
       return kIOReturnBadArgument;

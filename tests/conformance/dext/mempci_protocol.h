@@ -1,6 +1,6 @@
 // Selectors of the conformance dext for the IOPCIDevice and IODMACommand declarations that
 // follow Apple's headers (access widths with options, Reset, the kernel methods, PerformOperation
-// options, GetPreparation): 80..89, handled by MemPciMethods.cpp.
+// options, GetPreparation, SetProperties): 80..89, handled by MemPciMethods.cpp.
 #pragma once
 
 #include <stdint.h>
@@ -20,6 +20,8 @@ enum MemPciSelector : uint32_t {
   // PerformOperation(options, dmaOffset, length, dataOffset, with data ? B : NULL).
   // out: kPerform* below.
   kSelPerformOperation = 83,
+  // out: kSetProperties* below.
+  kSelSetProperties = 84,
 };
 
 enum WidthOutput : uint32_t {
@@ -46,6 +48,15 @@ enum KernelOutput : uint32_t {
   kKernelSetAspm,            // SetASPMState(kIOPCILinkControlASPMBitsL1)
   kKernelConfigureDefaults,  // ConfigureInterrupts(kIOInterruptTypePCIMessaged)
   kKernelCount
+};
+
+enum SetPropertiesOutput : uint32_t {
+  kSetPropertiesOther = 0,     // SetProperties({"ConformanceKey": true})
+  kSetPropertiesNotBool,       // SetProperties({kIOPMPCISleepResetKey: OSNumber})
+  kSetPropertiesFamily,        // SetProperties({kIOPMPCIConfigSpaceVolatileKey: true, other})
+  kSetPropertiesFamilyKeySet,  // 1 if SearchProperty then finds kIOPMPCIConfigSpaceVolatileKey
+  kSetPropertiesOtherKeySet,   // 1 if SearchProperty finds "ConformanceKey"
+  kSetPropertiesCount
 };
 
 enum PerformOutput : uint32_t {
