@@ -1,5 +1,6 @@
 // IOReturn names for messages and for fpgadext_error_name().
 #include <IOKit/IOKitLib.h>
+#include <mach/mig_errors.h>  // MIG_ARRAY_TOO_LARGE: IOKitLib.h does not bring it in
 
 #include "fpgadext/fpgadext.hpp"
 

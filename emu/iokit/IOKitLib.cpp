@@ -1,123 +1,116 @@
-// IOKitLib, app side (IOKitUser IOKitLib.c behaviour, driverkit-semantics.md §2.1): decides
-// in-band or out-of-line per structure, builds the broker's request message, and writes the
-// reply back under the same rules as on a Mac.
+// IOKitLib, app side (IOKitUser IOKitLib.c): objects, iterators, matching dictionaries, the
+// registry and its CF properties, notification ports and the callouts of their messages
+// (IODispatchCalloutFromCFMessage: async completions, matching and interest notifications).
+// The user-client calls are in IOConnect.cpp.
 #include <IOKit/IOKitLib.h>
+#include <mach/mach.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "../kernel/broker.h"
+#include "cf_bridge.h"
+#include "cf_internal.h"
+#include "iokit_internal.h"
 
 namespace broker = fpgadext::emu::broker;
-
-struct __CFDictionary {
-  bool byName;
-  std::string key;
-  int references = 1;
-};
+namespace cf = fpgadext::emu::cf;
 
 struct IONotificationPort {
-  mach_port_t port;
+  mach_port_t port = 0;
   dispatch_queue_t queue = nullptr;
+  CFRunLoopSourceRef source = nullptr;
 };
 
 namespace {
-
-constexpr mach_port_t kTaskSelf = 0x203;
 
 void CopyName(const std::string& from, io_name_t to) {
   std::strncpy(to, from.c_str(), sizeof(io_name_t) - 1);
   to[sizeof(io_name_t) - 1] = 0;
 }
 
-// Runs on the port's dispatch queue: the callout IODispatchCalloutFromMessage would make.
-void DeliverAsync(void* context, const broker::AsyncMessage& message) {
-  auto* notify = static_cast<IONotificationPort*>(context);
-  const broker::AsyncMessage copy = message;
-  dispatch_async(notify->queue, ^{
-    auto callback = reinterpret_cast<IOAsyncCallback>(copy.reference[kIOAsyncCalloutFuncIndex]);
-    void* refcon = reinterpret_cast<void*>(copy.reference[kIOAsyncCalloutRefconIndex]);
-    void* args[kMaxAsyncArgs];
-    for (uint32_t i = 0; i < copy.argumentCount; ++i) {
-      args[i] = reinterpret_cast<void*>(copy.arguments[i]);
-    }
-    if (callback != nullptr) callback(refcon, copy.status, args, copy.argumentCount);
-  });
+[[noreturn]] void Crash(const char* what) {
+  std::fprintf(stderr, "%s\n", what);
+  std::abort();
 }
 
-kern_return_t CallMethod(bool async, mach_port_t connection, uint32_t selector,
-                         mach_port_t wakePort, const uint64_t* reference, uint32_t referenceCnt,
-                         const uint64_t* input, uint32_t inputCnt, const void* inputStruct,
-                         size_t inputStructCnt, uint64_t* output, uint32_t* outputCnt,
-                         void* outputStruct, size_t* outputStructCntP) {
-  broker::ConnectMethodRequest rq;
-  rq.connection = connection;
-  rq.selector = selector;
-  // The MIG stub refuses more than 16 scalars in, and asks for at most 16 out.
-  if (inputCnt > broker::kScalarMax) return MIG_ARRAY_TOO_LARGE;
-  if (inputCnt != 0 && input == nullptr) return kIOReturnBadArgument;
-  rq.scalarInputCount = inputCnt;
-  if (inputCnt) std::memcpy(rq.scalarInput, input, inputCnt * sizeof(uint64_t));
-  if (inputStructCnt != 0 && inputStruct == nullptr) return kIOReturnBadArgument;
-  if (inputStructCnt <= broker::kInbandMax) {
-    rq.inbandInputSize = static_cast<uint32_t>(inputStructCnt);
-    rq.inbandInput = static_cast<const uint8_t*>(inputStruct);
-  } else {
-    rq.oolInputAddress = reinterpret_cast<uint64_t>(inputStruct);
-    rq.oolInputSize = inputStructCnt;
-  }
-  if (outputCnt && *outputCnt != 0 && output == nullptr) return kIOReturnBadArgument;
-  const uint32_t scalarCapacity = outputCnt ? *outputCnt : 0;
-  rq.scalarOutputCapacity = std::min<uint32_t>(scalarCapacity, broker::kScalarMax);
-  const size_t structCapacity = outputStructCntP ? *outputStructCntP : 0;
-  uint8_t inband[broker::kInbandMax];
-  broker::ConnectMethodReply reply;
-  reply.inbandOutput = inband;
-  if (structCapacity == kIOConnectMethodVarOutputSize && !async) {
-    // The async call has no var-output form: -3 goes out-of-line and the kernel refuses it.
-    if (outputStruct == nullptr) return kIOReturnBadArgument;
-    rq.variableOutput = true;
-  } else if (structCapacity <= broker::kInbandMax) {
-    if (structCapacity != 0 && outputStruct == nullptr) return kIOReturnBadArgument;
-    rq.inbandOutputCapacity = static_cast<uint32_t>(structCapacity);
-  } else {
-    if (outputStruct == nullptr) return kIOReturnBadArgument;
-    rq.oolOutputAddress = reinterpret_cast<uint64_t>(outputStruct);
-    rq.oolOutputSize = structCapacity;
-  }
-  if (async) {
-    rq.async = true;
-    rq.wakePort = wakePort;
-    // IOKitLib passes a 1-entry dummy when there is no reference at all; the MIG stub refuses
-    // more than io_async_ref64_t holds; a count of 0 reaches the kernel (BadArgument there).
-    static const uint64_t kDummyReference[1] = {0};
-    if (reference == nullptr && referenceCnt == 0) {
-      reference = kDummyReference;
-      referenceCnt = 1;
+// What IODispatchCalloutFromCFMessage does with one message.
+void Callout(const broker::AsyncMessage& m) {
+  using Kind = broker::AsyncMessage::Kind;
+  // A notification the app has released delivers nothing (IOKitLib checks the notifier's
+  // send-right count before the callout).
+  if (m.kind != Kind::kAsyncCompletion && !broker::NotificationIsLive(m.notification)) return;
+  switch (m.kind) {
+    case Kind::kAsyncCompletion: {
+      auto callback = reinterpret_cast<IOAsyncCallback>(m.reference[kIOAsyncCalloutFuncIndex]);
+      void* refcon = reinterpret_cast<void*>(m.reference[kIOAsyncCalloutRefconIndex]);
+      void* args[kMaxAsyncArgs];
+      for (uint32_t i = 0; i < m.argumentCount; ++i) args[i] = reinterpret_cast<void*>(m.arguments[i]);
+      if (callback != nullptr) callback(refcon, m.status, args, m.argumentCount);
+      break;
     }
-    if (reference == nullptr) return kIOReturnBadArgument;
-    if (referenceCnt > broker::kAsyncRefCount) return MIG_ARRAY_TOO_LARGE;
-    rq.asyncReferenceCount = referenceCnt;
-    std::memcpy(rq.asyncReference, reference, referenceCnt * sizeof(uint64_t));
+    case Kind::kMatching: {
+      auto callback =
+          reinterpret_cast<IOServiceMatchingCallback>(m.reference[kIOMatchingCalloutFuncIndex]);
+      if (callback != nullptr) {
+        callback(reinterpret_cast<void*>(m.reference[kIOMatchingCalloutRefconIndex]), m.notification);
+      }
+      break;
+    }
+    case Kind::kInterest: {
+      auto callback =
+          reinterpret_cast<IOServiceInterestCallback>(m.reference[kIOInterestCalloutFuncIndex]);
+      if (callback != nullptr) {
+        callback(reinterpret_cast<void*>(m.reference[kIOInterestCalloutRefconIndex]), m.service,
+                 m.messageType, reinterpret_cast<void*>(m.messageArgument));
+      }
+      break;
+    }
   }
+}
 
-  broker::ConnectMethod(rq, &reply);
-  if (reply.status != kIOReturnSuccess) return reply.status;  // outputs and counts untouched
-  if (output && outputCnt) {
-    std::memcpy(output, reply.scalarOutput, reply.scalarOutputCount * sizeof(uint64_t));
-    *outputCnt = reply.scalarOutputCount;
+// The port's receiver: queues the callout on the port's dispatch queue or run loop source.
+void Deliver(void* context, const broker::AsyncMessage& message) {
+  auto* notify = static_cast<IONotificationPort*>(context);
+  const broker::AsyncMessage copy = message;
+  if (notify->queue != nullptr) {
+    dispatch_async(notify->queue, ^{
+      Callout(copy);
+    });
+  } else if (notify->source != nullptr) {
+    cf::PostToRunLoopSource(notify->source, [copy] { Callout(copy); });
   }
-  if (rq.variableOutput) {
-    *static_cast<void**>(outputStruct) = reply.variableOutput;
-    *outputStructCntP = reply.variableOutputSize;
-  } else if (outputStructCntP && structCapacity <= broker::kInbandMax) {
-    if (reply.inbandOutputSize) std::memcpy(outputStruct, inband, reply.inbandOutputSize);
-    *outputStructCntP = reply.inbandOutputSize;
-  }  // out-of-line: the count keeps the caller's value
-  return kIOReturnSuccess;
+}
+
+// IOCFSerialize + OSUnserialize: the matching dictionary as the kernel sees it (+1), or nullptr.
+OSDictionary* KernelDictionary(CFDictionaryRef matching) {
+  OSObject* object = cf::ToOS(matching);
+  OSDictionary* dict = cf::AsDictionary(object);
+  if (dict == nullptr) cf::ReleaseOS(object);
+  return dict;
+}
+
+std::string CString(CFStringRef s) {
+  const CFIndex size = CFStringGetMaximumSizeForEncoding(CFStringGetLength(s), kCFStringEncodingUTF8) + 1;
+  std::string out(static_cast<size_t>(size), '\0');
+  if (!CFStringGetCString(s, out.data(), size, kCFStringEncodingUTF8)) return {};
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+bool ServicePlane(const char* plane) { return plane != nullptr && std::strcmp(plane, kIOServicePlane) == 0; }
+
+CFMutableDictionaryRef OneEntry(const char* key, CFTypeRef value) {
+  CFMutableDictionaryRef dict = CFDictionaryCreateMutable(
+      kCFAllocatorDefault, 0, &kCFTypeDictionaryKeyCallBacks, &kCFTypeDictionaryValueCallBacks);
+  CFStringRef k = CFStringCreateWithCString(kCFAllocatorDefault, key, kCFStringEncodingUTF8);
+  CFDictionarySetValue(dict, k, value);
+  CFRelease(k);
+  CFRelease(value);
+  return dict;
 }
 
 }  // namespace
@@ -126,38 +119,98 @@ extern "C" {
 
 const mach_port_t kIOMainPortDefault = 0;
 const mach_port_t kIOMasterPortDefault = 0;
+mach_port_t mach_task_self_ = fpgadext::emu::iokit::kTaskSelf;
 
-mach_port_t mach_task_self(void) { return kTaskSelf; }
+kern_return_t IOMainPort(mach_port_t, mach_port_t* mainPort) {
+  if (mainPort == nullptr) return kIOReturnBadArgument;
+  *mainPort = kIOMainPortDefault;
+  return KERN_SUCCESS;
+}
 
-kern_return_t vm_deallocate(task_t task, vm_address_t address, vm_size_t size) {
+kern_return_t IOMasterPort(mach_port_t bootstrapPort, mach_port_t* mainPort) {
+  return IOMainPort(bootstrapPort, mainPort);
+}
+
+kern_return_t vm_deallocate(vm_map_t, vm_address_t address, vm_size_t) {
   std::free(reinterpret_cast<void*>(address));
   return KERN_SUCCESS;
 }
 
-CFTypeRef CFRetain(CFTypeRef object) {
-  ++const_cast<__CFDictionary*>(static_cast<const __CFDictionary*>(object))->references;
-  return object;
+// Objects and iterators.
+
+kern_return_t IOObjectRelease(io_object_t object) { return broker::ObjectRelease(object); }
+kern_return_t IOObjectRetain(io_object_t object) { return broker::ObjectRetain(object); }
+
+kern_return_t IOObjectGetClass(io_object_t object, io_name_t className) {
+  std::string name;
+  kern_return_t ret = broker::ObjectGetClass(object, &name);
+  if (ret == kIOReturnSuccess) CopyName(name, className);
+  return ret;
 }
 
-void CFRelease(CFTypeRef object) {
-  auto* dict = const_cast<__CFDictionary*>(static_cast<const __CFDictionary*>(object));
-  if (--dict->references == 0) delete dict;
+CFStringRef IOObjectCopyClass(io_object_t object) {
+  std::string name;
+  if (broker::ObjectGetClass(object, &name) != kIOReturnSuccess) return nullptr;
+  return CFStringCreateWithCString(kCFAllocatorDefault, name.c_str(), kCFStringEncodingUTF8);
 }
+
+CFStringRef IOObjectCopySuperclassForClass(CFStringRef classname) {
+  if (classname == nullptr) return nullptr;
+  const std::string super = broker::SuperclassOf(CString(classname));
+  if (super.empty()) return nullptr;
+  return CFStringCreateWithCString(kCFAllocatorDefault, super.c_str(), kCFStringEncodingUTF8);
+}
+
+boolean_t IOObjectConformsTo(io_object_t object, const io_name_t className) {
+  return broker::ObjectConformsTo(object, className);
+}
+
+boolean_t IOObjectIsEqualTo(io_object_t object, io_object_t anObject) {
+  return broker::SameObject(object, anObject);
+}
+
+uint32_t IOObjectGetUserRetainCount(io_object_t object) {
+  return broker::ObjectUserRetainCount(object);
+}
+
+io_object_t IOIteratorNext(io_iterator_t iterator) { return broker::IteratorNext(iterator); }
+void IOIteratorReset(io_iterator_t iterator) { broker::IteratorReset(iterator); }
+boolean_t IOIteratorIsValid(io_iterator_t iterator) { return broker::IteratorIsValid(iterator); }
+
+// Matching.
 
 CFMutableDictionaryRef IOServiceMatching(const char* name) {
-  return name ? new __CFDictionary{false, name} : nullptr;
+  if (name == nullptr) return nullptr;
+  return OneEntry(kIOProviderClassKey,
+                  CFStringCreateWithCString(kCFAllocatorDefault, name, kCFStringEncodingMacRoman));
 }
 
 CFMutableDictionaryRef IOServiceNameMatching(const char* name) {
-  return name ? new __CFDictionary{true, name} : nullptr;
+  if (name == nullptr) return nullptr;
+  return OneEntry(kIONameMatchKey,
+                  CFStringCreateWithCString(kCFAllocatorDefault, name, kCFStringEncodingMacRoman));
 }
 
-kern_return_t IOServiceGetMatchingServices(mach_port_t mainPort, CFDictionaryRef matching,
+CFMutableDictionaryRef IORegistryEntryIDMatching(uint64_t entryID) {
+  return OneEntry(kIORegistryEntryIDKey,
+                  CFNumberCreate(kCFAllocatorDefault, kCFNumberSInt64Type, &entryID));
+}
+
+CFMutableDictionaryRef IOBSDNameMatching(mach_port_t, uint32_t, const char* bsdName) {
+  if (bsdName == nullptr) return nullptr;
+  return OneEntry("BSD Name",  // kIOBSDNameKey (IOBSD.h); no emulated service has one
+                  CFStringCreateWithCString(kCFAllocatorDefault, bsdName, kCFStringEncodingMacRoman));
+}
+
+kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching,
                                            io_iterator_t* existing) {
-  if (matching == nullptr || existing == nullptr) return kIOReturnBadArgument;
+  if (matching == nullptr) return kIOReturnBadArgument;
+  OSDictionary* dict = KernelDictionary(matching);
+  CFRelease(matching);  // consumed, whatever happens next
+  if (dict == nullptr) return kIOReturnBadArgument;
   std::vector<uint32_t> handles;
-  kern_return_t ret = broker::GetMatchingServices(matching->byName, matching->key, &handles);
-  CFRelease(matching);
+  kern_return_t ret = broker::GetMatchingServices(dict, &handles);
+  cf::ReleaseOS(dict);
   if (ret != kIOReturnSuccess) return ret;
   *existing = broker::IteratorCreate(handles);
   return kIOReturnSuccess;
@@ -171,22 +224,82 @@ io_service_t IOServiceGetMatchingService(mach_port_t mainPort, CFDictionaryRef m
   return first;
 }
 
-io_object_t IOIteratorNext(io_iterator_t iterator) { return broker::IteratorNext(iterator); }
-void IOIteratorReset(io_iterator_t iterator) { broker::IteratorReset(iterator); }
-boolean_t IOIteratorIsValid(io_iterator_t iterator) { return broker::IteratorIsValid(iterator); }
-kern_return_t IOObjectRelease(io_object_t object) { return broker::ObjectRelease(object); }
-kern_return_t IOObjectRetain(io_object_t object) { return broker::ObjectRetain(object); }
-
-kern_return_t IOObjectGetClass(io_object_t object, io_name_t className) {
-  std::string name;
-  kern_return_t ret = broker::ObjectGetClass(object, &name);
-  if (ret == kIOReturnSuccess) CopyName(name, className);
+kern_return_t IOServiceMatchPropertyTable(io_service_t service, CFDictionaryRef matching,
+                                          boolean_t* matches) {
+  if (matching == nullptr || matches == nullptr) return kIOReturnBadArgument;
+  OSDictionary* dict = KernelDictionary(matching);  // not consumed
+  if (dict == nullptr) return kIOReturnBadArgument;
+  bool match = false;
+  kern_return_t ret = broker::MatchPropertyTable(service, dict, &match);
+  cf::ReleaseOS(dict);
+  if (ret == kIOReturnSuccess) *matches = match;
   return ret;
 }
 
-boolean_t IOObjectConformsTo(io_object_t object, const io_name_t className) {
-  return broker::ObjectConformsTo(object, className);
+kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort,
+                                               const io_name_t notificationType,
+                                               CFDictionaryRef matching,
+                                               IOServiceMatchingCallback callback, void* refCon,
+                                               io_iterator_t* notification) {
+  if (notifyPort == nullptr) Crash("IOServiceAddMatchingNotification: NULL notification port");
+  if (matching == nullptr) return kIOReturnBadArgument;
+  OSDictionary* dict = KernelDictionary(matching);
+  CFRelease(matching);
+  if (dict == nullptr) return kIOReturnBadArgument;
+  uint64_t reference[kIOMatchingCalloutCount] = {};
+  reference[kIOMatchingCalloutFuncIndex] = reinterpret_cast<uint64_t>(callback);
+  reference[kIOMatchingCalloutRefconIndex] = reinterpret_cast<uint64_t>(refCon);
+  io_iterator_t made = 0;
+  kern_return_t ret = broker::AddMatchingNotification(notificationType, dict, notifyPort->port,
+                                                      reference, kIOMatchingCalloutCount, &made);
+  cf::ReleaseOS(dict);
+  if (ret == kIOReturnSuccess) *notification = made;
+  return ret;
 }
+
+kern_return_t IOServiceAddInterestNotification(IONotificationPortRef notifyPort,
+                                               io_service_t service, const io_name_t interestType,
+                                               IOServiceInterestCallback callback, void* refCon,
+                                               io_object_t* notification) {
+  if (notifyPort == nullptr) Crash("IOServiceAddInterestNotification: NULL notification port");
+  uint64_t reference[kIOInterestCalloutCount] = {};
+  reference[kIOInterestCalloutFuncIndex] = reinterpret_cast<uint64_t>(callback);
+  reference[kIOInterestCalloutRefconIndex] = reinterpret_cast<uint64_t>(refCon);
+  reference[kIOInterestCalloutServiceIndex] = service;
+  io_object_t made = 0;
+  kern_return_t ret = broker::AddInterestNotification(service, interestType, notifyPort->port,
+                                                      reference, kIOInterestCalloutCount, &made);
+  if (ret == kIOReturnSuccess) *notification = made;
+  return ret;
+}
+
+// Matching and termination in the emulated kernel are synchronous: nothing is ever busy.
+kern_return_t IOServiceGetBusyState(io_service_t service, uint32_t* busyState) {
+  if (busyState == nullptr) return kIOReturnBadArgument;
+  uint64_t id = 0;
+  kern_return_t ret = broker::RegistryEntryGetID(service, &id);
+  if (ret == kIOReturnSuccess) *busyState = 0;
+  return ret;
+}
+
+kern_return_t IOServiceWaitQuiet(io_service_t service, mach_timespec_t*) {
+  uint64_t id = 0;
+  return broker::RegistryEntryGetID(service, &id);
+}
+
+kern_return_t IOKitGetBusyState(mach_port_t, uint32_t* busyState) {
+  if (busyState == nullptr) return kIOReturnBadArgument;
+  *busyState = 0;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOKitWaitQuietWithOptions(mach_port_t, mach_timespec_t*, IOOptionBits) {
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOKitWaitQuiet(mach_port_t, mach_timespec_t*) { return kIOReturnSuccess; }
+
+// The registry.
 
 kern_return_t IORegistryEntryGetName(io_registry_entry_t entry, io_name_t name) {
   std::string n;
@@ -195,91 +308,104 @@ kern_return_t IORegistryEntryGetName(io_registry_entry_t entry, io_name_t name) 
   return ret;
 }
 
+kern_return_t IORegistryEntryGetNameInPlane(io_registry_entry_t entry, const io_name_t plane,
+                                            io_name_t name) {
+  if (plane != nullptr && plane[0] != 0 && !ServicePlane(plane)) return kIOReturnBadArgument;
+  return IORegistryEntryGetName(entry, name);
+}
+
 kern_return_t IORegistryEntryGetRegistryEntryID(io_registry_entry_t entry, uint64_t* entryID) {
   if (entryID == nullptr) return kIOReturnBadArgument;
-  return broker::RegistryEntryGetID(entry, entryID);
+  kern_return_t ret = broker::RegistryEntryGetID(entry, entryID);
+  if (ret != KERN_SUCCESS) *entryID = 0;
+  return ret;
 }
 
-kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32_t type,
-                            io_connect_t* connect) {
-  if (connect == nullptr) return kIOReturnBadArgument;
-  if (owningTask != kTaskSelf) return kIOReturnBadArgument;  // only this task is emulated
-  return broker::ServiceOpen(service, type, connect);
+kern_return_t IORegistryEntryCreateCFProperties(io_registry_entry_t entry,
+                                                CFMutableDictionaryRef* properties,
+                                                CFAllocatorRef, IOOptionBits) {
+  if (properties == nullptr) return kIOReturnBadArgument;
+  OSDictionary* dict = nullptr;
+  kern_return_t ret = broker::CopyProperties(entry, &dict);
+  if (ret != kIOReturnSuccess) return ret;
+  CFTypeRef copy = cf::FromOS(dict);
+  cf::ReleaseOS(dict);
+  *properties = static_cast<CFMutableDictionaryRef>(const_cast<void*>(copy));
+  return *properties ? kIOReturnSuccess : kIOReturnInternalError;
 }
 
-kern_return_t IOServiceClose(io_connect_t connect) { return broker::ServiceClose(connect); }
-
-kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector,
-                                  const uint64_t* input, uint32_t inputCnt,
-                                  const void* inputStruct, size_t inputStructCnt, uint64_t* output,
-                                  uint32_t* outputCnt, void* outputStruct,
-                                  size_t* outputStructCnt) {
-  return CallMethod(false, connection, selector, 0, nullptr, 0, input, inputCnt, inputStruct,
-                    inputStructCnt, output, outputCnt, outputStruct, outputStructCnt);
-}
-
-kern_return_t IOConnectCallAsyncMethod(mach_port_t connection, uint32_t selector,
-                                       mach_port_t wake_port, uint64_t* reference,
-                                       uint32_t referenceCnt, const uint64_t* input,
-                                       uint32_t inputCnt, const void* inputStruct,
-                                       size_t inputStructCnt, uint64_t* output,
-                                       uint32_t* outputCnt, void* outputStruct,
-                                       size_t* outputStructCnt) {
-  return CallMethod(true, connection, selector, wake_port, reference, referenceCnt, input,
-                    inputCnt, inputStruct, inputStructCnt, output, outputCnt, outputStruct,
-                    outputStructCnt);
-}
-
-kern_return_t IOConnectCallStructMethod(mach_port_t connection, uint32_t selector,
-                                        const void* inputStruct, size_t inputStructCnt,
-                                        void* outputStruct, size_t* outputStructCnt) {
-  return IOConnectCallMethod(connection, selector, nullptr, 0, inputStruct, inputStructCnt,
-                             nullptr, nullptr, outputStruct, outputStructCnt);
-}
-
-kern_return_t IOConnectCallAsyncStructMethod(mach_port_t connection, uint32_t selector,
-                                             mach_port_t wake_port, uint64_t* reference,
-                                             uint32_t referenceCnt, const void* inputStruct,
-                                             size_t inputStructCnt, void* outputStruct,
-                                             size_t* outputStructCnt) {
-  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt,
-                                  nullptr, 0, inputStruct, inputStructCnt, nullptr, nullptr,
-                                  outputStruct, outputStructCnt);
-}
-
-kern_return_t IOConnectCallScalarMethod(mach_port_t connection, uint32_t selector,
-                                        const uint64_t* input, uint32_t inputCnt,
-                                        uint64_t* output, uint32_t* outputCnt) {
-  return IOConnectCallMethod(connection, selector, input, inputCnt, nullptr, 0, output,
-                             outputCnt, nullptr, nullptr);
-}
-
-kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t selector,
-                                             mach_port_t wake_port, uint64_t* reference,
-                                             uint32_t referenceCnt, const uint64_t* input,
-                                             uint32_t inputCnt, uint64_t* output,
-                                             uint32_t* outputCnt) {
-  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt,
-                                  input, inputCnt, nullptr, 0, output, outputCnt, nullptr,
-                                  nullptr);
-}
-
-kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType,
-                                   task_port_t intoTask, mach_vm_address_t* atAddress,
-                                   mach_vm_size_t* ofSize, IOOptionBits options) {
-  if (atAddress == nullptr || ofSize == nullptr || intoTask != kTaskSelf) {
-    return kIOReturnBadArgument;
+CFTypeRef IORegistryEntrySearchCFProperty(io_registry_entry_t entry, const io_name_t plane,
+                                          CFStringRef key, CFAllocatorRef, IOOptionBits options) {
+  const std::string name = CString(key);  // CFString in, as IOKitLib converts it
+  const bool parents = (options & kIORegistryIterateRecursively) &&
+                       (options & kIORegistryIterateParents) && ServicePlane(plane);
+  OSObject* value = nullptr;
+  if (broker::CopyProperty(entry, name.c_str(), parents, &value) != kIOReturnSuccess) {
+    return nullptr;
   }
-  if (!(options & kIOMapAnywhere)) return kIOReturnUnsupported;  // fixed addresses: not emulated
-  return broker::MapMemory(connect, memoryType, options, atAddress, ofSize);
+  CFTypeRef result = cf::FromOS(value);
+  cf::ReleaseOS(value);
+  return result;
 }
 
-kern_return_t IOConnectUnmapMemory64(io_connect_t connect, uint32_t memoryType,
-                                     task_port_t fromTask, mach_vm_address_t atAddress) {
-  return broker::UnmapMemory(connect, memoryType, atAddress);
+CFTypeRef IORegistryEntryCreateCFProperty(io_registry_entry_t entry, CFStringRef key,
+                                          CFAllocatorRef allocator, IOOptionBits) {
+  return IORegistryEntrySearchCFProperty(entry, nullptr, key, allocator, 0);
 }
 
-IONotificationPortRef IONotificationPortCreate(mach_port_t mainPort) {
+static kern_return_t Relatives(io_registry_entry_t entry, const io_name_t plane, bool parents,
+                               std::vector<uint32_t>* handles) {
+  if (!ServicePlane(plane)) return kIOReturnBadArgument;  // the only plane emulated
+  return parents ? broker::GetParents(entry, handles) : broker::GetChildren(entry, handles);
+}
+
+kern_return_t IORegistryEntryGetChildIterator(io_registry_entry_t entry, const io_name_t plane,
+                                              io_iterator_t* iterator) {
+  std::vector<uint32_t> handles;
+  kern_return_t ret = Relatives(entry, plane, false, &handles);
+  if (ret == kIOReturnSuccess) *iterator = broker::IteratorCreate(handles);
+  return ret;
+}
+
+kern_return_t IORegistryEntryGetParentIterator(io_registry_entry_t entry, const io_name_t plane,
+                                               io_iterator_t* iterator) {
+  std::vector<uint32_t> handles;
+  kern_return_t ret = Relatives(entry, plane, true, &handles);
+  if (ret == kIOReturnSuccess) *iterator = broker::IteratorCreate(handles);
+  return ret;
+}
+
+static kern_return_t FirstRelative(io_registry_entry_t entry, const io_name_t plane, bool parents,
+                                   io_registry_entry_t* result) {
+  std::vector<uint32_t> handles;
+  kern_return_t ret = Relatives(entry, plane, parents, &handles);
+  if (ret != kIOReturnSuccess) return ret;
+  for (size_t i = 1; i < handles.size(); ++i) broker::ObjectRelease(handles[i]);
+  if (handles.empty()) return kIOReturnNoDevice;  // is_io_registry_entry_get_child/parent_entry
+  *result = handles[0];
+  return kIOReturnSuccess;
+}
+
+kern_return_t IORegistryEntryGetChildEntry(io_registry_entry_t entry, const io_name_t plane,
+                                           io_registry_entry_t* child) {
+  return FirstRelative(entry, plane, false, child);
+}
+
+kern_return_t IORegistryEntryGetParentEntry(io_registry_entry_t entry, const io_name_t plane,
+                                            io_registry_entry_t* parent) {
+  return FirstRelative(entry, plane, true, parent);
+}
+
+boolean_t IORegistryEntryInPlane(io_registry_entry_t entry, const io_name_t plane) {
+  std::vector<uint32_t> handles;
+  if (Relatives(entry, plane, true, &handles) != kIOReturnSuccess) return false;
+  for (uint32_t h : handles) broker::ObjectRelease(h);
+  return !handles.empty();
+}
+
+// Notification ports.
+
+IONotificationPortRef IONotificationPortCreate(mach_port_t) {
   auto* notify = new IONotificationPort;
   notify->port = broker::NotificationPortCreate();
   return notify;
@@ -292,6 +418,10 @@ void IONotificationPortDestroy(IONotificationPortRef notify) {
     dispatch_sync(notify->queue, ^{});  // callouts already queued finish first
     dispatch_release(notify->queue);
   }
+  if (notify->source) {
+    CFRunLoopSourceInvalidate(notify->source);
+    CFRelease(notify->source);
+  }
   delete notify;
 }
 
@@ -299,12 +429,25 @@ mach_port_t IONotificationPortGetMachPort(IONotificationPortRef notify) {
   return notify ? notify->port : 0;
 }
 
+kern_return_t IONotificationPortSetImportanceReceiver(IONotificationPortRef notify) {
+  return notify ? KERN_SUCCESS : kIOReturnBadArgument;
+}
+
 void IONotificationPortSetDispatchQueue(IONotificationPortRef notify, dispatch_queue_t queue) {
   if (notify == nullptr || queue == nullptr) return;
   dispatch_retain(queue);
   if (notify->queue) dispatch_release(notify->queue);
   notify->queue = queue;
-  broker::NotificationPortSetReceiver(notify->port, DeliverAsync, notify);
+  broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
+}
+
+CFRunLoopSourceRef IONotificationPortGetRunLoopSource(IONotificationPortRef notify) {
+  if (notify == nullptr) return nullptr;
+  if (notify->source == nullptr) {
+    notify->source = cf::NewRunLoopSource();
+    if (notify->queue == nullptr) broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
+  }
+  return notify->source;  // owned by the port: not released by the caller
 }
 
 }  // extern "C"

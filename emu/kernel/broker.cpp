@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include "async_action.h"
+#include "broker_internal.h"
 #include "fpgadext/emu/broker_stats.h"
 #include "kernel.h"
 
@@ -31,6 +32,8 @@ namespace {
 
 constexpr uint32_t kUserClientMemoryReadOnly = 0x1;  // kIOUserClientMemoryReadOnly
 constexpr uint32_t kMapReadOnly = 0x1000;            // kIOMapReadOnly (app side)
+
+}  // namespace
 
 struct Mapping {
   uint32_t type;
@@ -48,27 +51,11 @@ struct Connection {
   std::vector<Mapping> mappings;
 };
 
-struct Port {
-  std::mutex lock;
-  void (*deliver)(void*, const AsyncMessage&) = nullptr;
-  void* context = nullptr;
-  std::deque<AsyncMessage> pending;
-};
-
-struct Handle {
-  enum class Kind { kService, kIterator, kConnection, kPort };
-  Kind kind = Kind::kService;
-  int references = 1;
-  uint64_t registryID = 0;
-  std::vector<uint32_t> items;  // iterator: service handles it holds
-  size_t position = 0;
-  std::shared_ptr<Connection> connection;
-  std::shared_ptr<Port> port;
-};
-
 std::mutex gLock;
 std::map<uint32_t, Handle> gHandles;
+namespace {
 uint32_t gNextName = 0x1003;
+}  // namespace
 
 uint32_t NewName() {
   gNextName += 4;  // Mach port names are sparse; never reuse one
@@ -80,10 +67,9 @@ Handle* Find(uint32_t name, Handle::Kind kind) {
   return it != gHandles.end() && it->second.kind == kind ? &it->second : nullptr;
 }
 
-// A service handle for a registry entry: the same name for the same entry, +1 reference.
-uint32_t ServiceHandle(uint64_t registryID) {
+uint32_t ServiceHandle(const ServiceNode* node) {
   for (auto& [name, h] : gHandles) {
-    if (h.kind == Handle::Kind::kService && h.registryID == registryID) {
+    if (h.kind == Handle::Kind::kService && h.registryID == node->registryID) {
       ++h.references;
       return name;
     }
@@ -91,7 +77,9 @@ uint32_t ServiceHandle(uint64_t registryID) {
   uint32_t name = NewName();
   Handle h;
   h.kind = Handle::Kind::kService;
-  h.registryID = registryID;
+  h.registryID = node->registryID;
+  h.name = node->name;
+  h.classes = KernelClasses(node);
   gHandles.emplace(name, std::move(h));
   return name;
 }
@@ -100,7 +88,9 @@ void ReleaseLocked(uint32_t name) {
   auto it = gHandles.find(name);
   if (it == gHandles.end() || --it->second.references > 0) return;
   std::vector<uint32_t> items = std::move(it->second.items);
+  std::shared_ptr<Notifier> notifier = std::move(it->second.notifier);
   gHandles.erase(it);
+  if (notifier) NotifierReleasedLocked(notifier);
   for (uint32_t item : items) ReleaseLocked(item);
 }
 
@@ -110,6 +100,15 @@ ServiceNode* NodeFor(uint32_t service) {
   Kernel* kernel = Kernel::Current();
   return h && kernel ? kernel->FindNode(h->registryID) : nullptr;
 }
+
+std::vector<std::string> KernelClasses(const ServiceNode* node) {
+  std::vector<std::string> classes{node->className};
+  if (node->className == "IOUserUserClient") classes.push_back("IOUserClient");
+  classes.insert(classes.end(), {"IOService", "IORegistryEntry", "OSObject"});
+  return classes;
+}
+
+namespace {
 
 std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
   std::lock_guard guard(gLock);
@@ -122,14 +121,6 @@ std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
 IOReturn WrongHandle(uint32_t name) {
   std::lock_guard guard(gLock);
   return gHandles.count(name) ? kIOReturnBadArgument : kMachSendInvalidDest;
-}
-
-// The kernel classes a registry entry is an instance of, most derived first.
-std::vector<std::string> KernelClasses(const ServiceNode* node) {
-  std::vector<std::string> classes{node->className};
-  if (node->className == "IOUserUserClient") classes.push_back("IOUserClient");
-  classes.insert(classes.end(), {"IOService", "IORegistryEntry", "OSObject"});
-  return classes;
 }
 
 void UnmapLocked(Mapping& m) {
@@ -157,21 +148,6 @@ void EndConnection(const std::shared_ptr<Connection>& c, bool terminate) {
 
 }  // namespace
 
-IOReturn GetMatchingServices(bool byName, const std::string& key, std::vector<uint32_t>* handles) {
-  Kernel* kernel = Kernel::Current();
-  if (kernel == nullptr) return kIOReturnNotReady;
-  std::vector<ServiceNode*> nodes = kernel->Nodes();
-  std::lock_guard guard(gLock);
-  for (ServiceNode* node : nodes) {
-    if (!node->registered) continue;
-    const auto classes = KernelClasses(node);
-    const bool match = byName ? node->name == key
-                              : std::find(classes.begin(), classes.end(), key) != classes.end();
-    if (match) handles->push_back(ServiceHandle(node->registryID));
-  }
-  return kIOReturnSuccess;
-}
-
 uint32_t IteratorCreate(const std::vector<uint32_t>& handles) {
   std::lock_guard guard(gLock);
   uint32_t name = NewName();
@@ -184,6 +160,9 @@ uint32_t IteratorCreate(const std::vector<uint32_t>& handles) {
 
 uint32_t IteratorNext(uint32_t iterator) {
   std::lock_guard guard(gLock);
+  if (Handle* n = Find(iterator, Handle::Kind::kNotifier); n != nullptr && n->items.empty()) {
+    return NotifierNextLocked(*n->notifier);  // a matching notification's iterator
+  }
   Handle* h = Find(iterator, Handle::Kind::kIterator);
   if (h == nullptr || h->position >= h->items.size()) return 0;
   uint32_t item = h->items[h->position++];
@@ -193,6 +172,7 @@ uint32_t IteratorNext(uint32_t iterator) {
 
 IOReturn IteratorReset(uint32_t iterator) {
   std::lock_guard guard(gLock);
+  if (Find(iterator, Handle::Kind::kNotifier) != nullptr) return kIOReturnSuccess;
   Handle* h = Find(iterator, Handle::Kind::kIterator);
   if (h == nullptr) return kMachSendInvalidDest;
   h->position = 0;
@@ -201,7 +181,8 @@ IOReturn IteratorReset(uint32_t iterator) {
 
 bool IteratorIsValid(uint32_t iterator) {
   std::lock_guard guard(gLock);
-  return Find(iterator, Handle::Kind::kIterator) != nullptr;
+  return Find(iterator, Handle::Kind::kIterator) != nullptr ||
+         Find(iterator, Handle::Kind::kNotifier) != nullptr;
 }
 
 IOReturn ObjectRetain(uint32_t handle) {
@@ -219,31 +200,92 @@ IOReturn ObjectRelease(uint32_t handle) {
   return kIOReturnSuccess;
 }
 
+uint32_t ObjectUserRetainCount(uint32_t handle) {
+  std::lock_guard guard(gLock);
+  auto it = gHandles.find(handle);
+  return it == gHandles.end() ? 0 : static_cast<uint32_t>(it->second.references);
+}
+
+namespace {
+
+// The kernel classes of an object handle: a service's, or the IOKit class of the other kinds.
+bool ClassesOf(uint32_t handle, std::vector<std::string>* classes) {
+  std::lock_guard guard(gLock);
+  auto it = gHandles.find(handle);
+  if (it == gHandles.end()) return false;
+  switch (it->second.kind) {
+    case Handle::Kind::kService: *classes = it->second.classes; break;
+    case Handle::Kind::kIterator: *classes = {"OSIterator", "OSObject"}; break;
+    case Handle::Kind::kConnection: *classes = {"IOUserUserClient", "IOUserClient", "IOService",
+                                                "IORegistryEntry", "OSObject"}; break;
+    case Handle::Kind::kNotifier: *classes = {"IOUserNotification", "OSIterator", "OSObject"}; break;
+    case Handle::Kind::kPort: return false;  // a receive right, not an IOKit object
+  }
+  return true;
+}
+
+}  // namespace
+
 IOReturn ObjectGetClass(uint32_t handle, std::string* className) {
-  ServiceNode* node = NodeFor(handle);
-  if (node == nullptr) return kMachSendInvalidDest;
-  *className = node->className;
+  std::vector<std::string> classes;
+  if (!ClassesOf(handle, &classes)) return kMachSendInvalidDest;
+  *className = classes.front();
   return kIOReturnSuccess;
 }
 
 bool ObjectConformsTo(uint32_t handle, const char* className) {
-  ServiceNode* node = NodeFor(handle);
-  if (node == nullptr || className == nullptr) return false;
-  const auto classes = KernelClasses(node);
+  std::vector<std::string> classes;
+  if (className == nullptr || !ClassesOf(handle, &classes)) return false;
   return std::find(classes.begin(), classes.end(), className) != classes.end();
 }
 
+std::string SuperclassOf(const std::string& className) {
+  static const std::map<std::string, std::string> kSuper = {
+      {"IOPCIDevice", "IOService"},        {"IOUserService", "IOService"},
+      {"IOUserUserClient", "IOUserClient"}, {"IOUserClient", "IOService"},
+      {"IOService", "IORegistryEntry"},     {"IORegistryEntry", "OSObject"},
+      {"IOUserNotification", "OSIterator"}, {"OSIterator", "OSObject"},
+  };
+  auto it = kSuper.find(className);
+  return it == kSuper.end() ? std::string() : it->second;
+}
+
 IOReturn RegistryEntryGetName(uint32_t handle, std::string* name) {
-  ServiceNode* node = NodeFor(handle);
-  if (node == nullptr) return kMachSendInvalidDest;
-  *name = node->name;
+  std::lock_guard guard(gLock);
+  Handle* h = Find(handle, Handle::Kind::kService);
+  if (h == nullptr) return gHandles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
+  *name = h->name;
   return kIOReturnSuccess;
 }
 
 IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id) {
-  ServiceNode* node = NodeFor(handle);
-  if (node == nullptr) return kMachSendInvalidDest;
-  *id = node->registryID;
+  std::lock_guard guard(gLock);
+  Handle* h = Find(handle, Handle::Kind::kService);
+  if (h == nullptr) return gHandles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
+  *id = h->registryID;
+  return kIOReturnSuccess;
+}
+
+bool SameObject(uint32_t a, uint32_t b) {
+  std::lock_guard guard(gLock);
+  return a == b && gHandles.count(a) != 0;
+}
+
+IOReturn CheckConnection(uint32_t connection) {
+  return ConnectionFor(connection) != nullptr ? kIOReturnSuccess : WrongHandle(connection);
+}
+
+IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
+  std::shared_ptr<Connection> c = ConnectionFor(connection);
+  if (c == nullptr) return WrongHandle(connection);
+  ServiceNode* provider;
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead || c->node == nullptr || c->node->provider == nullptr) return kIOReturnNotAttached;
+    provider = c->node->provider;
+  }
+  std::lock_guard guard(gLock);
+  *service = ServiceHandle(provider);
   return kIOReturnSuccess;
 }
 
@@ -489,6 +531,7 @@ void Reset() {
       if (h.connection) connections.push_back(h.connection);
     }
     gHandles.clear();
+    ForgetNotifiersLocked();
   }
   for (auto& c : connections) EndConnection(c, false);
 }

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+class OSDictionary;
+class OSObject;
+
 namespace fpgadext::emu::broker {
 
 inline constexpr uint32_t kInbandMax = 4096;   // io_struct_inband_t
@@ -52,7 +55,6 @@ struct ConnectMethodReply {
 void Reset();
 
 // Handles are Mach port names in the app's space.
-IOReturn GetMatchingServices(bool byName, const std::string& key, std::vector<uint32_t>* handles);
 uint32_t IteratorCreate(const std::vector<uint32_t>& handles);
 uint32_t IteratorNext(uint32_t iterator);
 IOReturn IteratorReset(uint32_t iterator);
@@ -61,8 +63,36 @@ IOReturn ObjectRetain(uint32_t handle);
 IOReturn ObjectRelease(uint32_t handle);
 IOReturn ObjectGetClass(uint32_t handle, std::string* className);
 bool ObjectConformsTo(uint32_t handle, const char* className);
+uint32_t ObjectUserRetainCount(uint32_t handle);
+// The superclass of a kernel class the registry uses, or "".
+std::string SuperclassOf(const std::string& className);
+bool SameObject(uint32_t a, uint32_t b);
 IOReturn RegistryEntryGetName(uint32_t handle, std::string* name);
 IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id);
+IOReturn ConnectionGetService(uint32_t connection, uint32_t* service);
+// kIOReturnSuccess for a live connection; what CHECK(IOUserClient, …) returns otherwise.
+IOReturn CheckConnection(uint32_t connection);
+
+// The registry (registry.cpp). Matching dictionaries arrive as the kernel sees them, unserialized
+// into an OSDictionary (the caller keeps its reference).
+IOReturn GetMatchingServices(OSDictionary* matching, std::vector<uint32_t>* handles);
+IOReturn MatchPropertyTable(uint32_t service, OSDictionary* matching, bool* matches);
+// +1 copies of an entry's properties / of one property (searching parents when `parents`).
+IOReturn CopyProperties(uint32_t entry, OSDictionary** properties);
+IOReturn CopyProperty(uint32_t entry, const char* key, bool parents, OSObject** value);
+// Parents or children in the service plane, as service handles (+1 each).
+IOReturn GetParents(uint32_t entry, std::vector<uint32_t>* handles);
+IOReturn GetChildren(uint32_t entry, std::vector<uint32_t>* handles);
+// io_service_add_notification / io_service_add_interest_notification: the notification's handle
+// (for matching, an iterator) in *notification; messages go to `port` with `reference`.
+IOReturn AddMatchingNotification(const char* type, OSDictionary* matching, uint32_t port,
+                                 const uint64_t* reference, uint32_t referenceCount,
+                                 uint32_t* notification);
+IOReturn AddInterestNotification(uint32_t service, const char* type, uint32_t port,
+                                 const uint64_t* reference, uint32_t referenceCount,
+                                 uint32_t* notification);
+// Whether a notification handle is still held by the app (IOKitLib checks before a callout).
+bool NotificationIsLive(uint32_t notification);
 
 IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection);
 IOReturn ServiceClose(uint32_t connection);
@@ -73,10 +103,17 @@ IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address);
 
 // Notification ports: async completions are queued here and handed to `deliver`.
 struct AsyncMessage {
+  // kOSNotificationMessageID messages by their header type (OSMessageNotification.h).
+  enum class Kind { kAsyncCompletion, kMatching, kInterest };
+  Kind kind = Kind::kAsyncCompletion;
   uint64_t reference[kAsyncRefCount];
   IOReturn status;
   uint32_t argumentCount;
   uint64_t arguments[16];
+  uint32_t notification = 0;  // matching, interest: the notification that fired
+  uint32_t service = 0;       // interest: the service (a name the app holds)
+  uint32_t messageType = 0;   // interest: kIOMessage*
+  uint64_t messageArgument = 0;
 };
 uint32_t NotificationPortCreate();
 void NotificationPortDestroy(uint32_t port);

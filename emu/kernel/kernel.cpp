@@ -49,6 +49,10 @@ const char* StringProperty(OSDictionary* dict, const char* key) {
 
 }  // namespace
 
+bool PciIdListMatches(const char* list, uint32_t id, uint32_t defaultMask) {
+  return MatchesIdList(list, id, defaultMask);
+}
+
 Kernel::Kernel(const Machine::Config& config) : iommu_(config.iommu) {}
 
 Kernel::~Kernel() {
@@ -146,7 +150,9 @@ IOReturn Kernel::StartService(ServiceNode* node) {
     // leaves the service to be freed.
     node->terminated = true;
     RemoveNode(node);
+    return ret;
   }
+  if (node->registered) ServicePublished(node);
   return ret;
 }
 
@@ -160,6 +166,7 @@ void Kernel::TerminateNode(ServiceNode* node) {
       if (n->provider == node) children.push_back(n.get());
     }
   }
+  ServiceTerminating(node);
   // Children (user clients, nested services) go first, newest first.
   for (auto it = children.rbegin(); it != children.rend(); ++it) TerminateNode(*it);
   TerminateConnections(node);
@@ -170,6 +177,7 @@ void Kernel::TerminateNode(ServiceNode* node) {
     // A driver that left its provider open gets it closed, as after a dext crash.
     if (auto* pci = OSDynamicCast(IOPCIDevice, provider)) pci->EmulationCloseFor(service);
   }
+  ServiceTerminated(node);
   if (node->dext != nullptr) RemoveNode(node);
 }
 
@@ -197,7 +205,9 @@ IOReturn Kernel::AttachPciFunction(PciFunction* function, const std::string& nam
                 slot->ConfigRead(kIOPCIConfigurationOffsetDeviceID, 2));
   slot->node = AddNode(nub, nullptr, "IOPCIDevice", name.empty() ? defaultName : name, nullptr,
                        nullptr);
+  SetPciNubProperties(slot);
   slot->node->registered = true;
+  ServicePublished(slot->node);
   MatchSlot(slot);
   return kIOReturnSuccess;
 }
@@ -212,6 +222,7 @@ void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
   }
   if (slot == nullptr) return;
   if (surprise) slot->Remove();
+  ServiceTerminating(slot->node);
   // The nub's children (the driver and its user clients) stop; then the nub goes.
   std::vector<ServiceNode*> children;
   {
@@ -224,6 +235,7 @@ void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
   slot->Remove();
   function->Connect(nullptr);
   slot->node->terminated = true;
+  ServiceTerminated(slot->node);
   RemoveNode(slot->node);
   std::lock_guard guard(registryLock_);
   for (auto it = slots_.begin(); it != slots_.end(); ++it) {

@@ -37,6 +37,7 @@ struct ServiceNode {
   OSDictionary* properties = nullptr;  // retained
   Dext* dext = nullptr;                // owning dext; nullptr for kernel nubs
   bool registered = false;             // RegisterService() was called
+  bool published = false;              // matching notifications were sent (registry.cpp)
   bool terminated = false;
   bool isUserClient = false;
 };
@@ -220,6 +221,18 @@ class Kernel {
 
 // Closes every app connection to the user client `node` (broker.cpp).
 void TerminateConnections(ServiceNode* node);
+
+// Matching and interest notifications (registry.cpp): a registered service is published once
+// (first-match and publish notifications); a terminating one gets kIOMessageServiceIsTerminated
+// to its interest notifications, then, once stopped, terminated notifications.
+void ServicePublished(ServiceNode* node);
+void ServiceTerminating(ServiceNode* node);
+void ServiceTerminated(ServiceNode* node);
+// The vendor-id, device-id, … properties IOPCIFamily gives a PCI nub.
+void SetPciNubProperties(PciSlot* slot);
+
+// IOPCIPrimaryMatch-style lists: "0xVALUE[&0xMASK] ..." against a 32-bit id.
+bool PciIdListMatches(const char* list, uint32_t id, uint32_t defaultMask);
 
 // Calls fn(piece) for the bytes [offset, offset + length) of `backing`, range by range, in order.
 template <class Fn>

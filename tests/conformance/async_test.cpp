@@ -1,6 +1,8 @@
 // Rules of async user-client calls (driverkit-semantics.md §5.3, §1.2 checkCompletionExists):
 // IOConnectCallAsyncMethod with an IONotificationPort on a dispatch queue, the OSAction the
 // dext gets as `completion`, and AsyncCompletion's delivery to the app's callback.
+#include <mach/mach.h>  // MIG_ARRAY_TOO_LARGE
+
 #include <mutex>
 #include <vector>
 

@@ -1,5 +1,6 @@
 // Rules of IOConnectCallMethod between an app and a dext user client
 // (driverkit-semantics.md §1, §2), and the scenario that started the project.
+#include <mach/mach.h>  // MIG_ARRAY_TOO_LARGE, vm_deallocate
 #include <sys/mman.h>
 #include <unistd.h>
 
