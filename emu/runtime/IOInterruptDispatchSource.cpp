@@ -1,16 +1,30 @@
 // IOInterruptDispatchSource: MSI/MSI-X vectors of an IOPCIDevice delivered, coalesced, to a
-// handler on a queue (driverkit-semantics.md §5.2).
+// handler on a queue (driverkit-semantics.md §5.2; kernel half of the rules in xnu
+// iokit/Kernel/IOUserServer.cpp).
+#include <Block.h>
 #include <DriverKit/IOInterruptDispatchSource.h>
 #include <DriverKit/IOLib.h>
 #include <PCIDriverKit/IOPCIDevice.h>
-
-#include <Block.h>
 
 #include "../kernel/kernel.h"
 
 using fpgadext::emu::InterruptLine;
 
-OSDefineMetaClass(IOInterruptDispatchSource, OSObject);
+OSDefineMetaClass(IOInterruptDispatchSource, IODispatchSource);
+
+namespace {
+
+// Runs `handler` on `queue` after every block already queued there.
+void RunAfterQueued(IODispatchQueue* queue, IODispatchSourceCancelHandler handler) {
+  if (handler == nullptr) return;
+  IODispatchSourceCancelHandler copy = Block_copy(handler);
+  queue->EmulationAsync([copy] {
+    copy();
+    Block_release(copy);
+  });
+}
+
+}  // namespace
 
 kern_return_t IOInterruptDispatchSource::Create(IOService* provider, uint32_t index,
                                                 IODispatchQueue* queue,
@@ -22,7 +36,7 @@ kern_return_t IOInterruptDispatchSource::Create(IOService* provider, uint32_t in
   const uint32_t sourceIndex = index & kIOInterruptSourceIndexMask;
   // Index 0 is the legacy pin; for IOPCIDevices only message-signalled sources (1…) exist.
   if (sourceIndex == 0) return kIOReturnUnsupported;
-  auto* s = OSTypeAllocInit<IOInterruptDispatchSource>();
+  auto* s = OSTypeAllocInitEmulated<IOInterruptDispatchSource>();
   if (s == nullptr) return kIOReturnNoMemory;
   auto* line = new InterruptLine;
   line->slot = pci->EmulationSlot();
@@ -49,7 +63,7 @@ kern_return_t IOInterruptDispatchSource::GetInterruptType(IOService* provider, u
   fpgadext::emu::PciSlot* slot = pci->EmulationSlot();
   const uint32_t sourceIndex = index & kIOInterruptSourceIndexMask;
   if (sourceIndex == 0) {
-    *interruptType = kIOInterruptTypeLevel;
+    *interruptType = kIOInterruptDispatchSourceTypeLevel;
     return kIOReturnSuccess;
   }
   if (sourceIndex - 1 >= slot->vectorCount()) return kIOReturnNoInterrupt;
@@ -57,7 +71,11 @@ kern_return_t IOInterruptDispatchSource::GetInterruptType(IOService* provider, u
   return kIOReturnSuccess;
 }
 
-kern_return_t IOInterruptDispatchSource::SetHandler(OSAction* action) {
+bool IOInterruptDispatchSource::init() {
+  return IODispatchSource::init();
+}
+
+kern_return_t IOInterruptDispatchSource::SetHandler_Impl(OSAction* action) {
   if (action == nullptr || action->EmulationTypeID() != kInterruptOccurredTypeID) {
     return kIOReturnBadArgument;
   }
@@ -69,14 +87,21 @@ kern_return_t IOInterruptDispatchSource::SetHandler(OSAction* action) {
   return kIOReturnSuccess;
 }
 
-kern_return_t IOInterruptDispatchSource::SetEnable(bool enable) {
-  std::lock_guard guard(line_->lock);
-  if (line_->cancelled) return kIOReturnUnsupported;
-  line_->enabled = enable;
+kern_return_t IOInterruptDispatchSource::SetEnableWithCompletion_Impl(
+    bool enable, IODispatchSourceCancelHandler handler) {
+  {
+    std::lock_guard guard(line_->lock);
+    // xnu: no change is success (even once cancelled); a change after Cancel is refused.
+    if (enable != line_->enabled) {
+      if (line_->cancelled) return kIOReturnUnsupported;
+      line_->enabled = enable;
+    }
+  }
+  RunAfterQueued(line_->queue, handler);
   return kIOReturnSuccess;
 }
 
-kern_return_t IOInterruptDispatchSource::Cancel(IODispatchQueueCancelHandler handler) {
+kern_return_t IOInterruptDispatchSource::Cancel_Impl(IODispatchSourceCancelHandler handler) {
   {
     std::lock_guard guard(line_->lock);
     if (line_->cancelled) return kIOReturnSuccess;
@@ -84,18 +109,49 @@ kern_return_t IOInterruptDispatchSource::Cancel(IODispatchQueueCancelHandler han
     line_->enabled = false;
   }
   line_->slot->UnbindLine(line_);
-  if (handler != nullptr) {
-    // After every delivery already queued.
-    IODispatchQueueCancelHandler copy = Block_copy(handler);
-    line_->queue->EmulationAsync([copy] {
-      copy();
-      Block_release(copy);
-    });
-  }
+  RunAfterQueued(line_->queue, handler);  // after every delivery already queued
   return kIOReturnSuccess;
 }
 
+kern_return_t IOInterruptDispatchSource::GetLastInterrupt_Impl(uint64_t* count, uint64_t* time) {
+  std::lock_guard guard(line_->lock);
+  if (count != nullptr) *count = line_->pending;
+  if (time != nullptr) *time = line_->lastTime;
+  return kIOReturnSuccess;
+}
+
+kern_return_t IOInterruptDispatchSource::CheckForWork_Impl(bool synchronous) {
+  // Delivers what is pending in the caller's thread; waiting for an interrupt is not emulated.
+  if (synchronous) return kIOReturnUnsupported;
+  {
+    std::lock_guard guard(line_->lock);
+    if (line_->cancelled || line_->pending == 0 || line_->handler == nullptr) {
+      return kIOReturnNotReady;
+    }
+  }
+  Deliver();
+  return kIOReturnSuccess;
+}
+
+void IOInterruptDispatchSource::Deliver() {
+  uint64_t count, when;
+  OSAction* handler;
+  {
+    std::lock_guard guard(line_->lock);
+    count = line_->pending;
+    when = line_->lastTime;
+    line_->pending = 0;
+    line_->deliveryQueued = false;
+    handler = line_->cancelled ? nullptr : line_->handler;
+    if (handler == nullptr || count == 0) return;
+    handler->retain();
+  }
+  handler->EmulationInvoke<void>(kInterruptOccurredTypeID, handler, count, when);
+  handler->release();
+}
+
 void IOInterruptDispatchSource::EmulationSignal(uint64_t time) {
+  OSAction* handler;
   {
     std::lock_guard guard(line_->lock);
     if (!line_->enabled || line_->cancelled || line_->handler == nullptr) return;  // lost
@@ -103,26 +159,43 @@ void IOInterruptDispatchSource::EmulationSignal(uint64_t time) {
     line_->lastTime = time;
     if (line_->deliveryQueued) return;  // coalesced into the delivery already on its way
     line_->deliveryQueued = true;
+    handler = line_->handler;
+    handler->retain();
   }
   retain();
-  line_->queue->EmulationAsync([this] {
-    uint64_t count, when;
-    OSAction* handler;
-    {
-      std::lock_guard guard(line_->lock);
-      count = line_->pending;
-      when = line_->lastTime;
-      line_->pending = 0;
-      line_->deliveryQueued = false;
-      handler = line_->cancelled ? nullptr : line_->handler;
-      if (handler) handler->retain();
-    }
-    if (handler != nullptr && count != 0) {
-      handler->EmulationInvoke<void>(kInterruptOccurredTypeID, handler, count, when);
-    }
-    OSSafeReleaseNULL(handler);
+  // Routed through the action so that a Wait on it can take the delivery.
+  handler->EmulationDeliver(line_->queue, [this, handler] {
+    Deliver();
+    handler->release();
     release();
   });
+}
+
+kern_return_t IOInterruptDispatchSource::_Dispatch(OSObject* self, const IORPC rpc) {
+  auto* s = static_cast<IOInterruptDispatchSource*>(self);
+  switch (rpc.msgid) {
+    case IORPCMethodID("SetHandler"):
+      return IORPCInvoke(rpc, &IOInterruptDispatchSource::SetHandler_Impl, [s](OSAction* a) {
+        return s->IOInterruptDispatchSource::SetHandler_Impl(a);
+      });
+    case IORPCMethodID("GetLastInterrupt"):
+      return IORPCInvoke(rpc, &IOInterruptDispatchSource::GetLastInterrupt_Impl,
+                         [s](uint64_t* c, uint64_t* t) {
+                           return s->IOInterruptDispatchSource::GetLastInterrupt_Impl(c, t);
+                         });
+    case IORPCMethodID("SetEnableWithCompletion"):
+      return IORPCInvoke(rpc, &IOInterruptDispatchSource::SetEnableWithCompletion_Impl,
+                         [s](bool e, IODispatchSourceCancelHandler h) {
+                           return s->IOInterruptDispatchSource::SetEnableWithCompletion_Impl(e, h);
+                         });
+    case IORPCMethodID("Cancel"):
+      return IORPCInvoke(rpc, &IOInterruptDispatchSource::Cancel_Impl,
+                         [s](IODispatchSourceCancelHandler h) {
+                           return s->IOInterruptDispatchSource::Cancel_Impl(h);
+                         });
+    default:
+      return IODispatchSource::_Dispatch(self, rpc);
+  }
 }
 
 void IOInterruptDispatchSource::free() {
@@ -133,5 +206,5 @@ void IOInterruptDispatchSource::free() {
     delete line_;
     line_ = nullptr;
   }
-  OSObject::free();
+  IODispatchSource::free();
 }

@@ -1,8 +1,17 @@
 #include "serial_queue.h"
 
+#include <algorithm>
+
 namespace fpgadext::emu {
 namespace {
 thread_local SerialQueue* tCurrent = nullptr;
+// Queues held by the threads that are waiting in Sync for the block this thread runs.
+thread_local std::vector<const SerialQueue*> tLent;
+}  // namespace
+
+bool SerialQueue::OnQueue() const {
+  if (holder_.load(std::memory_order_acquire) == std::this_thread::get_id()) return true;
+  return std::find(tLent.begin(), tLent.end(), this) != tLent.end();
 }
 
 SerialQueue::SerialQueue(std::string name) : name_(std::move(name)) {
@@ -50,8 +59,17 @@ bool SerialQueue::Sync(const std::function<void()>& work) {
   std::condition_variable doneWake;
   std::atomic<bool> done{false};
   bool waiting = false;
+  // The block runs as if on the queues this thread holds as well.
+  std::vector<const SerialQueue*> lent = tLent;
+  if (tCurrent != nullptr &&
+      tCurrent->holder_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
+    lent.push_back(tCurrent);
+  }
   bool queued = Async([&] {
+    const size_t before = tLent.size();
+    tLent.insert(tLent.end(), lent.begin(), lent.end());
     work();
+    tLent.resize(before);
     std::lock_guard guard(doneLock);
     done.store(true, std::memory_order_release);
     if (waiting) doneWake.notify_one();
@@ -79,6 +97,7 @@ void SerialQueue::Cancel(std::function<void()> last) {
 
 void SerialQueue::Run() {
   tCurrent = this;
+  holder_.store(std::this_thread::get_id(), std::memory_order_release);
   std::unique_lock guard(lock_);
   bool spin = false;
   for (;;) {
@@ -106,6 +125,75 @@ void SerialQueue::Run() {
     guard.unlock();
     delete this;
   }
+}
+
+SerialQueue::SleepResult SerialQueue::Sleep(void* event,
+                                            const std::chrono::steady_clock::time_point* deadline) {
+  if (!OnQueue()) return SleepResult::kNotOnQueue;
+  Sleeper sleeper;
+  sleeper.event = event;
+  sleeper.thread = std::this_thread::get_id();
+  std::unique_lock guard(lock_);
+  sleepers_.push_back(&sleeper);
+  std::thread standIn([this, &sleeper] { StandIn(&sleeper); });
+  while (!sleeper.woken) {
+    if (deadline == nullptr) {
+      sleeper.wake.wait(guard);
+    } else if (sleeper.wake.wait_until(guard, *deadline) == std::cv_status::timeout &&
+               !sleeper.woken) {
+      sleeper.woken = sleeper.timedOut = true;
+      std::erase(sleepers_, &sleeper);
+    }
+  }
+  sleeper.wantsQueue = true;
+  wake_.notify_all();  // the stand-in, if it waits for work, hands the queue back
+  sleeper.wake.wait(guard, [&] { return sleeper.handedBack; });
+  guard.unlock();
+  standIn.join();
+  return sleeper.timedOut ? SleepResult::kTimedOut : SleepResult::kWoken;
+}
+
+bool SerialQueue::Wakeup(void* event, bool all) {
+  bool any = false;
+  std::lock_guard guard(lock_);
+  for (auto it = sleepers_.begin(); it != sleepers_.end();) {
+    Sleeper* s = *it;
+    if (s->event != event) {
+      ++it;
+      continue;
+    }
+    s->woken = true;
+    s->wake.notify_one();
+    it = sleepers_.erase(it);
+    any = true;
+    if (!all) break;
+  }
+  return any;
+}
+
+void SerialQueue::StandIn(Sleeper* sleeper) {
+  tCurrent = this;
+  std::unique_lock guard(lock_);
+  holder_.store(std::this_thread::get_id(), std::memory_order_release);
+  for (;;) {
+    if (sleeper->wantsQueue) break;
+    if (work_.empty()) {
+      sleeping_ = true;
+      wake_.wait(guard, [&] { return sleeper->wantsQueue || !work_.empty(); });
+      sleeping_ = false;
+      continue;
+    }
+    auto work = std::move(work_.front());
+    work_.pop_front();
+    guard.unlock();
+    work();
+    work = nullptr;
+    guard.lock();
+  }
+  holder_.store(sleeper->thread, std::memory_order_release);
+  sleeper->handedBack = true;
+  sleeper->wake.notify_one();
+  tCurrent = nullptr;
 }
 
 }  // namespace fpgadext::emu

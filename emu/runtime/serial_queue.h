@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fpgadext::emu {
 
@@ -32,7 +33,10 @@ class SerialQueue {
   // Runs `work` on the queue and waits. False (and nothing run) when called from the queue's
   // own thread, which would deadlock, or after cancellation.
   bool Sync(const std::function<void()>& work);
-  bool OnQueue() const { return std::this_thread::get_id() == thread_.get_id(); }
+  // True in the thread that holds the queue (its own thread, or the one standing in for a block
+  // that sleeps), and in a block another queue's holder runs with Sync (as IODispatchQueue's
+  // OnQueue is for a queue that "invoked a second queue").
+  bool OnQueue() const;
   // Accepts nothing more; `last` runs after everything already queued.
   void Cancel(std::function<void()> last);
   const std::string& name() const { return name_; }
@@ -40,14 +44,34 @@ class SerialQueue {
   // The queue whose thread is running the caller, or nullptr.
   static SerialQueue* Current();
 
+  // Releases the queue while the calling block (which must hold it) waits for Wakeup(event) or
+  // `deadline` (nullptr: none): another thread runs the queue's blocks meanwhile, and the caller
+  // continues once it holds the queue again, after the block that thread is running.
+  enum class SleepResult { kWoken, kTimedOut, kNotOnQueue };
+  SleepResult Sleep(void* event, const std::chrono::steady_clock::time_point* deadline);
+  // Wakes the first (or every) block sleeping on `event`; false if there was none.
+  bool Wakeup(void* event, bool all);
+
   // How long the queue thread spins for more work, and a Sync caller for its block's end,
   // before sleeping.
   static constexpr uint64_t kSpinNs = 50'000;
   static constexpr uint64_t kSyncSpinNs = 20'000;
 
  private:
+  struct Sleeper {
+    void* event;
+    std::thread::id thread;
+    bool woken = false;
+    bool timedOut = false;
+    bool wantsQueue = false;  // woken or timed out: waits for its stand-in to hand back
+    bool handedBack = false;
+    std::condition_variable wake;
+  };
+
   ~SerialQueue() = default;
   void Run();
+  // Runs the queue's blocks for `sleeper` until it wants the queue back.
+  void StandIn(Sleeper* sleeper);
 
   std::string name_;
   std::mutex lock_;
@@ -58,6 +82,8 @@ class SerialQueue {
   bool cancelled_ = false;
   bool stopping_ = false;
   bool selfDestruct_ = false;
+  std::vector<Sleeper*> sleepers_;  // asleep and not yet woken (under lock_)
+  std::atomic<std::thread::id> holder_{};
   std::thread thread_;
 };
 

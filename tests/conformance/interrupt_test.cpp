@@ -12,7 +12,7 @@ namespace {
 
 using namespace ::conformance;
 
-constexpr uint64_t kTypeLevel = 0x1;     // kIOInterruptTypeLevel
+constexpr uint64_t kTypeLevel = 0x1;     // kIOInterruptDispatchSourceTypeLevel
 constexpr uint64_t kTypeMsi = 0x10000;   // kIOInterruptTypePCIMessaged
 constexpr uint64_t kTypeMsix = 0x20000;  // kIOInterruptTypePCIMessagedX
 
@@ -163,6 +163,42 @@ TEST_F(InterruptRules, ConfigureInterruptsBeyondTheCapabilityIsNoResources) {
   EXPECT_EQ(Configure(kTypeMsix, 9, 16), kIOReturnNoResources);
   EXPECT_EQ(Configure(kTypeMsi, 8, 8), kIOReturnNoResources);
   EXPECT_EQ(Configure(kTypeLevel, 1, 1), kIOReturnUnsupported);  // legacy INTx: not emulated
+}
+
+// GetLastInterrupt (xnu IOInterruptDispatchSource::GetLastInterrupt_Impl): the count of
+// interrupts not yet delivered and the time of the last one.
+TEST_F(InterruptRules, GetLastInterruptCountsUndeliveredInterruptsAndTheLastTime) {
+  ASSERT_EQ(SetupSource(1, true), kIOReturnSuccess);
+  // Raised inside one call, which holds the queue InterruptOccurred runs on.
+  std::vector<uint64_t> out(5);
+  ASSERT_EQ(Call(kSelRaiseGetLast, {0, 3}, &out), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(out[0]), kIOReturnSuccess);
+  EXPECT_EQ(out[1], 3u);
+  EXPECT_GE(out[2], out[3]);  // the last interrupt's mach_absolute_time, while raising
+  EXPECT_LE(out[2], out[4]);
+  const uint64_t lastTime = out[2];
+  EXPECT_EQ(WaitForInterrupts(3).deliveries, 1u);  // coalesced
+  out.assign(5, 0);
+  ASSERT_EQ(Call(kSelGetLast, {}, &out), kIOReturnSuccess);
+  EXPECT_EQ(out[1], 0u);  // delivered: nothing left to count
+  EXPECT_EQ(out[2], lastTime);
+}
+
+// SetEnableWithCompletion's block runs once the deliveries already queued have run.
+TEST_F(InterruptRules, SetEnableWithCompletionRunsAfterQueuedDeliveries) {
+  ASSERT_EQ(SetupSource(1, true), kIOReturnSuccess);
+  std::vector<uint64_t> out(1);
+  ASSERT_EQ(Call(kSelRaiseDisable, {0, 2}, &out), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(out[0]), kIOReturnSuccess);
+  out.assign(5, 0);
+  ASSERT_TRUE(WaitFor([&] {
+    EXPECT_EQ(Call(kSelGetLast, {}, &out), kIOReturnSuccess);
+    return out[3] != 0;
+  }));
+  EXPECT_EQ(out[4], 2u);  // the completion saw both interrupts delivered
+  Raise(0);               // disabled now: lost
+  WaitFor([&] { return Count().interrupts != 2; }, std::chrono::milliseconds(50));
+  EXPECT_EQ(Count().interrupts, 2u);
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ struct ConformanceUserClient_IVars {
   uint64_t deliveries;
   uint64_t interrupts;
   uint64_t offQueueDeliveries;  // InterruptOccurred calls not on `queue`
+  uint64_t completionRan;        // kSelRaiseDisable's completion block ran
+  uint64_t completionSaw;        // `interrupts` when it ran
 };
 
 namespace {
@@ -653,6 +655,38 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       a->scalarOutputCount = 1;
       return kIOReturnSuccess;
     }
+    case kSelRaiseGetLast:
+    case kSelRaiseDisable: {
+      if (ivars->source == nullptr) return kIOReturnNotReady;
+      uint8_t index = 0;
+      device->GetBARInfo(0, &index, nullptr, nullptr);
+      const uint64_t before = mach_absolute_time();
+      for (uint64_t i = 0; i < in[1]; ++i) {
+        device->MemoryWrite32(index, probe::kRaise, static_cast<uint32_t>(in[0]));
+      }
+      const uint64_t after = mach_absolute_time();
+      if (selector == kSelRaiseDisable) {
+        ConformanceUserClient_IVars* v = ivars;
+        out[0] = static_cast<uint32_t>(ivars->source->SetEnableWithCompletion(false, ^{
+          v->completionSaw = v->interrupts;
+          v->completionRan = 1;
+        }));
+        a->scalarOutputCount = 1;
+        return kIOReturnSuccess;
+      }
+      out[0] = static_cast<uint32_t>(ivars->source->GetLastInterrupt(&out[1], &out[2]));
+      out[3] = before;
+      out[4] = after;
+      a->scalarOutputCount = 5;
+      return kIOReturnSuccess;
+    }
+    case kSelGetLast:
+      if (ivars->source == nullptr) return kIOReturnNotReady;
+      out[0] = static_cast<uint32_t>(ivars->source->GetLastInterrupt(&out[1], &out[2]));
+      out[3] = ivars->completionRan;
+      out[4] = ivars->completionSaw;
+      a->scalarOutputCount = 5;
+      return kIOReturnSuccess;
     case kSelInterruptCancel:
       out[0] =
           ivars->source ? static_cast<uint32_t>(ivars->source->Cancel(nullptr)) : kIOReturnNotReady;

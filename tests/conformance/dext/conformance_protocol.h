@@ -161,4 +161,14 @@ enum MemoryPciType : uint64_t {
   kMemDirectBarReadOnly = 61,  // the same, with kIOUserClientMemoryReadOnly
 };
 
+// Interrupt-source rules of the dispatch headers (interrupt_test.cpp, DispatchInterrupt*).
+enum DispatchSelector : uint32_t {
+  kSelRaiseGetLast = 90,  // in: vector, n → n raises inside the call, then GetLastInterrupt;
+                          // out: status, count, time, clock before raising, clock after
+  kSelGetLast = 91,       // out: GetLastInterrupt status, count, time; completion ran,
+                          // interrupts counted when it ran
+  kSelRaiseDisable = 92,  // in: vector, n → n raises, then SetEnableWithCompletion(false,
+                          // block); out: status
+};
+
 }  // namespace conformance
