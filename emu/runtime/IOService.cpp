@@ -195,6 +195,7 @@ kern_return_t IOService::GetRegistryEntryID_Impl(uint64_t* registryEntryID) {
 }
 
 kern_return_t IOService::CopyDispatchQueue_Impl(const char* name, IODispatchQueue** queue) {
+  if (queues_ == nullptr) return kIOReturnError;  // before init or after free, as xnu
   if (name == nullptr || queue == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(queues_->lock);
   auto it = queues_->byName.find(name);
@@ -205,6 +206,7 @@ kern_return_t IOService::CopyDispatchQueue_Impl(const char* name, IODispatchQueu
 }
 
 kern_return_t IOService::SetDispatchQueue_Impl(const char* name, IODispatchQueue* queue) {
+  if (queues_ == nullptr) return kIOReturnError;  // before init or after free, as xnu
   if (name == nullptr || queue == nullptr) return kIOReturnBadArgument;
   std::lock_guard guard(queues_->lock);
   queue->retain();

@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 class OSData;
-class OSString;
 typedef OSData* OSDataPtr;
 
 class OSData : public OSContainer {

@@ -7,7 +7,6 @@
 #include <DriverKit/OSCollection.h>
 #include <stdint.h>
 
-class OSString;
 class OSDictionary;
 typedef OSDictionary* OSDictionaryPtr;
 

@@ -5,7 +5,6 @@
 #include <DriverKit/OSContainer.h>
 #include <stddef.h>
 
-class OSData;
 class OSString;
 typedef OSString* OSStringPtr;
 

@@ -43,6 +43,9 @@ void fpgadext_os_log_emit(os_log_t log, os_log_type_t type, const char* format, 
     __attribute__((format(os_log, 3, 4)));
 }
 
+#define os_log_info_enabled(log) os_log_type_enabled(log, OS_LOG_TYPE_INFO)
+#define os_log_debug_enabled(log) os_log_type_enabled(log, OS_LOG_TYPE_DEBUG)
+
 #define OS_LOG_DEFAULT (&_os_log_default)
 #define OS_LOG_DISABLED (&_os_log_disabled)
 
