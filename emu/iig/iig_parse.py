@@ -248,8 +248,8 @@ class Parser:
                 i += 1
                 continue
             if t.kind == "punct" and t.text == "{":
-                depth += 1
-            elif t.kind == "punct" and t.text == "}":
+                depth += 1 if self.cond.counting else 0
+            elif t.kind == "punct" and t.text == "}" and self.cond.counting:
                 depth -= 1
                 if depth < 0:
                     raise self.err(t.line, "unbalanced '}'")

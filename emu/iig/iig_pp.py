@@ -212,7 +212,9 @@ class Conditionals:
 
     def __init__(self, macros: Macros):
         self.macros = macros
-        # Per level: [state of this branch, some earlier branch was taken (or None), line]
+        # Per level: [state of this branch, some earlier branch was taken (or None), line,
+        # assumed, some branch was assumed]: an undecided group is read as if its first
+        # undecided branch were taken, for counting braces only (`counting`).
         self.stack: list[list] = []
 
     @property
@@ -224,6 +226,10 @@ class Conditionals:
             if level[0] is None:
                 state = None
         return state
+
+    @property
+    def counting(self) -> bool:
+        return all(level[3] for level in self.stack)
 
     @property
     def depth(self) -> int:
@@ -239,14 +245,16 @@ class Conditionals:
         """Handles a conditional directive; returns False if `name` is not one."""
         if name in ("if", "ifdef", "ifndef"):
             if self.active is False:
-                self.stack.append([False, True, line])  # nested in a skipped group: all skipped
+                # nested in a skipped group: all skipped
+                self.stack.append([False, True, line, False, True])
                 return True
             if name == "if":
                 state = self._cond(rest)
             else:
                 word = rest.split()[0] if rest.split() else ""
                 state = (word in self.macros.table) == (name == "ifdef")
-            self.stack.append([state, state, line])
+            assumed = state is not False
+            self.stack.append([state, state, line, assumed, assumed])
             return True
         if name in ("elif", "elifdef", "elifndef", "else"):
             if not self.stack:
@@ -268,6 +276,8 @@ class Conditionals:
                     state = None if state is not False else False
                 level[0] = state
                 level[1] = True if state is True else level[1]
+            level[3] = level[0] is not False and not level[4]
+            level[4] = level[4] or level[3]
             return True
         if name == "endif":
             if not self.stack:

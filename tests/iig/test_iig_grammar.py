@@ -207,6 +207,14 @@ class Preprocessor(unittest.TestCase):
         self.assertIn("class EXTENDS (A) B {", h)
         self.assertNotIn("OSDefine", c)
 
+    def test_undecided_if_outside_classes_passes_through(self):
+        src = ("#if __has_include(<foo.h>)\nnamespace a {\n#else\nnamespace b {\n#endif\n"
+               "struct S {};\n}\nclass A : public OSObject {\npublic:\n"
+               "  kern_return_t f(uint32_t x);\n};\n")
+        h, c = gen(src)
+        self.assertIn("#if __has_include(<foo.h>)\nnamespace a {\n#else\nnamespace b {", h)
+        self.assertIn("OSDefineMetaClass(A, OSObject);", c)
+
     def check(self, source, line, fragment):
         with self.assertRaises(iig.IigError) as cm:
             gen(source, path="P.iig")
