@@ -92,9 +92,13 @@ bool SourcesPending(__CFRunLoop* loop) {
 
 namespace fpgadext::emu::cf {
 
-void WakeMainRunLoop() { Wake(MainLoop()); }
+void WakeMainRunLoop() {
+  Wake(MainLoop());
+}
 
-CFRunLoopSourceRef NewRunLoopSource() { return new __CFRunLoopSource; }
+CFRunLoopSourceRef NewRunLoopSource() {
+  return new __CFRunLoopSource;
+}
 
 void PostToRunLoopSource(CFRunLoopSourceRef source, std::function<void()> work) {
   std::vector<__CFRunLoop*> loops;
@@ -114,10 +118,16 @@ extern "C" {
 const CFRunLoopMode kCFRunLoopDefaultMode = CFSTR("kCFRunLoopDefaultMode");
 const CFRunLoopMode kCFRunLoopCommonModes = CFSTR("kCFRunLoopCommonModes");
 
-CFTypeID CFRunLoopGetTypeID(void) { return cf::kRunLoop; }
-CFTypeID CFRunLoopSourceGetTypeID(void) { return cf::kRunLoopSource; }
+CFTypeID CFRunLoopGetTypeID(void) {
+  return cf::kRunLoop;
+}
+CFTypeID CFRunLoopSourceGetTypeID(void) {
+  return cf::kRunLoopSource;
+}
 
-CFRunLoopRef CFRunLoopGetMain(void) { return MainLoop(); }
+CFRunLoopRef CFRunLoopGetMain(void) {
+  return MainLoop();
+}
 
 CFRunLoopRef CFRunLoopGetCurrent(void) {
   if (cf::IsMainThread()) return MainLoop();
@@ -129,10 +139,9 @@ CFRunLoopRef CFRunLoopGetCurrent(void) {
 CFRunLoopRunResult CFRunLoopRunInMode(CFRunLoopMode, CFTimeInterval seconds,
                                       Boolean returnAfterSourceHandled) {
   __CFRunLoop* loop = CFRunLoopGetCurrent();
-  const auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::duration<double>(std::min(std::max(seconds, 0.0), 1.0e9)));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(std::min(std::max(seconds, 0.0), 1.0e9)));
   {
     std::lock_guard guard(loop->lock);
     if (!loop->isMain && loop->sources.empty()) return kCFRunLoopRunFinished;
@@ -176,7 +185,9 @@ void CFRunLoopStop(CFRunLoopRef rl) {
   rl->wake.notify_all();
 }
 
-void CFRunLoopWakeUp(CFRunLoopRef rl) { Wake(rl); }
+void CFRunLoopWakeUp(CFRunLoopRef rl) {
+  Wake(rl);
+}
 
 Boolean CFRunLoopContainsSource(CFRunLoopRef rl, CFRunLoopSourceRef source, CFRunLoopMode) {
   std::lock_guard guard(rl->lock);

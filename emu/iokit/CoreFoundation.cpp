@@ -3,6 +3,7 @@
 // wrong-typed object, a release past zero) aborts here with a message.
 #include <CoreFoundation/CoreFoundation.h>
 
+#include <time.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -10,7 +11,6 @@
 #include <limits>
 #include <map>
 #include <mutex>
-#include <time.h>
 
 #include "cf_internal.h"
 
@@ -48,24 +48,43 @@ __CFBoolean gFalse(false);
 
 CFIndex ByteSize(CFNumberType type) {
   switch (type) {
-    case kCFNumberSInt8Type: case kCFNumberCharType: return 1;
-    case kCFNumberSInt16Type: case kCFNumberShortType: return 2;
-    case kCFNumberSInt32Type: case kCFNumberIntType: case kCFNumberFloat32Type:
-    case kCFNumberFloatType: return 4;
-    default: return 8;
+    case kCFNumberSInt8Type:
+    case kCFNumberCharType:
+      return 1;
+    case kCFNumberSInt16Type:
+    case kCFNumberShortType:
+      return 2;
+    case kCFNumberSInt32Type:
+    case kCFNumberIntType:
+    case kCFNumberFloat32Type:
+    case kCFNumberFloatType:
+      return 4;
+    default:
+      return 8;
   }
 }
 
 // The type CoreFoundation stores a value of `type` as.
 CFNumberType Canonical(CFNumberType type) {
   switch (type) {
-    case kCFNumberSInt8Type: case kCFNumberCharType: return kCFNumberSInt8Type;
-    case kCFNumberSInt16Type: case kCFNumberShortType: return kCFNumberSInt16Type;
-    case kCFNumberSInt32Type: case kCFNumberIntType: return kCFNumberSInt32Type;
-    case kCFNumberFloat32Type: case kCFNumberFloatType: return kCFNumberFloat32Type;
-    case kCFNumberFloat64Type: case kCFNumberDoubleType: case kCFNumberCGFloatType:
+    case kCFNumberSInt8Type:
+    case kCFNumberCharType:
+      return kCFNumberSInt8Type;
+    case kCFNumberSInt16Type:
+    case kCFNumberShortType:
+      return kCFNumberSInt16Type;
+    case kCFNumberSInt32Type:
+    case kCFNumberIntType:
+      return kCFNumberSInt32Type;
+    case kCFNumberFloat32Type:
+    case kCFNumberFloatType:
+      return kCFNumberFloat32Type;
+    case kCFNumberFloat64Type:
+    case kCFNumberDoubleType:
+    case kCFNumberCGFloatType:
       return kCFNumberFloat64Type;
-    default: return kCFNumberSInt64Type;
+    default:
+      return kCFNumberSInt64Type;
   }
 }
 
@@ -74,7 +93,9 @@ bool IsFloat(CFNumberType type) {
   return c == kCFNumberFloat32Type || c == kCFNumberFloat64Type;
 }
 
-bool ValidType(CFNumberType type) { return type >= kCFNumberSInt8Type && type <= kCFNumberMaxType; }
+bool ValidType(CFNumberType type) {
+  return type >= kCFNumberSInt8Type && type <= kCFNumberMaxType;
+}
 
 template <class T>
 bool StoreInteger(int64_t v, void* out) {
@@ -83,7 +104,9 @@ bool StoreInteger(int64_t v, void* out) {
   return static_cast<int64_t>(t) == v;
 }
 
-CFStringRef NewString(std::string s) { return new __CFString(std::move(s)); }
+CFStringRef NewString(std::string s) {
+  return new __CFString(std::move(s));
+}
 
 }  // namespace
 
@@ -111,25 +134,43 @@ const CFAllocatorRef kCFAllocatorMalloc = &gMallocAllocator;
 const CFAllocatorRef kCFAllocatorNull = &gNullAllocator;
 
 const CFArrayCallBacks kCFTypeArrayCallBacks = {0, nullptr, nullptr, nullptr, nullptr};
-const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks = {0, nullptr, nullptr,
+const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks = {0,       nullptr, nullptr,
                                                                 nullptr, nullptr, nullptr};
-const CFDictionaryKeyCallBacks kCFCopyStringDictionaryKeyCallBacks = {0, nullptr, nullptr,
+const CFDictionaryKeyCallBacks kCFCopyStringDictionaryKeyCallBacks = {0,       nullptr, nullptr,
                                                                       nullptr, nullptr, nullptr};
-const CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks = {0, nullptr, nullptr,
-                                                                    nullptr, nullptr};
+const CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks = {0, nullptr, nullptr, nullptr,
+                                                                    nullptr};
 const CFTimeInterval kCFAbsoluteTimeIntervalSince1970 = 978307200.0;
 const CFTimeInterval kCFAbsoluteTimeIntervalSince1904 = 3061152000.0;
 
-CFTypeID CFNullGetTypeID(void) { return cf::kNull; }
-CFTypeID CFAllocatorGetTypeID(void) { return cf::kAllocator; }
-CFTypeID CFStringGetTypeID(void) { return cf::kString; }
-CFTypeID CFNumberGetTypeID(void) { return cf::kNumber; }
-CFTypeID CFBooleanGetTypeID(void) { return cf::kBoolean; }
-CFTypeID CFDataGetTypeID(void) { return cf::kData; }
-CFTypeID CFArrayGetTypeID(void) { return cf::kArray; }
-CFTypeID CFDictionaryGetTypeID(void) { return cf::kDictionary; }
+CFTypeID CFNullGetTypeID(void) {
+  return cf::kNull;
+}
+CFTypeID CFAllocatorGetTypeID(void) {
+  return cf::kAllocator;
+}
+CFTypeID CFStringGetTypeID(void) {
+  return cf::kString;
+}
+CFTypeID CFNumberGetTypeID(void) {
+  return cf::kNumber;
+}
+CFTypeID CFBooleanGetTypeID(void) {
+  return cf::kBoolean;
+}
+CFTypeID CFDataGetTypeID(void) {
+  return cf::kData;
+}
+CFTypeID CFArrayGetTypeID(void) {
+  return cf::kArray;
+}
+CFTypeID CFDictionaryGetTypeID(void) {
+  return cf::kDictionary;
+}
 
-CFTypeID CFGetTypeID(CFTypeRef ref) { return cf::Get(ref, "CFGetTypeID")->type; }
+CFTypeID CFGetTypeID(CFTypeRef ref) {
+  return cf::Get(ref, "CFGetTypeID")->type;
+}
 
 CFTypeRef CFRetain(CFTypeRef ref) {
   cf::Object* o = cf::Get(ref, "CFRetain");
@@ -207,16 +248,26 @@ CFHashCode CFHash(CFTypeRef ref) {
 
 CFStringRef CFCopyTypeIDDescription(CFTypeID id) {
   switch (id) {
-    case cf::kString: return NewString("CFString");
-    case cf::kNumber: return NewString("CFNumber");
-    case cf::kBoolean: return NewString("CFBoolean");
-    case cf::kData: return NewString("CFData");
-    case cf::kArray: return NewString("CFArray");
-    case cf::kDictionary: return NewString("CFDictionary");
-    case cf::kNull: return NewString("CFNull");
-    case cf::kRunLoop: return NewString("CFRunLoop");
-    case cf::kRunLoopSource: return NewString("CFRunLoopSource");
-    default: return nullptr;
+    case cf::kString:
+      return NewString("CFString");
+    case cf::kNumber:
+      return NewString("CFNumber");
+    case cf::kBoolean:
+      return NewString("CFBoolean");
+    case cf::kData:
+      return NewString("CFData");
+    case cf::kArray:
+      return NewString("CFArray");
+    case cf::kDictionary:
+      return NewString("CFDictionary");
+    case cf::kNull:
+      return NewString("CFNull");
+    case cf::kRunLoop:
+      return NewString("CFRunLoop");
+    case cf::kRunLoopSource:
+      return NewString("CFRunLoopSource");
+    default:
+      return nullptr;
   }
 }
 
@@ -274,7 +325,8 @@ CFStringRef CFStringCreateWithCString(CFAllocatorRef, const char* cStr, CFString
 
 CFStringRef CFStringCreateWithBytes(CFAllocatorRef, const UInt8* bytes, CFIndex numBytes,
                                     CFStringEncoding, Boolean) {
-  return NewString(std::string(reinterpret_cast<const char*>(bytes), static_cast<size_t>(numBytes)));
+  return NewString(
+      std::string(reinterpret_cast<const char*>(bytes), static_cast<size_t>(numBytes)));
 }
 
 CFStringRef CFStringCreateCopy(CFAllocatorRef, CFStringRef s) {
@@ -297,7 +349,8 @@ CFStringRef CFStringCreateWithFormat(CFAllocatorRef, CFDictionaryRef, CFStringRe
 
 CFIndex CFStringGetLength(CFStringRef s) {
   // UTF-16 units; the emulation's strings are ASCII in practice.
-  return static_cast<CFIndex>(cf::As<__CFString>(s, cf::kString, "CFStringGetLength")->value.size());
+  return static_cast<CFIndex>(
+      cf::As<__CFString>(s, cf::kString, "CFStringGetLength")->value.size());
 }
 
 Boolean CFStringGetCString(CFStringRef s, char* buffer, CFIndex bufferSize, CFStringEncoding) {
@@ -353,18 +406,30 @@ CFNumberRef CFNumberCreate(CFAllocatorRef, CFNumberType type, const void* valueP
   n->type = Canonical(type);
   n->isFloat = IsFloat(type);
   switch (type) {
-    case kCFNumberSInt8Type: case kCFNumberCharType:
-      n->integer = *static_cast<const int8_t*>(valuePtr); break;
-    case kCFNumberSInt16Type: case kCFNumberShortType:
-      n->integer = *static_cast<const int16_t*>(valuePtr); break;
-    case kCFNumberSInt32Type: case kCFNumberIntType:
-      n->integer = *static_cast<const int32_t*>(valuePtr); break;
-    case kCFNumberFloat32Type: case kCFNumberFloatType:
-      n->real = *static_cast<const float*>(valuePtr); break;
-    case kCFNumberFloat64Type: case kCFNumberDoubleType: case kCFNumberCGFloatType:
-      n->real = *static_cast<const double*>(valuePtr); break;
+    case kCFNumberSInt8Type:
+    case kCFNumberCharType:
+      n->integer = *static_cast<const int8_t*>(valuePtr);
+      break;
+    case kCFNumberSInt16Type:
+    case kCFNumberShortType:
+      n->integer = *static_cast<const int16_t*>(valuePtr);
+      break;
+    case kCFNumberSInt32Type:
+    case kCFNumberIntType:
+      n->integer = *static_cast<const int32_t*>(valuePtr);
+      break;
+    case kCFNumberFloat32Type:
+    case kCFNumberFloatType:
+      n->real = *static_cast<const float*>(valuePtr);
+      break;
+    case kCFNumberFloat64Type:
+    case kCFNumberDoubleType:
+    case kCFNumberCGFloatType:
+      n->real = *static_cast<const double*>(valuePtr);
+      break;
     default:
-      n->integer = *static_cast<const int64_t*>(valuePtr); break;
+      n->integer = *static_cast<const int64_t*>(valuePtr);
+      break;
   }
   return n;
 }
@@ -373,7 +438,9 @@ CFNumberType CFNumberGetType(CFNumberRef number) {
   return cf::As<__CFNumber>(number, cf::kNumber, "CFNumberGetType")->type;
 }
 
-CFIndex CFNumberGetByteSize(CFNumberRef number) { return ByteSize(CFNumberGetType(number)); }
+CFIndex CFNumberGetByteSize(CFNumberRef number) {
+  return ByteSize(CFNumberGetType(number));
+}
 
 Boolean CFNumberIsFloatType(CFNumberRef number) {
   return cf::As<__CFNumber>(number, cf::kNumber, "CFNumberIsFloatType")->isFloat;
@@ -401,10 +468,18 @@ Boolean CFNumberGetValue(CFNumberRef number, CFNumberType type, void* valuePtr) 
   }
   bool fits;
   switch (ByteSize(type)) {
-    case 1: fits = StoreInteger<int8_t>(v, valuePtr); break;
-    case 2: fits = StoreInteger<int16_t>(v, valuePtr); break;
-    case 4: fits = StoreInteger<int32_t>(v, valuePtr); break;
-    default: fits = StoreInteger<int64_t>(v, valuePtr); break;
+    case 1:
+      fits = StoreInteger<int8_t>(v, valuePtr);
+      break;
+    case 2:
+      fits = StoreInteger<int16_t>(v, valuePtr);
+      break;
+    case 4:
+      fits = StoreInteger<int32_t>(v, valuePtr);
+      break;
+    default:
+      fits = StoreInteger<int64_t>(v, valuePtr);
+      break;
   }
   return exact && fits;
 }
@@ -465,7 +540,8 @@ CFMutableArrayRef CFArrayCreateMutable(CFAllocatorRef, CFIndex, const CFArrayCal
 }
 
 CFIndex CFArrayGetCount(CFArrayRef array) {
-  return static_cast<CFIndex>(cf::As<__CFArray>(array, cf::kArray, "CFArrayGetCount")->values.size());
+  return static_cast<CFIndex>(
+      cf::As<__CFArray>(array, cf::kArray, "CFArrayGetCount")->values.size());
 }
 
 const void* CFArrayGetValueAtIndex(CFArrayRef array, CFIndex index) {

@@ -97,12 +97,18 @@ kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32
   return broker::ServiceOpen(service, type, connect);
 }
 
-kern_return_t IOServiceClose(io_connect_t connect) { return broker::ServiceClose(connect); }
+kern_return_t IOServiceClose(io_connect_t connect) {
+  return broker::ServiceClose(connect);
+}
 
 // A connection is a port: more references keep the name, the last release closes nothing (the
 // connection ends with IOServiceClose), as with mach_port_mod_refs on the send right.
-kern_return_t IOConnectAddRef(io_connect_t connect) { return broker::ObjectRetain(connect); }
-kern_return_t IOConnectRelease(io_connect_t connect) { return broker::ObjectRelease(connect); }
+kern_return_t IOConnectAddRef(io_connect_t connect) {
+  return broker::ObjectRetain(connect);
+}
+kern_return_t IOConnectRelease(io_connect_t connect) {
+  return broker::ObjectRelease(connect);
+}
 
 kern_return_t IOConnectGetService(io_connect_t connect, io_service_t* service) {
   if (service == nullptr) return kIOReturnBadArgument;
@@ -117,10 +123,9 @@ kern_return_t IOConnectSetNotificationPort(io_connect_t connect, uint32_t type, 
   return ret == kIOReturnSuccess ? kIOReturnUnsupported : ret;
 }
 
-kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector,
-                                  const uint64_t* input, uint32_t inputCnt,
-                                  const void* inputStruct, size_t inputStructCnt, uint64_t* output,
-                                  uint32_t* outputCnt, void* outputStruct,
+kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector, const uint64_t* input,
+                                  uint32_t inputCnt, const void* inputStruct, size_t inputStructCnt,
+                                  uint64_t* output, uint32_t* outputCnt, void* outputStruct,
                                   size_t* outputStructCnt) {
   return CallMethod(false, connection, selector, 0, nullptr, 0, input, inputCnt, inputStruct,
                     inputStructCnt, output, outputCnt, outputStruct, outputStructCnt);
@@ -130,19 +135,17 @@ kern_return_t IOConnectCallAsyncMethod(mach_port_t connection, uint32_t selector
                                        mach_port_t wake_port, uint64_t* reference,
                                        uint32_t referenceCnt, const uint64_t* input,
                                        uint32_t inputCnt, const void* inputStruct,
-                                       size_t inputStructCnt, uint64_t* output,
-                                       uint32_t* outputCnt, void* outputStruct,
-                                       size_t* outputStructCnt) {
-  return CallMethod(true, connection, selector, wake_port, reference, referenceCnt, input,
-                    inputCnt, inputStruct, inputStructCnt, output, outputCnt, outputStruct,
-                    outputStructCnt);
+                                       size_t inputStructCnt, uint64_t* output, uint32_t* outputCnt,
+                                       void* outputStruct, size_t* outputStructCnt) {
+  return CallMethod(true, connection, selector, wake_port, reference, referenceCnt, input, inputCnt,
+                    inputStruct, inputStructCnt, output, outputCnt, outputStruct, outputStructCnt);
 }
 
 kern_return_t IOConnectCallStructMethod(mach_port_t connection, uint32_t selector,
                                         const void* inputStruct, size_t inputStructCnt,
                                         void* outputStruct, size_t* outputStructCnt) {
-  return IOConnectCallMethod(connection, selector, nullptr, 0, inputStruct, inputStructCnt,
-                             nullptr, nullptr, outputStruct, outputStructCnt);
+  return IOConnectCallMethod(connection, selector, nullptr, 0, inputStruct, inputStructCnt, nullptr,
+                             nullptr, outputStruct, outputStructCnt);
 }
 
 kern_return_t IOConnectCallAsyncStructMethod(mach_port_t connection, uint32_t selector,
@@ -150,16 +153,16 @@ kern_return_t IOConnectCallAsyncStructMethod(mach_port_t connection, uint32_t se
                                              uint32_t referenceCnt, const void* inputStruct,
                                              size_t inputStructCnt, void* outputStruct,
                                              size_t* outputStructCnt) {
-  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt,
-                                  nullptr, 0, inputStruct, inputStructCnt, nullptr, nullptr,
-                                  outputStruct, outputStructCnt);
+  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt, nullptr,
+                                  0, inputStruct, inputStructCnt, nullptr, nullptr, outputStruct,
+                                  outputStructCnt);
 }
 
 kern_return_t IOConnectCallScalarMethod(mach_port_t connection, uint32_t selector,
-                                        const uint64_t* input, uint32_t inputCnt,
-                                        uint64_t* output, uint32_t* outputCnt) {
-  return IOConnectCallMethod(connection, selector, input, inputCnt, nullptr, 0, output,
-                             outputCnt, nullptr, nullptr);
+                                        const uint64_t* input, uint32_t inputCnt, uint64_t* output,
+                                        uint32_t* outputCnt) {
+  return IOConnectCallMethod(connection, selector, input, inputCnt, nullptr, 0, output, outputCnt,
+                             nullptr, nullptr);
 }
 
 kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t selector,
@@ -167,14 +170,13 @@ kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t se
                                              uint32_t referenceCnt, const uint64_t* input,
                                              uint32_t inputCnt, uint64_t* output,
                                              uint32_t* outputCnt) {
-  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt,
-                                  input, inputCnt, nullptr, 0, output, outputCnt, nullptr,
-                                  nullptr);
+  return IOConnectCallAsyncMethod(connection, selector, wake_port, reference, referenceCnt, input,
+                                  inputCnt, nullptr, 0, output, outputCnt, nullptr, nullptr);
 }
 
-kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType,
-                                   task_port_t intoTask, mach_vm_address_t* atAddress,
-                                   mach_vm_size_t* ofSize, IOOptionBits options) {
+kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType, task_port_t intoTask,
+                                   mach_vm_address_t* atAddress, mach_vm_size_t* ofSize,
+                                   IOOptionBits options) {
   if (atAddress == nullptr || ofSize == nullptr || intoTask != fpgadext::emu::iokit::kTaskSelf) {
     return kIOReturnBadArgument;
   }
@@ -194,8 +196,8 @@ kern_return_t IOConnectUnmapMemory64(io_connect_t connect, uint32_t memoryType,
   return broker::UnmapMemory(connect, memoryType, atAddress);
 }
 
-kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType,
-                                   task_port_t fromTask, mach_vm_address_t atAddress) {
+kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType, task_port_t fromTask,
+                                   mach_vm_address_t atAddress) {
   return IOConnectUnmapMemory64(connect, memoryType, fromTask, atAddress);
 }
 
@@ -206,8 +208,12 @@ static kern_return_t Trap(io_connect_t connect) {
                                                               : kIOReturnBadArgument;
 }
 
-kern_return_t IOConnectTrap0(io_connect_t connect, uint32_t) { return Trap(connect); }
-kern_return_t IOConnectTrap1(io_connect_t connect, uint32_t, uintptr_t) { return Trap(connect); }
+kern_return_t IOConnectTrap0(io_connect_t connect, uint32_t) {
+  return Trap(connect);
+}
+kern_return_t IOConnectTrap1(io_connect_t connect, uint32_t, uintptr_t) {
+  return Trap(connect);
+}
 kern_return_t IOConnectTrap2(io_connect_t connect, uint32_t, uintptr_t, uintptr_t) {
   return Trap(connect);
 }

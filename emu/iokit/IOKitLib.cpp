@@ -48,7 +48,8 @@ void Callout(const broker::AsyncMessage& m) {
       auto callback = reinterpret_cast<IOAsyncCallback>(m.reference[kIOAsyncCalloutFuncIndex]);
       void* refcon = reinterpret_cast<void*>(m.reference[kIOAsyncCalloutRefconIndex]);
       void* args[kMaxAsyncArgs];
-      for (uint32_t i = 0; i < m.argumentCount; ++i) args[i] = reinterpret_cast<void*>(m.arguments[i]);
+      for (uint32_t i = 0; i < m.argumentCount; ++i)
+        args[i] = reinterpret_cast<void*>(m.arguments[i]);
       if (callback != nullptr) callback(refcon, m.status, args, m.argumentCount);
       break;
     }
@@ -56,7 +57,8 @@ void Callout(const broker::AsyncMessage& m) {
       auto callback =
           reinterpret_cast<IOServiceMatchingCallback>(m.reference[kIOMatchingCalloutFuncIndex]);
       if (callback != nullptr) {
-        callback(reinterpret_cast<void*>(m.reference[kIOMatchingCalloutRefconIndex]), m.notification);
+        callback(reinterpret_cast<void*>(m.reference[kIOMatchingCalloutRefconIndex]),
+                 m.notification);
       }
       break;
     }
@@ -94,14 +96,17 @@ OSDictionary* KernelDictionary(CFDictionaryRef matching) {
 }
 
 std::string CString(CFStringRef s) {
-  const CFIndex size = CFStringGetMaximumSizeForEncoding(CFStringGetLength(s), kCFStringEncodingUTF8) + 1;
+  const CFIndex size =
+      CFStringGetMaximumSizeForEncoding(CFStringGetLength(s), kCFStringEncodingUTF8) + 1;
   std::string out(static_cast<size_t>(size), '\0');
   if (!CFStringGetCString(s, out.data(), size, kCFStringEncodingUTF8)) return {};
   out.resize(std::strlen(out.c_str()));
   return out;
 }
 
-bool ServicePlane(const char* plane) { return plane != nullptr && std::strcmp(plane, kIOServicePlane) == 0; }
+bool ServicePlane(const char* plane) {
+  return plane != nullptr && std::strcmp(plane, kIOServicePlane) == 0;
+}
 
 CFMutableDictionaryRef OneEntry(const char* key, CFTypeRef value) {
   CFMutableDictionaryRef dict = CFDictionaryCreateMutable(
@@ -138,8 +143,12 @@ kern_return_t vm_deallocate(vm_map_t, vm_address_t address, vm_size_t) {
 
 // Objects and iterators.
 
-kern_return_t IOObjectRelease(io_object_t object) { return broker::ObjectRelease(object); }
-kern_return_t IOObjectRetain(io_object_t object) { return broker::ObjectRetain(object); }
+kern_return_t IOObjectRelease(io_object_t object) {
+  return broker::ObjectRelease(object);
+}
+kern_return_t IOObjectRetain(io_object_t object) {
+  return broker::ObjectRetain(object);
+}
 
 kern_return_t IOObjectGetClass(io_object_t object, io_name_t className) {
   std::string name;
@@ -173,9 +182,15 @@ uint32_t IOObjectGetUserRetainCount(io_object_t object) {
   return broker::ObjectUserRetainCount(object);
 }
 
-io_object_t IOIteratorNext(io_iterator_t iterator) { return broker::IteratorNext(iterator); }
-void IOIteratorReset(io_iterator_t iterator) { broker::IteratorReset(iterator); }
-boolean_t IOIteratorIsValid(io_iterator_t iterator) { return broker::IteratorIsValid(iterator); }
+io_object_t IOIteratorNext(io_iterator_t iterator) {
+  return broker::IteratorNext(iterator);
+}
+void IOIteratorReset(io_iterator_t iterator) {
+  broker::IteratorReset(iterator);
+}
+boolean_t IOIteratorIsValid(io_iterator_t iterator) {
+  return broker::IteratorIsValid(iterator);
+}
 
 // Matching.
 
@@ -198,8 +213,9 @@ CFMutableDictionaryRef IORegistryEntryIDMatching(uint64_t entryID) {
 
 CFMutableDictionaryRef IOBSDNameMatching(mach_port_t, uint32_t, const char* bsdName) {
   if (bsdName == nullptr) return nullptr;
-  return OneEntry("BSD Name",  // kIOBSDNameKey (IOBSD.h); no emulated service has one
-                  CFStringCreateWithCString(kCFAllocatorDefault, bsdName, kCFStringEncodingMacRoman));
+  return OneEntry(
+      "BSD Name",  // kIOBSDNameKey (IOBSD.h); no emulated service has one
+      CFStringCreateWithCString(kCFAllocatorDefault, bsdName, kCFStringEncodingMacRoman));
 }
 
 kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching,
@@ -297,7 +313,9 @@ kern_return_t IOKitWaitQuietWithOptions(mach_port_t, mach_timespec_t*, IOOptionB
   return kIOReturnSuccess;
 }
 
-kern_return_t IOKitWaitQuiet(mach_port_t, mach_timespec_t*) { return kIOReturnSuccess; }
+kern_return_t IOKitWaitQuiet(mach_port_t, mach_timespec_t*) {
+  return kIOReturnSuccess;
+}
 
 // The registry.
 
@@ -322,8 +340,8 @@ kern_return_t IORegistryEntryGetRegistryEntryID(io_registry_entry_t entry, uint6
 }
 
 kern_return_t IORegistryEntryCreateCFProperties(io_registry_entry_t entry,
-                                                CFMutableDictionaryRef* properties,
-                                                CFAllocatorRef, IOOptionBits) {
+                                                CFMutableDictionaryRef* properties, CFAllocatorRef,
+                                                IOOptionBits) {
   if (properties == nullptr) return kIOReturnBadArgument;
   OSDictionary* dict = nullptr;
   kern_return_t ret = broker::CopyProperties(entry, &dict);
@@ -415,7 +433,8 @@ void IONotificationPortDestroy(IONotificationPortRef notify) {
   if (notify == nullptr) return;
   broker::NotificationPortDestroy(notify->port);
   if (notify->queue) {
-    dispatch_sync(notify->queue, ^{});  // callouts already queued finish first
+    dispatch_sync(notify->queue, ^{
+                  });  // callouts already queued finish first
     dispatch_release(notify->queue);
   }
   if (notify->source) {
@@ -445,7 +464,8 @@ CFRunLoopSourceRef IONotificationPortGetRunLoopSource(IONotificationPortRef noti
   if (notify == nullptr) return nullptr;
   if (notify->source == nullptr) {
     notify->source = cf::NewRunLoopSource();
-    if (notify->queue == nullptr) broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
+    if (notify->queue == nullptr)
+      broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
   }
   return notify->source;  // owned by the port: not released by the caller
 }

@@ -22,8 +22,8 @@ OSObject* ToOS(CFTypeRef value) {
     return OSString::withCString(static_cast<CFStringRef>(value)->value.c_str());
   }
   if (type == CFBooleanGetTypeID()) {
-    OSBoolean* b = CFBooleanGetValue(static_cast<CFBooleanRef>(value)) ? kOSBooleanTrue
-                                                                        : kOSBooleanFalse;
+    OSBoolean* b =
+        CFBooleanGetValue(static_cast<CFBooleanRef>(value)) ? kOSBooleanTrue : kOSBooleanFalse;
     b->retain();
     return b;
   }
@@ -72,15 +72,21 @@ OSObject* ToOS(CFTypeRef value) {
   return nullptr;
 }
 
-OSDictionary* AsDictionary(OSObject* value) { return OSDynamicCast(OSDictionary, value); }
+OSDictionary* AsDictionary(OSObject* value) {
+  return OSDynamicCast(OSDictionary, value);
+}
 
 void ReleaseOS(OSObject* value) {
   if (value != nullptr) value->release();
 }
 
-void ReleaseOS(OSDictionary* value) { ReleaseOS(static_cast<OSObject*>(value)); }
+void ReleaseOS(OSDictionary* value) {
+  ReleaseOS(static_cast<OSObject*>(value));
+}
 
-CFTypeRef FromOS(const OSDictionary* value) { return FromOS(static_cast<const OSObject*>(value)); }
+CFTypeRef FromOS(const OSDictionary* value) {
+  return FromOS(static_cast<const OSObject*>(value));
+}
 
 CFTypeRef FromOS(const OSObject* value) {
   auto* object = const_cast<OSObject*>(value);

@@ -51,7 +51,8 @@ struct SerialQueue final : Queue {
   ~SerialQueue() override { fpgadext::emu::SerialQueue::Destroy(queue); }
   void Async(std::function<void()> work) override { queue->Async(std::move(work)); }
   void Sync(const std::function<void()>& work) override {
-    if (queue->OnQueue()) ClientBug("dispatch_sync called on queue already owned by current thread");
+    if (queue->OnQueue())
+      ClientBug("dispatch_sync called on queue already owned by current thread");
     queue->Sync(work);
   }
   fpgadext::emu::SerialQueue* queue;
@@ -185,9 +186,15 @@ std::function<void()> Wrap(dispatch_block_t block) {
 
 namespace fpgadext::emu::cf {
 
-bool DrainMainQueue() { return Main().Drain(); }
-bool MainQueueHasWork() { return Main().HasWork(); }
-bool IsMainThread() { return static_cast<pid_t>(syscall(SYS_gettid)) == getpid(); }
+bool DrainMainQueue() {
+  return Main().Drain();
+}
+bool MainQueueHasWork() {
+  return Main().HasWork();
+}
+bool IsMainThread() {
+  return static_cast<pid_t>(syscall(SYS_gettid)) == getpid();
+}
 
 }  // namespace fpgadext::emu::cf
 
@@ -235,18 +242,34 @@ dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier, uintptr_t
   if (flags != 0) return nullptr;  // flags are reserved
   int index;
   switch (identifier) {
-    case 0x21: index = 0; break;
-    case DISPATCH_QUEUE_PRIORITY_HIGH: case 0x19: index = 1; break;
-    case DISPATCH_QUEUE_PRIORITY_DEFAULT: case 0x15: index = 2; break;
-    case DISPATCH_QUEUE_PRIORITY_LOW: case 0x11: index = 3; break;
-    case DISPATCH_QUEUE_PRIORITY_BACKGROUND: case 0x09: index = 4; break;
-    default: return nullptr;
+    case 0x21:
+      index = 0;
+      break;
+    case DISPATCH_QUEUE_PRIORITY_HIGH:
+    case 0x19:
+      index = 1;
+      break;
+    case DISPATCH_QUEUE_PRIORITY_DEFAULT:
+    case 0x15:
+      index = 2;
+      break;
+    case DISPATCH_QUEUE_PRIORITY_LOW:
+    case 0x11:
+      index = 3;
+      break;
+    case DISPATCH_QUEUE_PRIORITY_BACKGROUND:
+    case 0x09:
+      index = 4;
+      break;
+    default:
+      return nullptr;
   }
   return reinterpret_cast<dispatch_queue_global_t>(static_cast<Object*>(queues[index]));
 }
 
 void dispatch_main(void) {
-  if (!fpgadext::emu::cf::IsMainThread()) ClientBug("dispatch_main() must be called on the main thread");
+  if (!fpgadext::emu::cf::IsMainThread())
+    ClientBug("dispatch_main() must be called on the main thread");
   for (;;) CFRunLoopRunInMode(kCFRunLoopDefaultMode, 1.0e10, false);
 }
 
@@ -263,7 +286,9 @@ void dispatch_release(dispatch_object_t object) {
   if (before == 1) o->Dispose();
 }
 
-void* dispatch_get_context(dispatch_object_t object) { return Cast<Object>(object)->context; }
+void* dispatch_get_context(dispatch_object_t object) {
+  return Cast<Object>(object)->context;
+}
 
 void dispatch_set_context(dispatch_object_t object, void* context) {
   Object* o = Cast<Object>(object);

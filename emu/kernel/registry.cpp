@@ -40,7 +40,7 @@ struct Notifier {
 
 namespace {
 
-constexpr size_t kMaxOutstanding = 1024;  // IOServiceUserNotification's limit
+constexpr size_t kMaxOutstanding = 1024;                        // IOServiceUserNotification's limit
 constexpr uint32_t kIOMessageServiceIsTerminated = 0xe0000010;  // iokit_common_msg(0x010)
 
 std::vector<std::shared_ptr<Notifier>> gNotifiers;  // under gLock
@@ -131,7 +131,9 @@ bool MatchNode(const ServiceNode* node, OSDictionary* m) {
   }
   OSDictionary* props = node->properties;
   if (OSObject* want = m->getObject("IOPropertyMatch");
-      want && !AnyDictionary(want, ^bool(OSDictionary* d) { return PropertiesInclude(props, d); })) {
+      want && !AnyDictionary(want, ^bool(OSDictionary* d) {
+        return PropertiesInclude(props, d);
+      })) {
     return false;
   }
   if (OSObject* keys = m->getObject("IOPropertyExistsMatch")) {
@@ -163,15 +165,18 @@ AsyncMessage MessageFor(const Notifier& n) {
   return m;
 }
 
-// Adds a service to every matching notification of `type` it matches; the messages to send.
-std::vector<std::pair<uint32_t, AsyncMessage>> Deliver(ServiceNode* node, Notifier::Type type) {
+// The active notifications of `type`. Under gLock.
+std::vector<std::shared_ptr<Notifier>> CandidatesLocked(Notifier::Type type) {
   std::vector<std::shared_ptr<Notifier>> candidates;
-  {
-    std::lock_guard guard(gLock);
-    for (auto& n : gNotifiers) {
-      if (n->active && n->type == type) candidates.push_back(n);
-    }
+  for (auto& n : gNotifiers) {
+    if (n->active && n->type == type) candidates.push_back(n);
   }
+  return candidates;
+}
+
+// Adds a service to each of `candidates` it matches; the messages to send.
+std::vector<std::pair<uint32_t, AsyncMessage>> Deliver(
+    ServiceNode* node, const std::vector<std::shared_ptr<Notifier>>& candidates) {
   std::vector<std::pair<uint32_t, AsyncMessage>> messages;
   for (auto& n : candidates) {
     if (!MatchNode(node, n->matching)) continue;
@@ -309,17 +314,17 @@ IOReturn AddMatchingNotification(const char* type, OSDictionary* matching, uint3
   n->port = port;
   n->referenceCount = referenceCount;
   std::copy(reference, reference + referenceCount, n->reference);
-  // Services already published are waiting in the iterator; no message is sent for them.
-  std::vector<ServiceNode*> existing;
+  // Services already published are waiting in the iterator; no message is sent for them. Under
+  // gLock with the registration, so that a service published meanwhile is counted once: before
+  // (found here) or after (delivered by ServicePublished).
+  std::lock_guard guard(gLock);
   if (n->type == Notifier::Type::kPublish) {
     for (ServiceNode* node : kernel->Nodes()) {
       if (node->registered && node->published && MatchNode(node, matching)) {
-        existing.push_back(node);
+        n->waiting.push_back(ServiceHandle(node));
       }
     }
   }
-  std::lock_guard guard(gLock);
-  for (ServiceNode* node : existing) n->waiting.push_back(ServiceHandle(node));
   n->name = NewName();
   Handle h;
   h.kind = Handle::Kind::kNotifier;
@@ -390,12 +395,14 @@ void SetPciNubProperties(PciSlot* slot) {
 }
 
 void ServicePublished(ServiceNode* node) {
+  std::vector<std::shared_ptr<broker::Notifier>> candidates;
   {
     std::lock_guard guard(broker::gLock);
     if (node->published) return;
     node->published = true;
+    candidates = broker::CandidatesLocked(broker::Notifier::Type::kPublish);
   }
-  broker::Send(broker::Deliver(node, broker::Notifier::Type::kPublish));
+  broker::Send(broker::Deliver(node, candidates));
 }
 
 void ServiceTerminating(ServiceNode* node) {
@@ -419,12 +426,13 @@ void ServiceTerminating(ServiceNode* node) {
 }
 
 void ServiceTerminated(ServiceNode* node) {
-  bool published;
+  std::vector<std::shared_ptr<broker::Notifier>> candidates;
   {
     std::lock_guard guard(broker::gLock);
-    published = node->published;
+    if (!node->published) return;  // never seen by a matching notification
+    candidates = broker::CandidatesLocked(broker::Notifier::Type::kTerminate);
   }
-  if (published) broker::Send(broker::Deliver(node, broker::Notifier::Type::kTerminate));
+  broker::Send(broker::Deliver(node, candidates));
 }
 
 }  // namespace fpgadext::emu

@@ -52,10 +52,10 @@ typedef const struct __CFString* CFStringRef;
 typedef struct __CFString* CFMutableStringRef;
 typedef CFTypeRef CFPropertyListRef;
 
-typedef CF_ENUM(CFIndex, CFComparisonResult){
-    kCFCompareLessThan = -1,
-    kCFCompareEqualTo = 0,
-    kCFCompareGreaterThan = 1,
+typedef CF_ENUM(CFIndex, CFComparisonResult) {
+  kCFCompareLessThan = -1,
+  kCFCompareEqualTo = 0,
+  kCFCompareGreaterThan = 1,
 };
 
 enum {

@@ -72,8 +72,7 @@ kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort,
                                                IOServiceMatchingCallback callback, void* refCon,
                                                io_iterator_t* notification);
 kern_return_t IOServiceAddInterestNotification(IONotificationPortRef notifyPort,
-                                               io_service_t service,
-                                               const io_name_t interestType,
+                                               io_service_t service, const io_name_t interestType,
                                                IOServiceInterestCallback callback, void* refCon,
                                                io_object_t* notification);
 kern_return_t IOServiceMatchPropertyTable(io_service_t service, CFDictionaryRef matching,
@@ -101,26 +100,24 @@ kern_return_t IOConnectSetNotificationPort(io_connect_t connect, uint32_t type, 
 kern_return_t IOConnectMapMemory(io_connect_t connect, uint32_t memoryType, task_port_t intoTask,
                                  mach_vm_address_t* atAddress, mach_vm_size_t* ofSize,
                                  IOOptionBits options);
-kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType,
-                                   task_port_t intoTask, mach_vm_address_t* atAddress,
-                                   mach_vm_size_t* ofSize, IOOptionBits options);
-kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType,
-                                   task_port_t fromTask, mach_vm_address_t atAddress);
+kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType, task_port_t intoTask,
+                                   mach_vm_address_t* atAddress, mach_vm_size_t* ofSize,
+                                   IOOptionBits options);
+kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType, task_port_t fromTask,
+                                   mach_vm_address_t atAddress);
 kern_return_t IOConnectUnmapMemory64(io_connect_t connect, uint32_t memoryType,
                                      task_port_t fromTask, mach_vm_address_t atAddress);
 
-kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector,
-                                  const uint64_t* input, uint32_t inputCnt,
-                                  const void* inputStruct, size_t inputStructCnt, uint64_t* output,
-                                  uint32_t* outputCnt, void* outputStruct,
+kern_return_t IOConnectCallMethod(mach_port_t connection, uint32_t selector, const uint64_t* input,
+                                  uint32_t inputCnt, const void* inputStruct, size_t inputStructCnt,
+                                  uint64_t* output, uint32_t* outputCnt, void* outputStruct,
                                   size_t* outputStructCnt);
 kern_return_t IOConnectCallAsyncMethod(mach_port_t connection, uint32_t selector,
                                        mach_port_t wake_port, uint64_t* reference,
                                        uint32_t referenceCnt, const uint64_t* input,
                                        uint32_t inputCnt, const void* inputStruct,
-                                       size_t inputStructCnt, uint64_t* output,
-                                       uint32_t* outputCnt, void* outputStruct,
-                                       size_t* outputStructCnt);
+                                       size_t inputStructCnt, uint64_t* output, uint32_t* outputCnt,
+                                       void* outputStruct, size_t* outputStructCnt);
 kern_return_t IOConnectCallStructMethod(mach_port_t connection, uint32_t selector,
                                         const void* inputStruct, size_t inputStructCnt,
                                         void* outputStruct, size_t* outputStructCnt);
@@ -130,8 +127,8 @@ kern_return_t IOConnectCallAsyncStructMethod(mach_port_t connection, uint32_t se
                                              size_t inputStructCnt, void* outputStruct,
                                              size_t* outputStructCnt);
 kern_return_t IOConnectCallScalarMethod(mach_port_t connection, uint32_t selector,
-                                        const uint64_t* input, uint32_t inputCnt,
-                                        uint64_t* output, uint32_t* outputCnt);
+                                        const uint64_t* input, uint32_t inputCnt, uint64_t* output,
+                                        uint32_t* outputCnt);
 kern_return_t IOConnectCallAsyncScalarMethod(mach_port_t connection, uint32_t selector,
                                              mach_port_t wake_port, uint64_t* reference,
                                              uint32_t referenceCnt, const uint64_t* input,

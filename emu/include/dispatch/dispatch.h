@@ -18,10 +18,10 @@
 #endif
 
 #include <dispatch/base.h>
-#include <dispatch/time.h>
 #include <dispatch/object.h>
 #include <dispatch/queue.h>
 #include <dispatch/semaphore.h>
+#include <dispatch/time.h>
 
 #undef __DISPATCH_INDIRECT__
 

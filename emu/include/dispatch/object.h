@@ -16,9 +16,9 @@ typedef struct dispatch_object_s {
   ~dispatch_object_s();
   dispatch_object_s(const dispatch_object_s&);
   void operator=(const dispatch_object_s&);
-} * dispatch_object_t;
-#define DISPATCH_DECL(name) typedef struct name##_s : public dispatch_object_s { } * name##_t
-#define DISPATCH_DECL_SUBCLASS(name, base) typedef struct name##_s : public base##_s { } * name##_t
+}* dispatch_object_t;
+#define DISPATCH_DECL(name) typedef struct name##_s : public dispatch_object_s{} * name##_t
+#define DISPATCH_DECL_SUBCLASS(name, base) typedef struct name##_s : public base##_s{} * name##_t
 #define DISPATCH_GLOBAL_OBJECT(type, object) (static_cast<type>(&(object)))
 #else
 typedef union {

@@ -44,8 +44,7 @@ dispatch_queue_main_t dispatch_get_main_queue(void);
 // One concurrent queue per priority (DISPATCH_QUEUE_PRIORITY_* or a QoS class); flags must be 0.
 dispatch_queue_global_t dispatch_get_global_queue(intptr_t identifier, uintptr_t flags);
 
-dispatch_queue_t dispatch_queue_create(const char* label,
-                                       dispatch_queue_attr_t attr);
+dispatch_queue_t dispatch_queue_create(const char* label, dispatch_queue_attr_t attr);
 const char* dispatch_queue_get_label(dispatch_queue_t queue);
 
 // Runs the main queue forever; never returns.

@@ -68,7 +68,7 @@ TEST(CoreFoundationRules, CFDictionaryComparesKeysByValue) {
   CFRelease(d);
 }
 
-TEST(DispatchRules, TheMainQueueRunsOnlyWhenTheMainThreadRunsItsRunLoop) {
+TEST(LibdispatchRules, TheMainQueueRunsOnlyWhenTheMainThreadRunsItsRunLoop) {
   // gtest runs tests on the process's main thread.
   ASSERT_EQ(CFRunLoopGetCurrent(), CFRunLoopGetMain());
   static std::atomic<bool> ran;
@@ -81,7 +81,7 @@ TEST(DispatchRules, TheMainQueueRunsOnlyWhenTheMainThreadRunsItsRunLoop) {
   EXPECT_TRUE(ran);
 }
 
-TEST(DispatchRules, GlobalQueuesExistForEachPriorityAndRefuseFlags) {
+TEST(LibdispatchRules, GlobalQueuesExistForEachPriorityAndRefuseFlags) {
   dispatch_queue_global_t high = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_HIGH, 0);
   dispatch_queue_global_t normal = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_DEFAULT, 0);
   dispatch_queue_global_t low = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_LOW, 0);
@@ -97,7 +97,7 @@ TEST(DispatchRules, GlobalQueuesExistForEachPriorityAndRefuseFlags) {
   EXPECT_EQ(dispatch_get_global_queue(12345, 0), nullptr);
 }
 
-TEST(DispatchRules, AGlobalQueueRunsBlocksConcurrently) {
+TEST(LibdispatchRules, AGlobalQueueRunsBlocksConcurrently) {
   // The first block waits for the second: only a concurrent queue lets both finish.
   dispatch_queue_t queue = dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_HIGH, 0);
   dispatch_semaphore_t second = dispatch_semaphore_create(0);

@@ -69,9 +69,9 @@ class NotificationRules : public ConformanceTest {
   io_iterator_t AddMatching(const char* type, CFDictionaryRef matching,
                             IONotificationPortRef port = nullptr) {
     io_iterator_t n = IO_OBJECT_NULL;
-    EXPECT_EQ(IOServiceAddMatchingNotification(port ? port : port_, type, matching, Matched, this,
-                                               &n),
-              kIOReturnSuccess);
+    EXPECT_EQ(
+        IOServiceAddMatchingNotification(port ? port : port_, type, matching, Matched, this, &n),
+        kIOReturnSuccess);
     if (n != IO_OBJECT_NULL) notifications_.push_back(n);
     return n;
   }
@@ -81,7 +81,10 @@ class NotificationRules : public ConformanceTest {
   }
 
   // Runs every callout already queued on the port's queue.
-  void Flush() { dispatch_sync(queue_, ^{}); }
+  void Flush() {
+    dispatch_sync(queue_, ^{
+                  });
+  }
 
   size_t MatchedCount() {
     std::lock_guard guard(lock_);
@@ -166,7 +169,8 @@ TEST_F(NotificationRules, AnUndrainedIteratorIsNotArmedAndHandsOutTheNewestFirst
 }
 
 TEST_F(NotificationRules, TerminatedNotificationCallsOutOnSurpriseRemoval) {
-  io_service_t nub = IOServiceGetMatchingService(kIOMainPortDefault, IOServiceMatching("IOPCIDevice"));
+  io_service_t nub =
+      IOServiceGetMatchingService(kIOMainPortDefault, IOServiceMatching("IOPCIDevice"));
   ASSERT_NE(nub, IO_OBJECT_NULL);
   const uint64_t nubID = IdOf(nub);
   IOObjectRelease(nub);
@@ -181,8 +185,9 @@ TEST_F(NotificationRules, TerminatedNotificationCallsOutOnSurpriseRemoval) {
 
 TEST_F(NotificationRules, GeneralInterestReceivesServiceIsTerminated) {
   io_object_t n = IO_OBJECT_NULL;
-  ASSERT_EQ(IOServiceAddInterestNotification(port_, service_, kIOGeneralInterest, Interest, this, &n),
-            kIOReturnSuccess);
+  ASSERT_EQ(
+      IOServiceAddInterestNotification(port_, service_, kIOGeneralInterest, Interest, this, &n),
+      kIOReturnSuccess);
   notifications_.push_back(n);
   machine_->SurpriseRemovePciFunction(device_.get());
   ASSERT_TRUE(WaitForCallout());
@@ -219,8 +224,8 @@ TEST_F(NotificationRules, ARunLoopSourceDeliversOnTheThreadRunningTheLoop) {
   CFRunLoopSourceRef source = IONotificationPortGetRunLoopSource(loopPort);
   ASSERT_NE(source, nullptr);
   CFRunLoopAddSource(CFRunLoopGetCurrent(), source, kCFRunLoopDefaultMode);
-  io_iterator_t n = AddMatching(kIOFirstMatchNotification,
-                                IOServiceNameMatching("ConformanceDriver"), loopPort);
+  io_iterator_t n =
+      AddMatching(kIOFirstMatchNotification, IOServiceNameMatching("ConformanceDriver"), loopPort);
   Drain(n);
   AttachExtraFunction();
   EXPECT_EQ(MatchedCount(), 0u);  // waits for the loop

@@ -49,7 +49,8 @@ class RegistryRules : public ConformanceTest {
   // How many registered services match, releasing them.
   static int CountMatching(CFDictionaryRef matching) {
     io_iterator_t it = IO_OBJECT_NULL;
-    if (IOServiceGetMatchingServices(kIOMainPortDefault, matching, &it) != kIOReturnSuccess) return -1;
+    if (IOServiceGetMatchingServices(kIOMainPortDefault, matching, &it) != kIOReturnSuccess)
+      return -1;
     int count = 0;
     while (io_object_t s = IOIteratorNext(it)) {
       ++count;
@@ -79,8 +80,9 @@ TEST_F(RegistryRules, CreateCFPropertyReadsTheServicesPersonality) {
   int32_t value = 0;
   EXPECT_TRUE(CFNumberGetValue(static_cast<CFNumberRef>(score), kCFNumberSInt32Type, &value));
   EXPECT_EQ(value, 1000);
-  EXPECT_EQ(IORegistryEntryCreateCFProperty(service_, CFSTR("NoSuchProperty"), kCFAllocatorDefault, 0),
-            nullptr);
+  EXPECT_EQ(
+      IORegistryEntryCreateCFProperty(service_, CFSTR("NoSuchProperty"), kCFAllocatorDefault, 0),
+      nullptr);
   for (CFTypeRef v : {userClass, tunnel, score}) {
     if (v != nullptr) CFRelease(v);
   }
@@ -88,8 +90,10 @@ TEST_F(RegistryRules, CreateCFPropertyReadsTheServicesPersonality) {
 
 TEST_F(RegistryRules, ThePciNubHasItsIdsAsFourByteData) {
   ASSERT_NE(Nub(), IO_OBJECT_NULL);
-  CFTypeRef vendor = IORegistryEntryCreateCFProperty(Nub(), CFSTR("vendor-id"), kCFAllocatorDefault, 0);
-  CFTypeRef device = IORegistryEntryCreateCFProperty(Nub(), CFSTR("device-id"), kCFAllocatorDefault, 0);
+  CFTypeRef vendor =
+      IORegistryEntryCreateCFProperty(Nub(), CFSTR("vendor-id"), kCFAllocatorDefault, 0);
+  CFTypeRef device =
+      IORegistryEntryCreateCFProperty(Nub(), CFSTR("device-id"), kCFAllocatorDefault, 0);
   EXPECT_EQ(DataWord(vendor), 0x1234u);  // the probe device's ids (probe_registers.h)
   EXPECT_EQ(DataWord(device), 0xF00Du);
   if (vendor) CFRelease(vendor);
@@ -145,9 +149,9 @@ TEST_F(RegistryRules, PropertyAndPciKeysNarrowAMatch) {
   CFDataRef data = CFDataCreate(kCFAllocatorDefault, reinterpret_cast<const UInt8*>(&vendor), 4);
   const void* keys[] = {CFSTR("vendor-id")};
   const void* values[] = {data};
-  CFDictionaryRef wanted = CFDictionaryCreate(kCFAllocatorDefault, keys, values, 1,
-                                              &kCFTypeDictionaryKeyCallBacks,
-                                              &kCFTypeDictionaryValueCallBacks);
+  CFDictionaryRef wanted =
+      CFDictionaryCreate(kCFAllocatorDefault, keys, values, 1, &kCFTypeDictionaryKeyCallBacks,
+                         &kCFTypeDictionaryValueCallBacks);
   matching = IOServiceMatching("IOService");
   CFDictionarySetValue(matching, CFSTR(kIOPropertyMatchKey), wanted);
   EXPECT_EQ(CountMatching(matching), 1);  // the nub only

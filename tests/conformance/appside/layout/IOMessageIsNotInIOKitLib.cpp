@@ -2,4 +2,6 @@
 // Apple's IOKitLib.h does not include.
 #include <IOKit/IOKitLib.h>
 
-unsigned Terminated() { return kIOMessageServiceIsTerminated; }
+unsigned Terminated() {
+  return kIOMessageServiceIsTerminated;
+}

@@ -2,4 +2,6 @@
 // Apple's IOKitLib.h does not include.
 #include <IOKit/IOKitLib.h>
 
-int TooLarge() { return MIG_ARRAY_TOO_LARGE; }
+int TooLarge() {
+  return MIG_ARRAY_TOO_LARGE;
+}

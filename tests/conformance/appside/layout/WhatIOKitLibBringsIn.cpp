@@ -13,7 +13,8 @@ bool Uses(io_service_t service, char* name, CFIndex size) {
             CFStringGetCString(static_cast<CFStringRef>(value), name, size, kCFStringEncodingUTF8);
   if (value) CFRelease(value);
   IONotificationPortRef port = IONotificationPortCreate(kIOMainPortDefault);
-  IONotificationPortSetDispatchQueue(port, dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_HIGH, 0));
+  IONotificationPortSetDispatchQueue(port,
+                                     dispatch_get_global_queue(DISPATCH_QUEUE_PRIORITY_HIGH, 0));
   CFRunLoopAddSource(CFRunLoopGetMain(), IONotificationPortGetRunLoopSource(port),
                      kCFRunLoopDefaultMode);
   uint64_t reference[kOSAsyncRef64Count] = {};
@@ -22,5 +23,6 @@ bool Uses(io_service_t service, char* name, CFIndex size) {
   io_connect_t connect = IO_OBJECT_NULL;
   ok = ok && IOServiceOpen(service, mach_task_self(), 0, &connect) == KERN_SUCCESS;
   IONotificationPortDestroy(port);
-  return ok && kIOGeneralInterest[0] && kIOFirstMatchNotification[0] && kIOTerminatedNotification[0];
+  return ok && kIOGeneralInterest[0] && kIOFirstMatchNotification[0] &&
+         kIOTerminatedNotification[0];
 }
