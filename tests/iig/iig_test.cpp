@@ -25,7 +25,9 @@ struct Ref {
 };
 
 // The IMPL macro works with the generated _Args: a free function with the same parameters.
-uint64_t AddArgs(TestDerived_Add_Args) { return a + b + (sum != nullptr ? 1 : 0); }
+uint64_t AddArgs(TestDerived_Add_Args) {
+  return a + b + (sum != nullptr ? 1 : 0);
+}
 
 TEST(Iig, ArgsMacrosListParametersWithoutDefaults) {
   EXPECT_STREQ(IIG_TEST_STR(TestDerived_Add_Args), "uint64_t a, uint64_t b, uint64_t * sum");
@@ -105,8 +107,7 @@ TEST(Iig, VoidAndArrayParameters) {
   EXPECT_EQ(m->Sum(values, 4, &total), kIOReturnSuccess);
   EXPECT_EQ(total, 10u);
   total = 0;
-  EXPECT_EQ(m->Sum(values, 3, &total, (OSDispatchMethod)&TestDerived::_Dispatch),
-            kIOReturnSuccess);
+  EXPECT_EQ(m->Sum(values, 3, &total, (OSDispatchMethod)&TestDerived::_Dispatch), kIOReturnSuccess);
   EXPECT_EQ(total, 6u);
   EXPECT_EQ(m->Sum(values, 5, &total), kIOReturnBadArgument);
 }
