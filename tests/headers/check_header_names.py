@@ -218,6 +218,9 @@ def header_for(manifest_path, manifests_dir, include_dir):
 def check(manifest_path, manifests_dir, include_dir, out=sys.stdout, c_dirs=C_DIRS):
     """Returns True when the header matches its manifest; prints what differs."""
     rel, header = header_for(manifest_path, manifests_dir, include_dir)
+    if not os.path.exists(manifest_path):
+        print(f"{manifest_path}: no such manifest (removed since CMake last ran?)", file=out)
+        return False
     manifest = Manifest(manifest_path)
     problems = list(manifest.errors)
     if not os.path.exists(header):
