@@ -1,6 +1,7 @@
 # fpgadext_iig(<target> <file.iig>... [DEFINES NAME[=VALUE]...])
 #
-# Runs emu/iig/iig.py (the emulation's iig, DESIGN.md decision 3) on each .iig file and adds the
+# Runs emu/iig/iig.py (the emulation's iig: the project's classes are declared in .iig files as
+# on macOS) on each .iig file and adds the
 # result to <target>:
 #   ${CMAKE_CURRENT_BINARY_DIR}/iig/<Name>.h        the header the dext's sources include
 #   ${CMAKE_CURRENT_BINARY_DIR}/iig/<Name>.iig.cpp  metaclass, _Dispatch, wrappers, CreateAction…

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """The emulation's stand-in for Apple's iig: turns a DriverKit `.iig` class declaration file into
-the C++ header (and `.iig.cpp`) the emulated object model needs (DESIGN.md decision 3).
+the C++ header (and `.iig.cpp`) the emulated object model needs.
 
     iig.py --input X.iig --header OUT/X.h --impl OUT/X.iig.cpp [-I DIR]... [-D NAME[=VALUE]]...
            [-U NAME]... [--depfile OUT/X.d]
 
 Text outside class declarations is passed through; `#include <.../Name.iig>` and `"Name.iig"`
 become `.h`. Each `class [annotations] C : public S { ... };` is replaced by the emulation's form
-of what iig generates (driverkit-semantics.md §6.1, emu/include/DriverKit/OSObject.h):
+of what iig generates (xnu iokit/DriverKit/OSObject.iig, emu/include/DriverKit/OSObject.h):
 
   * `#define C_<Method>_Args <parameters, default values removed>` for every method (IMPL).
   * `struct C_IVars; struct C_LocalIVars;`, `using super = S;`, the `ivars`/`lvars` union.

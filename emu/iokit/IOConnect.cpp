@@ -1,4 +1,4 @@
-// IOKitLib's user-client calls (IOKitUser IOKitLib.c, driverkit-semantics.md §2.1): decides
+// IOKitLib's user-client calls (IOKitUser IOKitLib.c, IOConnectCallMethod and friends): decides
 // in-band or out-of-line per structure, builds the broker's request message, and writes the
 // reply back under the same rules as on a Mac; connection references and memory mapping.
 #include <IOKit/IOKitLib.h>

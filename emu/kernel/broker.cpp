@@ -1,6 +1,7 @@
 // The kernel broker: port names, matching, user-client connections and xnu's marshalling of
-// IOConnectCallMethod (driverkit-semantics.md §2), memory mapping (§3.4), async completions
-// (§5.3).
+// IOConnectCallMethod (xnu iokit/Kernel/IOUserClient.cpp is_io_connect_method and
+// iokit/Kernel/IOUserServer.cpp IOUserUserClient::externalMethod), memory mapping
+// (IOUserUserClient::clientMemoryForType), async completions (sendAsyncResult64).
 #include "broker.h"
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>

@@ -1,4 +1,5 @@
-// IODMACommand: wiring, IOMMU mapping and segment generation (driverkit-semantics.md §4).
+// IODMACommand: wiring, IOMMU mapping and segment generation (xnu
+// iokit/DriverKit/IODMACommand.iig; IODMACommand::*_Impl in iokit/Kernel/IOUserServer.cpp).
 #include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOService.h>
 #include <os/log.h>

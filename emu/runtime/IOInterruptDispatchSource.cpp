@@ -1,6 +1,6 @@
 // IOInterruptDispatchSource: MSI/MSI-X vectors of an IOPCIDevice delivered, coalesced, to a
-// handler on a queue (driverkit-semantics.md §5.2; kernel half of the rules in xnu
-// iokit/Kernel/IOUserServer.cpp).
+// handler on a queue (xnu iokit/DriverKit/IOInterruptDispatchSource.iig; kernel half of the rules
+// in xnu iokit/Kernel/IOUserServer.cpp).
 #include <Block.h>
 #include <DriverKit/IOInterruptDispatchSource.h>
 #include <DriverKit/IOLib.h>

@@ -1,6 +1,6 @@
-// IOPCIDevice: the dext's view of its PCI function (driverkit-semantics.md §5.1). The session and
-// accessor methods follow IOPCIFamily's dext-side PCIDriverKit/IOPCIDevice.cpp; the kernel
-// methods follow the IMPL(IOPCIDevice, …) functions of IOPCIFamily's IOPCIDevice.cpp.
+// IOPCIDevice: the dext's view of its PCI function (IOPCIFamily PCIDriverKit/IOPCIDevice.iig).
+// The session and accessor methods follow IOPCIFamily's dext-side PCIDriverKit/IOPCIDevice.cpp;
+// the kernel methods follow the IMPL(IOPCIDevice, …) functions of IOPCIFamily's IOPCIDevice.cpp.
 #include <DriverKit/OSBoolean.h>
 #include <DriverKit/OSDictionary.h>
 #include <PCIDriverKit/IOPCIDevice.h>

@@ -1,4 +1,5 @@
-// IOUserClient: dispatch-table checks (driverkit-semantics.md §1.2–1.3), client memory and
+// IOUserClient: dispatch-table checks (xnu iokit/DriverKit/IOUserClient.iig; the kernel's
+// IOUserClient2022::dispatchExternalMethod in iokit/Kernel/IOUserClient.cpp), client memory and
 // async completions.
 #include <DriverKit/IOUserClient.h>
 #include <DriverKit/OSData.h>

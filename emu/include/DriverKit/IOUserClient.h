@@ -1,7 +1,7 @@
 // IOUserClient (xnu iokit/DriverKit/IOUserClient.iig; Apple's generated IOUserClient.h, iig 16.4):
 // the dext end of an app's connection. Like Apple's, this header brings in OSAction.h, IOService.h
 // and IOBufferMemoryDescriptor.h. The argument block, dispatch table and constants have Apple's
-// names, layouts and values; driverkit-semantics.md §1–§3 lists the rules the emulated kernel
+// names, layouts and values; docs/emulation-user-client.md lists the rules the emulated kernel
 // applies around them.
 #pragma once
 
@@ -79,7 +79,7 @@ class IOUserClient : public IOService {
   void free() override;
 
   // Runs on the queue named kIOUserClientQueueNameExternalMethod if one was set, else on the
-  // Default queue. With `dispatch` non-NULL, checks the call against it (§1.2) and calls
+  // Default queue. With `dispatch` non-NULL, checks the call against it (IOUserClientMethodDispatch) and calls
   // dispatch->function(target, reference, arguments); with `dispatch` NULL returns
   // kIOReturnUnsupported.
   virtual kern_return_t ExternalMethod(uint64_t selector, IOUserClientMethodArguments* arguments,
