@@ -6,6 +6,7 @@
 #include <DriverKit/IODataQueueDispatchSource.h>
 #include <DriverKit/IODispatchQueue.h>
 #include <DriverKit/IOLib.h>
+#include <DriverKit/IOServiceNotificationDispatchSource.h>
 #include <DriverKit/IOTimerDispatchSource.h>
 #include <gtest/gtest.h>
 
@@ -295,6 +296,28 @@ TEST_F(DispatchRules, DataQueueHandlersMustBeOfTheirType) {
   MakeDataQueue(64);
   EXPECT_EQ(data_->SetDataAvailableHandler(servicedAction_), kIOReturnBadArgument);
   EXPECT_EQ(data_->SetDataServicedHandler(availableAction_), kIOReturnBadArgument);
+}
+
+TEST_F(DispatchRules, DataQueueCancelRunsItsHandlerAtOnceAndStopsNothing) {
+  MakeDataQueue(64);
+  __block bool ran = false;
+  ASSERT_EQ(data_->Cancel(^{
+    ran = true;
+  }),
+            kIOReturnSuccess);
+  EXPECT_TRUE(ran);  // in the caller's thread, before Cancel returns (xnu's shared code)
+  EXPECT_EQ(Enqueue(4, 7), kIOReturnSuccess);
+  size_t size;
+  uint8_t first;
+  EXPECT_EQ(Dequeue(&size, &first), kIOReturnSuccess);
+  EXPECT_EQ(first, 7u);
+}
+
+TEST_F(DispatchRules, ServiceNotificationSourceIsNotEmulated) {
+  IOServiceNotificationDispatchSource* source = nullptr;
+  EXPECT_EQ(IOServiceNotificationDispatchSource::Create(nullptr, 0, queue_, &source),
+            kIOReturnUnsupported);
+  EXPECT_EQ(source, nullptr);
 }
 
 // ---- OSAction WillWait / Wait / EndWait ----
