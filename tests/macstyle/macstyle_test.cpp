@@ -66,6 +66,13 @@ class MacStyleDextTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // The board reached host memory only where the dext had prepared it for DMA.
+    if (machine_ != nullptr) {
+      for (const fpgadext::emu::IommuViolation& v : machine_->iommu().Violations()) {
+        ADD_FAILURE() << "IOMMU violation: " << v.reason << " at bus address 0x" << std::hex
+                      << v.busAddress << " length 0x" << v.length;
+      }
+    }
     if (connection_ != IO_OBJECT_NULL) IOServiceClose(connection_);
     if (service_ != IO_OBJECT_NULL) IOObjectRelease(service_);
     machine_.reset();
