@@ -3,6 +3,7 @@
 // emulated machine with the XDMA board model, and checks from the app side (IOKitLib only) that
 // it really ran: values it read from the board, writes the board saw, its timer and interrupt
 // handlers, DMA in both directions.
+#include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
 #include <fpgadext/emu/machine.h>
 #include <gtest/gtest.h>
@@ -130,6 +131,37 @@ TEST_F(MacStyleDextTest, ReadsTheBoardThroughConfigurationAndMemoryReads) {
   EXPECT_EQ(info[kMacStyleInfoIdLow16], kUserBlockIdValue & 0xFFFF);
   EXPECT_EQ(info[kMacStyleInfoIdTopByte], kUserBlockIdValue >> 24);
   EXPECT_EQ(info[kMacStyleInfoFunction], 0u);
+}
+
+// The way an app that does not know the service's name finds it: class matching, then the
+// registry properties the kernel gives a dext's service (its IOUserClass, its name).
+TEST_F(MacStyleDextTest, FoundByClassMatchingAndRegistryProperties) {
+  io_iterator_t iterator = IO_OBJECT_NULL;
+  ASSERT_EQ(IOServiceGetMatchingServices(kIOMainPortDefault, IOServiceMatching("IOUserService"),
+                                         &iterator),
+            kIOReturnSuccess);
+  int found = 0;
+  while (io_service_t service = IOIteratorNext(iterator)) {
+    CFTypeRef userClass =
+        IORegistryEntryCreateCFProperty(service, CFSTR("IOUserClass"), kCFAllocatorDefault, 0);
+    char text[128] = {};
+    if (userClass != nullptr && CFGetTypeID(userClass) == CFStringGetTypeID() &&
+        CFStringGetCString(static_cast<CFStringRef>(userClass), text, sizeof(text),
+                           kCFStringEncodingUTF8) &&
+        std::strcmp(text, "MacStyleDriver") == 0) {
+      ++found;
+      io_name_t name = {};
+      io_name_t className = {};
+      EXPECT_EQ(IORegistryEntryGetName(service, name), kIOReturnSuccess);
+      EXPECT_STREQ(name, "MacStyleDriver");
+      EXPECT_EQ(IOObjectGetClass(service, className), kIOReturnSuccess);
+      EXPECT_STREQ(className, "IOUserService");
+    }
+    if (userClass != nullptr) CFRelease(userClass);
+    IOObjectRelease(service);
+  }
+  IOObjectRelease(iterator);
+  EXPECT_EQ(found, 1);
 }
 
 TEST_F(MacStyleDextTest, StartEnablesBusLeadAndMemorySpace) {
