@@ -101,22 +101,3 @@ template <class T>
 T* OSTypeAllocInit() {
   return OSTypeAllocInitEmulated<T>();
 }
-
-// Transitional: the iig annotations as empty macros, for declarations emu/iig/iig.py copies into
-// the headers it writes with their annotations still on them. Apple's iig removes them, and
-// Apple's OSObject.h defines them only while iig runs (only the IIG_-prefixed forms otherwise).
-#ifndef FPGADEXT_EMULATION_NO_IIG_ANNOTATIONS
-#define KERNEL
-#define LOCAL
-#define LOCALONLY
-#define REMOTE
-#define LOCALHOST
-#define REPLY
-#define TARGET
-#define NATIVE
-#define SERIALIZABLE
-#define TYPE(p)
-#define QUEUENAME(name)
-#define EXTENDS(cls)
-#define INVOKEREPLY
-#endif
