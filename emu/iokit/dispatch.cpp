@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../runtime/serial_queue.h"
@@ -158,6 +159,37 @@ struct Semaphore final : Object {
 
 struct Attr final : Object {};
 
+Queue* AsQueue(dispatch_queue_t queue);
+
+// A count of unfinished work and what to run when it reaches zero.
+struct Group final : Object {
+  std::mutex lock;
+  std::condition_variable idle;
+  intptr_t count = 0;
+  std::vector<std::pair<dispatch_queue_t, std::function<void()>>> notify;  // queues retained
+  void Dispose() override {
+    if (count != 0) ClientBug("Group object deallocated while in use");
+    delete this;
+  }
+  void Enter() {
+    std::lock_guard guard(lock);
+    ++count;
+  }
+  void Leave() {
+    std::vector<std::pair<dispatch_queue_t, std::function<void()>>> ready;
+    {
+      std::lock_guard guard(lock);
+      if (count <= 0) ClientBug("Unbalanced call to dispatch_group_leave()");
+      if (--count == 0) ready.swap(notify);
+    }
+    idle.notify_all();
+    for (auto& [queue, work] : ready) {
+      AsQueue(queue)->Async(std::move(work));
+      dispatch_release(queue);  // the queue runs what it was given before it goes
+    }
+  }
+};
+
 MainQueue& Main() {
   static MainQueue* queue = new MainQueue;  // never freed
   return *queue;
@@ -293,6 +325,114 @@ void* dispatch_get_context(dispatch_object_t object) {
 void dispatch_set_context(dispatch_object_t object, void* context) {
   Object* o = Cast<Object>(object);
   if (!o->immortal) o->context = context;
+}
+
+void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void* context,
+                      dispatch_function_t work) {
+  if (when == DISPATCH_TIME_FOREVER) return;  // libdispatch logs and drops it
+  Queue* q = AsQueue(queue);
+  dispatch_retain(queue);
+  std::thread([when, q, queue, context, work] {
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
+    q->Async([context, work] { work(context); });
+    dispatch_release(queue);
+  }).detach();
+}
+
+void dispatch_after(dispatch_time_t when, dispatch_queue_t queue, dispatch_block_t block) {
+  if (when == DISPATCH_TIME_FOREVER) return;
+  std::function<void()> work = Wrap(block);
+  Queue* q = AsQueue(queue);
+  dispatch_retain(queue);
+  std::thread([when, q, queue, work] {
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(when)));
+    q->Async(work);
+    dispatch_release(queue);
+  }).detach();
+}
+
+void dispatch_once_f(dispatch_once_t* predicate, void* context, dispatch_function_t function) {
+  auto* state = reinterpret_cast<std::atomic<intptr_t>*>(predicate);
+  intptr_t expected = 0;
+  if (state->compare_exchange_strong(expected, 1, std::memory_order_acquire)) {
+    function(context);
+    state->store(~intptr_t{0}, std::memory_order_release);
+    return;
+  }
+  while (state->load(std::memory_order_acquire) != ~intptr_t{0}) std::this_thread::yield();
+}
+
+void dispatch_once(dispatch_once_t* predicate, dispatch_block_t block) {
+  dispatch_once_f(predicate, reinterpret_cast<void*>(block),
+                  [](void* b) { reinterpret_cast<dispatch_block_t>(b)(); });
+}
+
+dispatch_group_t dispatch_group_create(void) {
+  return reinterpret_cast<dispatch_group_t>(static_cast<Object*>(new Group));
+}
+
+void dispatch_group_enter(dispatch_group_t group) {
+  Cast<Group>(group)->Enter();
+}
+void dispatch_group_leave(dispatch_group_t group) {
+  Cast<Group>(group)->Leave();
+}
+
+void dispatch_group_async(dispatch_group_t group, dispatch_queue_t queue, dispatch_block_t block) {
+  Group* g = Cast<Group>(group);
+  g->Enter();
+  std::function<void()> work = Wrap(block);
+  AsQueue(queue)->Async([g, work] {
+    work();
+    g->Leave();
+  });
+}
+
+void dispatch_group_async_f(dispatch_group_t group, dispatch_queue_t queue, void* context,
+                            dispatch_function_t work) {
+  Group* g = Cast<Group>(group);
+  g->Enter();
+  AsQueue(queue)->Async([g, context, work] {
+    work(context);
+    g->Leave();
+  });
+}
+
+intptr_t dispatch_group_wait(dispatch_group_t group, dispatch_time_t timeout) {
+  Group* g = Cast<Group>(group);
+  std::unique_lock guard(g->lock);
+  auto done = [g] { return g->count == 0; };
+  if (timeout == DISPATCH_TIME_FOREVER) {
+    g->idle.wait(guard, done);
+    return 0;
+  }
+  const auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(timeout));
+  return g->idle.wait_until(guard, deadline, done) ? 0 : 1;
+}
+
+static void Notify(dispatch_group_t group, dispatch_queue_t queue, std::function<void()> work) {
+  Group* g = Cast<Group>(group);
+  Queue* q = AsQueue(queue);
+  {
+    std::lock_guard guard(g->lock);
+    if (g->count != 0) {
+      dispatch_retain(queue);
+      g->notify.emplace_back(queue, std::move(work));
+      return;
+    }
+  }
+  q->Async(std::move(work));
+}
+
+void dispatch_group_notify(dispatch_group_t group, dispatch_queue_t queue, dispatch_block_t block) {
+  Notify(group, queue, Wrap(block));
+}
+
+void dispatch_group_notify_f(dispatch_group_t group, dispatch_queue_t queue, void* context,
+                             dispatch_function_t work) {
+  Notify(group, queue, [context, work] { work(context); });
 }
 
 dispatch_semaphore_t dispatch_semaphore_create(intptr_t value) {

@@ -1,5 +1,5 @@
 // libdispatch's umbrella header (libdispatch-1542.0.4 dispatch/dispatch.h), for the emulated app
-// side. Partial by design: queues, time and semaphores (docs/emulation.md).
+// side. Partial by design: queues, time, semaphores, groups and once (docs/emulation.md).
 #ifndef __DISPATCH_PUBLIC__
 #define __DISPATCH_PUBLIC__
 
@@ -18,7 +18,9 @@
 #endif
 
 #include <dispatch/base.h>
+#include <dispatch/group.h>
 #include <dispatch/object.h>
+#include <dispatch/once.h>
 #include <dispatch/queue.h>
 #include <dispatch/semaphore.h>
 #include <dispatch/time.h>

@@ -37,6 +37,10 @@ void dispatch_async(dispatch_queue_t queue, dispatch_block_t block);
 void dispatch_async_f(dispatch_queue_t queue, void* context, dispatch_function_t work);
 void dispatch_sync(dispatch_queue_t queue, dispatch_block_t block);
 void dispatch_sync_f(dispatch_queue_t queue, void* context, dispatch_function_t work);
+// Submits `block` to `queue` at `when` (never for DISPATCH_TIME_FOREVER).
+void dispatch_after(dispatch_time_t when, dispatch_queue_t queue, dispatch_block_t block);
+void dispatch_after_f(dispatch_time_t when, dispatch_queue_t queue, void* context,
+                      dispatch_function_t work);
 
 // The queue bound to the main thread: its blocks run only while the main thread is in
 // dispatch_main() or runs its CFRunLoop.

@@ -115,6 +115,52 @@ TEST(LibdispatchRules, AGlobalQueueRunsBlocksConcurrently) {
   dispatch_release(done);
 }
 
+TEST(LibdispatchRules, DispatchOnceRunsTheBlockOnceAndMarksThePredicate) {
+  static dispatch_once_t once = 0;
+  static int runs = 0;
+  for (int i = 0; i < 3; ++i) {
+    dispatch_once(&once, ^{
+      ++runs;
+    });
+  }
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(once, ~intptr_t{0});
+}
+
+TEST(LibdispatchRules, AGroupWaitsForItsBlocksAndNotifiesWhenEmpty) {
+  dispatch_queue_t queue = dispatch_queue_create("conformance.group", DISPATCH_QUEUE_SERIAL);
+  dispatch_group_t group = dispatch_group_create();
+  dispatch_semaphore_t gate = dispatch_semaphore_create(0);
+  dispatch_semaphore_t notified = dispatch_semaphore_create(0);
+  dispatch_group_async(group, queue, ^{
+    dispatch_semaphore_wait(gate, DISPATCH_TIME_FOREVER);
+  });
+  dispatch_group_notify(group, queue, ^{
+    dispatch_semaphore_signal(notified);
+  });
+  EXPECT_NE(dispatch_group_wait(group, DISPATCH_TIME_NOW), 0);  // still running
+  dispatch_semaphore_signal(gate);
+  EXPECT_EQ(dispatch_group_wait(group, dispatch_time(DISPATCH_TIME_NOW, kWaitNs)), 0);
+  EXPECT_EQ(dispatch_semaphore_wait(notified, dispatch_time(DISPATCH_TIME_NOW, kWaitNs)), 0);
+  dispatch_group_enter(group);
+  dispatch_group_leave(group);
+  dispatch_release(group);
+  dispatch_release(gate);
+  dispatch_release(notified);
+  dispatch_release(queue);
+}
+
+TEST(LibdispatchRules, DispatchAfterRunsTheBlockOnTheQueue) {
+  dispatch_queue_t queue = dispatch_queue_create("conformance.after", DISPATCH_QUEUE_SERIAL);
+  dispatch_semaphore_t ran = dispatch_semaphore_create(0);
+  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, 1000 * NSEC_PER_USEC), queue, ^{
+    dispatch_semaphore_signal(ran);
+  });
+  EXPECT_EQ(dispatch_semaphore_wait(ran, dispatch_time(DISPATCH_TIME_NOW, kWaitNs)), 0);
+  dispatch_release(ran);
+  dispatch_release(queue);
+}
+
 TEST(IOKitConstants, MapOptionsAndVarOutputSizeAreApples) {
   EXPECT_EQ(kIOMapCacheMask, 0x00000f00);
   EXPECT_EQ(kIOMapCacheShift, 8);
