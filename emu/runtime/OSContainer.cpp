@@ -1,6 +1,8 @@
 // Class information of the abstract container bases, and the C interface of OSCollections.h.
+#include <DriverKit/IOLib.h>
 #include <DriverKit/OSCollections.h>
 #include <os/log.h>
+#include <stdio.h>
 #include <string.h>
 
 OSDefineAbstractMetaClass(OSContainer, OSObject);
@@ -193,3 +195,105 @@ void OSObjectLog(OSObjectPtr obj) {
 }
 
 }  // extern "C"
+
+// ---- copyCollection ----
+
+namespace {
+
+// The copy of `member` for a collection copy: collections are copied (once, through `cycles`),
+// other objects shared. +1 either way.
+OSObject* CopyMember(const OSObject* member, OSDictionary* cycles) {
+  auto* collection = OSDynamicCast(OSCollection, member);
+  if (collection == nullptr) {
+    member->retain();
+    return const_cast<OSObject*>(member);
+  }
+  return collection->copyCollection(cycles);
+}
+
+// Runs `copy` with a cycle dictionary, making one when the caller gave none. The dictionary is
+// keyed by the address of the original, as text, and holds its copy.
+template <class Copy>
+OSCollection* WithCycles(const OSCollection* original, OSDictionary* cycles, Copy copy) {
+  OSDictionary* own = cycles ? nullptr : OSDictionary::withCapacity(4);
+  OSDictionary* table = cycles ? cycles : own;
+  if (table == nullptr) return nullptr;
+  char key[32];
+  snprintf(key, sizeof(key), "%p", static_cast<const void*>(original));
+  OSCollection* result = OSDynamicCast(OSCollection, table->getObject(key));
+  if (result != nullptr) {
+    result->retain();
+  } else {
+    result = copy(table, key);
+  }
+  OSSafeReleaseNULL(own);
+  return result;
+}
+
+}  // namespace
+
+static OSCollectionPtr CopyArray(const OSArray* array, OSDictionary* cycleDict) {
+  return WithCycles(
+      array, cycleDict, [array](OSDictionary* table, const char* key) -> OSCollection* {
+        OSArray* copy = OSArray::withCapacity(array->getCount() ? array->getCount() : 1);
+        if (copy == nullptr || !table->setObject(key, copy)) {
+          OSSafeReleaseNULL(copy);
+          return nullptr;
+        }
+        for (uint32_t i = 0; i < array->getCount(); ++i) {
+          OSObject* member = CopyMember(array->getObject(i), table);
+          bool ok = member != nullptr && copy->setObject(member);
+          OSSafeReleaseNULL(member);
+          if (!ok) {
+            table->removeObject(key);
+            OSSafeReleaseNULL(copy);
+            return nullptr;
+          }
+        }
+        return copy;
+      });
+}
+
+static OSCollectionPtr CopyDictionary(const OSDictionary* dictionary, OSDictionary* cycleDict) {
+  return WithCycles(
+      dictionary, cycleDict, [dictionary](OSDictionary* table, const char* key) -> OSCollection* {
+        OSDictionary* copy =
+            OSDictionary::withCapacity(dictionary->getCount() ? dictionary->getCount() : 1);
+        if (copy == nullptr || !table->setObject(key, copy)) {
+          OSSafeReleaseNULL(copy);
+          return nullptr;
+        }
+        __block bool ok = true;
+        dictionary->iterateObjects(^bool(OSObject* entryKey, OSObject* value) {
+          OSObject* member = CopyMember(value, table);
+          ok = member != nullptr && copy->setObject(entryKey, member);
+          OSSafeReleaseNULL(member);
+          return ok;
+        });
+        if (!ok) {
+          table->removeObject(key);
+          OSSafeReleaseNULL(copy);
+        }
+        return copy;
+      });
+}
+
+OSCollectionPtr OSCollection::copyCollection(OSDictionary* cycleDict) const {
+  if (auto* array = OSDynamicCast(OSArray, this)) return CopyArray(array, cycleDict);
+  if (auto* dictionary = OSDynamicCast(OSDictionary, this))
+    return CopyDictionary(dictionary, cycleDict);
+  return nullptr;
+}
+
+bool OSDictionary::isEqualTo(const OSDictionary* aDictionary, const OSCollection* keys) const {
+  if (aDictionary == nullptr || keys == nullptr) return false;
+  __block bool equal = true;
+  keys->iterateObjects(^bool(OSObject* key) {
+    OSObject* mine = getObject(key);
+    OSObject* theirs = aDictionary->getObject(key);
+    equal = (mine == nullptr && theirs == nullptr) ||
+            (mine != nullptr && theirs != nullptr && mine->isEqualTo(theirs));
+    return equal;
+  });
+  return equal;
+}

@@ -7,6 +7,9 @@
 #include <DriverKit/OSContainer.h>
 #include <stdint.h>
 
+class OSCollection;
+typedef OSCollection* OSCollectionPtr;
+
 // Called for each member; return true to continue, false to stop.
 typedef bool (^OSCollectionIterateObjectsBlock)(OSObject* object);
 
@@ -24,6 +27,7 @@ class OSCollection : public OSContainer {
   // Calls `block` for each member (each key, for an OSDictionary) until it returns false. The
   // block must not modify the collection. Returns false iff the block stopped the iteration.
   virtual bool iterateObjects(OSCollectionIterateObjectsBlock block) const = 0;
+  // A copy (+1) in which member collections are copied too, each once however often it occurs
+  // (`cycleDict`, which may be NULL, maps originals to their copies). Other members are shared.
+  virtual OSCollectionPtr copyCollection(OSDictionary* cycleDict) const;
 };
-
-typedef OSCollection* OSCollectionPtr;

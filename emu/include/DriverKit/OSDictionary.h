@@ -51,6 +51,9 @@ class OSDictionary : public OSCollection {
 
   // Same count and, for each key, values that are isEqualTo each other.
   bool isEqualTo(const OSDictionary* aDictionary) const;
+  // Equal for the given keys only: the members of `keys` (an OSArray) or its keys (an
+  // OSDictionary); a key absent from both dictionaries counts as equal.
+  bool isEqualTo(const OSDictionary* aDictionary, const OSCollection* keys) const;
   bool isEqualTo(const OSMetaClassBase* anObject) const override;
 
   void free() override;

@@ -161,4 +161,43 @@ TEST(ObjectModelRules, OSCollectionsCInterfaceStoresAndReadsValues) {
   EXPECT_EQ(dict, nullptr);
 }
 
+TEST(ObjectModelRules, CopyCollectionCopiesNestedCollectionsAndSharesOtherMembers) {
+  OSDictionary* inner = OSDictionary::withCapacity(1);
+  OSString* text = OSString::withCString("leaf");
+  inner->setObject("k", text);
+  OSArray* outer = OSArray::withCapacity(2);
+  outer->setObject(inner);
+  outer->setObject(inner);  // the same collection twice: copied once
+  outer->setObject(text);
+  auto* copy = OSDynamicCast(OSArray, outer->copyCollection(nullptr));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NE(copy, outer);
+  EXPECT_TRUE(copy->isEqualTo(outer));
+  EXPECT_NE(copy->getObject(0), inner);
+  EXPECT_EQ(copy->getObject(0), copy->getObject(1));
+  EXPECT_EQ(copy->getObject(2), text);
+  copy->release();
+  outer->release();
+  inner->release();
+  text->release();
+}
+
+TEST(ObjectModelRules, DictionaryIsEqualToForGivenKeysOnly) {
+  OSDictionary* a = OSDictionary::withCapacity(2);
+  OSDictionary* b = OSDictionary::withCapacity(2);
+  OSDictionarySetUInt64Value(a, "same", 1);
+  OSDictionarySetUInt64Value(b, "same", 1);
+  OSDictionarySetUInt64Value(a, "other", 2);
+  OSDictionarySetUInt64Value(b, "other", 3);
+  OSArray* keys = OSArray::withCapacity(1);
+  OSArraySetStringValue(keys, kOSArrayAppend, "same");
+  EXPECT_TRUE(a->isEqualTo(b, keys));
+  EXPECT_FALSE(a->isEqualTo(b));
+  OSArraySetStringValue(keys, kOSArrayAppend, "other");
+  EXPECT_FALSE(a->isEqualTo(b, keys));
+  keys->release();
+  a->release();
+  b->release();
+}
+
 }  // namespace
