@@ -194,7 +194,7 @@ IOReturn Kernel::AttachPciFunction(PciFunction* function, const std::string& nam
   }
   slot->Enumerate();
   function->Connect(slot);
-  auto* nub = OSTypeAllocInit<IOPCIDevice>();
+  auto* nub = OSTypeAllocInitEmulated<IOPCIDevice>();
   if (nub == nullptr) return kIOReturnNoMemory;
   nub->EmulationSetSlot(slot);
   slot->nub = nub;

@@ -11,7 +11,7 @@ extern OSAction* gTestFiredAction;
 namespace {
 
 TEST(IigAction, CreateActionCallsImplementation) {
-  TestActionTarget* target = OSTypeAllocInit<TestActionTarget>();
+  TestActionTarget* target = OSTypeAllocInitEmulated<TestActionTarget>();
   ASSERT_NE(target, nullptr);
   OSAction* action = nullptr;
   ASSERT_EQ(target->CreateActionFired(24, &action), kIOReturnSuccess);

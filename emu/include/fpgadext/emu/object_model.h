@@ -95,9 +95,3 @@ T* OSTypeAllocInitEmulated() {
   }
   return object;
 }
-
-// Transitional name of OSTypeAllocInitEmulated while callers are renamed.
-template <class T>
-T* OSTypeAllocInit() {
-  return OSTypeAllocInitEmulated<T>();
-}
