@@ -169,7 +169,10 @@ TEST(ObjectModelRules, CopyCollectionCopiesNestedCollectionsAndSharesOtherMember
   outer->setObject(inner);
   outer->setObject(inner);  // the same collection twice: copied once
   outer->setObject(text);
-  auto* copy = OSDynamicCast(OSArray, outer->copyCollection(nullptr));
+  // Not OSDynamicCast(OSArray, outer->copyCollection(nullptr)): DriverKit's OSDynamicCast
+  // evaluates its argument twice, which would make two copies and leak one.
+  OSCollection* copied = outer->copyCollection(nullptr);
+  auto* copy = OSDynamicCast(OSArray, copied);
   ASSERT_NE(copy, nullptr);
   EXPECT_NE(copy, outer);
   EXPECT_TRUE(copy->isEqualTo(outer));
