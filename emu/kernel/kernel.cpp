@@ -152,7 +152,16 @@ IOReturn Kernel::StartService(ServiceNode* node) {
     RemoveNode(node);
     return ret;
   }
-  if (node->registered) ServicePublished(node);
+  // A service that called RegisterService in Start is published now; one that calls it later is
+  // published by RegisterService itself. Both flags change under the kernel lock, so exactly one
+  // side (or both: ServicePublished is idempotent) sees them both set.
+  bool publish = false;
+  {
+    std::lock_guard guard(lock());
+    node->started = true;
+    publish = node->registered;
+  }
+  if (publish) ServicePublished(node);
   return ret;
 }
 

@@ -38,6 +38,7 @@ struct ServiceNode {
   Dext* dext = nullptr;                // owning dext; nullptr for kernel nubs
   bool registered = false;             // RegisterService() was called
   bool published = false;              // matching notifications were sent (registry.cpp)
+  bool started = false;                // Start returned success
   bool terminated = false;
   bool isUserClient = false;
 };

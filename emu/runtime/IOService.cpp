@@ -147,8 +147,15 @@ kern_return_t IOService::Create_Impl(IOService* provider, const char* properties
 
 kern_return_t IOService::RegisterService_Impl() {
   if (node_ == nullptr) return kIOReturnNotReady;
-  std::lock_guard guard(Kernel::Current()->lock());
-  node_->registered = true;
+  bool publish = false;
+  {
+    std::lock_guard guard(Kernel::Current()->lock());
+    node_->registered = true;
+    publish = node_->started;
+  }
+  // Called after Start returned (e.g. once the hardware is ready): matching notifications go out
+  // now. Called within Start: the kernel publishes the service when Start returns.
+  if (publish) fpgadext::emu::ServicePublished(node_);
   return kIOReturnSuccess;
 }
 
