@@ -181,8 +181,9 @@ struct Group final : Object {
       std::lock_guard guard(lock);
       if (count <= 0) ClientBug("Unbalanced call to dispatch_group_leave()");
       if (--count == 0) ready.swap(notify);
+      // Under the lock: a waiter that returns may release the group at once.
+      idle.notify_all();
     }
-    idle.notify_all();
     for (auto& [queue, work] : ready) {
       AsQueue(queue)->Async(std::move(work));
       dispatch_release(queue);  // the queue runs what it was given before it goes
@@ -463,12 +464,11 @@ intptr_t dispatch_semaphore_wait(dispatch_semaphore_t semaphore, dispatch_time_t
 
 intptr_t dispatch_semaphore_signal(dispatch_semaphore_t semaphore) {
   auto* s = Cast<Semaphore>(semaphore);
-  bool woke;
-  {
-    std::lock_guard guard(s->lock);
-    ++s->value;
-    woke = s->waiters > 0;
-  }
+  // Notified under the lock: a waiter that returns may release the semaphore at once (the
+  // usual pattern), so nothing of it may be touched after the lock is given up.
+  std::lock_guard guard(s->lock);
+  ++s->value;
+  const bool woke = s->waiters > 0;
   s->wake.notify_one();
   return woke ? 1 : 0;  // non-zero when a thread was woken
 }

@@ -109,8 +109,10 @@ class TimerThread {
       for (auto it = armed_.begin(); it != armed_.end(); ++it) {
         if (it->second.when < next->second.when) next = it;
       }
-      if (std::chrono::steady_clock::now() < next->second.when) {
-        wake_.wait_until(guard, next->second.when);
+      // A copy: the entry may be disarmed (erased) while the lock is released in the wait.
+      const std::chrono::steady_clock::time_point when = next->second.when;
+      if (std::chrono::steady_clock::now() < when) {
+        wake_.wait_until(guard, when);
         continue;
       }
       IOTimerDispatchSource* source = next->first;
