@@ -80,6 +80,7 @@ class Manifest:
     def __init__(self, path):
         self.path = path
         self.names, self.missing, self.emu, self.sources = set(), set(), set(), []
+        self.subset = False  # '# subset:' — the emulation provides part of the header by design
         self.errors = []
         with open(path, encoding="utf-8") as f:
             for number, raw in enumerate(f, 1):
@@ -87,6 +88,9 @@ class Manifest:
                 m = re.match(r"#\s*source:\s*(.*)", line)
                 if m:
                     self.sources.append(m.group(1).strip())
+                    continue
+                if re.match(r"#\s*subset:", line):
+                    self.subset = True
                     continue
                 line = re.sub(r"\s+#.*$", "", line)
                 if not line or line.startswith("#"):
@@ -289,6 +293,8 @@ def table(manifests_dir, include_dir, out=sys.stdout):
             status = "absent"
         else:
             status = "partial" if m.missing else "complete"
+            if m.subset:
+                status = "subset" + (f" ({len(m.missing)} !missing)" if m.missing else "")
         missing = ", ".join(f"`{n}`" for n in sorted(m.missing)) or "—"
         source = "; ".join(m.sources) or "—"
         print(f"| `<{rel}>` | {status} | {missing} | {source} |", file=out)

@@ -1,4 +1,4 @@
-// DriverKit object-model rules of the emulated runtime, in process (docs/emulation.md, "Object
+// DriverKit object-model rules of the emulated runtime, in process (docs/emulation-headers.md, "Object
 // model and core headers"): OSRequiredCast, OSTypeAlloc, OSSharedPtr and IOService's
 // StringFromReturn, as Apple's headers and xnu define them.
 #include <DriverKit/IODispatchQueue.h>

@@ -108,6 +108,14 @@ class CheckerTest(unittest.TestCase):
                       "a made-up header for the checker's own tests |", text)
         self.assertIn("| `<Fake/Absent.h>` | absent | `kAbsent` |", text)
 
+    def test_table_shows_a_subset_by_design_as_subset(self):
+        self.run_check("# source: made up\n# subset: what the emulation provides\n" +
+                       self.good.replace("# source:", "# note:"))
+        out = io.StringIO()
+        chk.table(self.dir, INCLUDE, out)
+        self.assertIn("| `<Fake/Fake.h>` | subset (1 !missing) | `FakeNotYetEmulated` |",
+                      out.getvalue())
+
     def test_coverage_fails_for_a_header_without_manifest(self):
         os.makedirs(os.path.join(self.dir, "inc", "DriverKit"))
         open(os.path.join(self.dir, "inc", "DriverKit", "New.h"), "w").close()
