@@ -121,7 +121,7 @@ kern_return_t IMPL(FpgaDriver, Start) {
   ivars->channels = new (poolMemory) engine::ChannelPool(limits.channels[0], limits.channels[1]);
   ivars->planner =
       new (plannerMemory) engine::TransferPlanner(*ivars->mover, *ivars->channels, kPlatform);
-  os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %s, card memory 0x%llx, %u+%u channels",
+  os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
          ivars->vendorDevice[0], ivars->vendorDevice[1],
          ivars->layout.dmaBar != fpgadext::dext::kNoBar ? "XDMA" : "PIO",
          (unsigned long long)ivars->cardMemorySize, limits.channels[0], limits.channels[1]);

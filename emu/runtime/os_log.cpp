@@ -77,40 +77,195 @@ int Threshold() {
   return threshold;
 }
 
-// Copies an os_log format to a printf format: drops each `{...}` that follows a `%`. If the
-// result does not fit, it is cut before the last conversion that fits, so vsnprintf never sees
-// half a conversion.
-void StripAnnotations(const char* in, char* out, size_t size) {
-  size_t o = 0;
-  size_t lastPercent = 0;
-  bool truncated = false;
-  for (const char* p = in; *p != '\0'; ++p) {
-    if (o + 1 >= size) {
-      truncated = true;
-      break;
+// The message being built: appends never overrun, and the text stays NUL-terminated.
+struct Message {
+  char* text;
+  size_t size;
+  size_t length = 0;
+
+  size_t Room() const { return size - 1 - length; }
+  void Put(const char* s, size_t n) {
+    if (n > Room()) n = Room();
+    memcpy(text + length, s, n);
+    length += n;
+    text[length] = '\0';
+  }
+  // Appends one printf conversion with its value (and the `*` width/precision it names).
+  template <typename T>
+  void Convert(const char* spec, const int* stars, int starCount, T value) {
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wformat-nonliteral"
+    int n;
+    if (starCount == 2) {
+      n = snprintf(text + length, Room() + 1, spec, stars[0], stars[1], value);
+    } else if (starCount == 1) {
+      n = snprintf(text + length, Room() + 1, spec, stars[0], value);
+    } else {
+      n = snprintf(text + length, Room() + 1, spec, value);
     }
-    if (*p == '%') {
-      lastPercent = o;
-      out[o++] = '%';
-      if (p[1] == '%') {
-        if (o + 1 >= size) {
-          truncated = true;
-          break;
-        }
-        out[o++] = '%';
-        ++p;
-        continue;
-      }
-      if (p[1] == '{') {
-        const char* close = strchr(p + 2, '}');
-        if (close != nullptr) p = close;  // the loop's ++p moves past '}'
-      }
+#pragma clang diagnostic pop
+    if (n > 0) length += static_cast<size_t>(n) > Room() ? Room() : static_cast<size_t>(n);
+    text[length] = '\0';
+  }
+};
+
+enum class Privacy { kUnmarked, kPublic, kPrivate };
+
+// The privacy a `{...}` annotation names: its comma-separated words include "public", or
+// "private"/"sensitive". Other words (bool, errno, time_t, ...) leave it unmarked.
+Privacy PrivacyOf(const char* begin, const char* end) {
+  Privacy privacy = Privacy::kUnmarked;
+  while (begin < end) {
+    while (begin < end && (*begin == ',' || *begin == ' ')) ++begin;
+    const char* word = begin;
+    while (begin < end && *begin != ',') ++begin;
+    const size_t n = static_cast<size_t>(begin - word);
+    if (n == 6 && strncmp(word, "public", 6) == 0) privacy = Privacy::kPublic;
+    if ((n == 7 && strncmp(word, "private", 7) == 0) ||
+        (n == 9 && strncmp(word, "sensitive", 9) == 0)) {
+      privacy = Privacy::kPrivate;
+    }
+  }
+  return privacy;
+}
+
+// Formats an os_log message as a Mac shows it in `log stream`: annotations are dropped, and an
+// argument is replaced by "<private>" when it is private — a `%s` (dynamic string) unless marked
+// `{public}`, any conversion marked `{private}`/`{sensitive}`. Scalars are public by default.
+// An unsupported conversion ends the message (its arguments cannot be skipped safely).
+void FormatMessage(char* out, size_t size, const char* format, va_list args) {
+  Message message{out, size};
+  out[0] = '\0';
+  const char* p = format;
+  while (*p != '\0') {
+    if (*p != '%') {
+      const char* next = strchr(p, '%');
+      const size_t n = next != nullptr ? static_cast<size_t>(next - p) : strlen(p);
+      message.Put(p, n);
+      p += n;
       continue;
     }
-    out[o++] = *p;
+    if (p[1] == '%') {
+      message.Put("%", 1);
+      p += 2;
+      continue;
+    }
+    ++p;
+    Privacy privacy = Privacy::kUnmarked;
+    if (*p == '{') {
+      const char* close = strchr(p, '}');
+      if (close == nullptr) return;
+      privacy = PrivacyOf(p + 1, close);
+      p = close + 1;
+    }
+    // The conversion as printf reads it, without the annotation.
+    char spec[32] = "%";
+    size_t n = 1;
+    int stars[2];
+    int starCount = 0;
+    auto copy = [&](char c) {
+      if (n + 1 < sizeof(spec)) spec[n++] = c;
+      spec[n] = '\0';
+    };
+    while (*p != '\0' && strchr("-+ #0'", *p) != nullptr) copy(*p++);
+    if (*p == '*') {
+      stars[starCount++] = va_arg(args, int);
+      copy(*p++);
+    }
+    while (*p >= '0' && *p <= '9') copy(*p++);
+    if (*p == '.') {
+      copy(*p++);
+      if (*p == '*') {
+        stars[starCount++] = va_arg(args, int);
+        copy(*p++);
+      }
+      while (*p >= '0' && *p <= '9') copy(*p++);
+    }
+    int longs = 0;  // l count; 'j', 'z', 't', 'q' count as wide
+    bool longDouble = false;
+    while (*p != '\0' && strchr("hljztqL", *p) != nullptr) {
+      if (*p == 'l') ++longs;
+      if (*p == 'j' || *p == 'q') longs = 2;
+      if (*p == 'z' || *p == 't') longs = 1;
+      if (*p == 'L') longDouble = true;
+      copy(*p++);
+    }
+    const char conversion = *p;
+    if (conversion == '\0') return;
+    copy(*p++);
+    const bool hidden =
+        privacy == Privacy::kPrivate || (privacy == Privacy::kUnmarked && conversion == 's');
+    switch (conversion) {
+      case 'd':
+      case 'i': {
+        long long value = longs >= 2   ? va_arg(args, long long)
+                          : longs == 1 ? va_arg(args, long)
+                                       : va_arg(args, int);
+        if (hidden) {
+          message.Put("<private>", 9);
+        } else if (longs >= 2) {
+          message.Convert(spec, stars, starCount, value);
+        } else if (longs == 1) {
+          message.Convert(spec, stars, starCount, static_cast<long>(value));
+        } else {
+          message.Convert(spec, stars, starCount, static_cast<int>(value));
+        }
+        break;
+      }
+      case 'u':
+      case 'x':
+      case 'X':
+      case 'o': {
+        unsigned long long value = longs >= 2   ? va_arg(args, unsigned long long)
+                                   : longs == 1 ? va_arg(args, unsigned long)
+                                                : va_arg(args, unsigned int);
+        if (hidden) {
+          message.Put("<private>", 9);
+        } else if (longs >= 2) {
+          message.Convert(spec, stars, starCount, value);
+        } else if (longs == 1) {
+          message.Convert(spec, stars, starCount, static_cast<unsigned long>(value));
+        } else {
+          message.Convert(spec, stars, starCount, static_cast<unsigned int>(value));
+        }
+        break;
+      }
+      case 'c': {
+        const int value = va_arg(args, int);
+        hidden ? message.Put("<private>", 9) : message.Convert(spec, stars, starCount, value);
+        break;
+      }
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G':
+      case 'a':
+      case 'A': {
+        if (longDouble) {
+          const long double value = va_arg(args, long double);
+          hidden ? message.Put("<private>", 9) : message.Convert(spec, stars, starCount, value);
+        } else {
+          const double value = va_arg(args, double);
+          hidden ? message.Put("<private>", 9) : message.Convert(spec, stars, starCount, value);
+        }
+        break;
+      }
+      case 's': {
+        const char* value = va_arg(args, const char*);
+        hidden ? message.Put("<private>", 9) : message.Convert(spec, stars, starCount, value);
+        break;
+      }
+      case 'p': {
+        void* value = va_arg(args, void*);
+        hidden ? message.Put("<private>", 9) : message.Convert(spec, stars, starCount, value);
+        break;
+      }
+      default:
+        return;
+    }
   }
-  if (truncated) o = lastPercent;
-  out[o] = '\0';
 }
 
 }  // namespace
@@ -137,15 +292,10 @@ bool os_log_type_enabled(os_log_t log, os_log_type_t type) {
 
 void fpgadext_os_log_emit(os_log_t log, os_log_type_t type, const char* format, ...) {
   if (log == nullptr || log->disabled || format == nullptr) return;
-  char printfFormat[1024];
-  StripAnnotations(format, printfFormat, sizeof(printfFormat));
   char message[1024];
   va_list args;
   va_start(args, format);
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wformat-nonliteral"
-  vsnprintf(message, sizeof(message), printfFormat, args);
-#pragma clang diagnostic pop
+  FormatMessage(message, sizeof(message), format, args);
   va_end(args);
 
   const bool toStderr = RankOf(type) >= Threshold();

@@ -3,6 +3,7 @@
 #include <fpgadext/emu/log_capture.h>
 #include <gtest/gtest.h>
 #include <os/log.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <atomic>
@@ -149,8 +150,8 @@ TEST(OSLog, StripsAnnotationsAndFormats) {
   os_log_debug(OS_LOG_DEFAULT, "%{bool}d %{public}5.2f|%-4d|", 1, 3.14159, 7);
   auto messages = capture.messages();
   ASSERT_EQ(messages.size(), 4u);
-  EXPECT_EQ(messages[0], "dev fpga at deadbeef: 100% ok, 18446744073709551615");
-  EXPECT_EQ(messages[1], "plain 42 text");
+  EXPECT_EQ(messages[0], "dev fpga at <private>: 100% ok, 18446744073709551615");
+  EXPECT_EQ(messages[1], "plain 42 <private>");
   EXPECT_EQ(messages[2], "no arguments");
   EXPECT_EQ(messages[3], "1  3.14|7   |");
   auto records = capture.records();
@@ -159,6 +160,27 @@ TEST(OSLog, StripsAnnotationsAndFormats) {
   EXPECT_EQ(records[2].type, OS_LOG_TYPE_INFO);
   EXPECT_EQ(records[3].type, OS_LOG_TYPE_DEBUG);
   EXPECT_EQ(records[0].subsystem, "");
+}
+
+// A Mac's unified log redacts dynamic strings and shows scalars unless the format says
+// otherwise (os_log(3); docs/emulation-headers.md, "Object model and core headers").
+TEST(OSLog, StringArgumentsArePrivateUnlessMarkedPublic) {
+  fpgadext::emu::LogCapture capture;
+  const char* name = "fpga0";
+  os_log(OS_LOG_DEFAULT, "%s|%{public}s|%{private}s", name, name, name);
+  os_log(OS_LOG_DEFAULT, "%d %u %x %llu %c %.1f", -1, 2u, 0xabu, 4ull, 'z', 2.5);
+  os_log(OS_LOG_DEFAULT, "%{private}d %{sensitive}llx %{public}d %{bool}d", 7, 8ull, 9, 1);
+  os_log(OS_LOG_DEFAULT, "%p %{private}p", static_cast<void*>(nullptr), &capture);
+  os_log(OS_LOG_DEFAULT, "[%*d] [%.*s] [%{public}.*s]", 4, 5, 2, name, 3, name);
+  auto messages = capture.messages();
+  ASSERT_EQ(messages.size(), 5u);
+  EXPECT_EQ(messages[0], "<private>|fpga0|<private>");
+  EXPECT_EQ(messages[1], "-1 2 ab 4 z 2.5");
+  EXPECT_EQ(messages[2], "<private> <private> 9 1");
+  char pointer[32];
+  snprintf(pointer, sizeof(pointer), "%p", static_cast<void*>(nullptr));
+  EXPECT_EQ(messages[3], std::string(pointer) + " <private>");
+  EXPECT_EQ(messages[4], "[   5] [<private>] [fpg]");
 }
 
 TEST(OSLog, CreateNamesSubsystemAndCategory) {

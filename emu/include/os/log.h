@@ -2,9 +2,11 @@
 //
 // Formats are Apple's: printf conversions with optional `{...}` annotations right after the `%`
 // (`%{public}s`, `%{private}llx`, `%{bool}d`); the annotations are checked by clang's os_log
-// format checking and dropped when printing. Private arguments are printed in clear (this is a
-// development emulation). Apple-only conversions such as `%P` and `%@` are not supported. The
-// format must be a string literal, as on a Mac. Messages longer than 1023 bytes are truncated.
+// format checking and dropped when printing. Privacy is a Mac's: a `%s` argument is shown as
+// "<private>" unless written `%{public}s`, any argument marked `{private}` or `{sensitive}` is
+// "<private>", scalars (integers, floating point, `%c`, `%p`) are shown. Apple-only conversions
+// such as `%P` and `%@` are not supported (they end the message). The format must be a string
+// literal, as on a Mac. Messages longer than 1023 bytes are truncated.
 //
 // Output: one line per message on stderr, "<subsystem>:<category> <level>: <message>" (just
 // "<level>: <message>" for OS_LOG_DEFAULT). Environment variable FPGADEXT_LOG sets the lowest

@@ -18,7 +18,7 @@
 #include "XdmaBoardRegisters.h"
 
 #define Log(fmt, ...) \
-  os_log(OS_LOG_DEFAULT, "MacStyleDriver::%s: " fmt, __FUNCTION__, ##__VA_ARGS__)
+  os_log(OS_LOG_DEFAULT, "MacStyleDriver::%{public}s: " fmt, __FUNCTION__, ##__VA_ARGS__)
 
 struct MacStyleDriver_IVars {
   IOPCIDevice* pciDevice;
@@ -368,8 +368,8 @@ kern_return_t MacStyleDriver::Transfer(bool cardToHost, uint64_t cardAddress, vo
                                              cardAddress, bytes, length);
   IOLockUnlock(ivars->transferLock);
   if (result != kIOReturnSuccess) {
-    Log("%s transfer of %u bytes at 0x%llx failed: 0x%x", cardToHost ? "C2H" : "H2C", length,
-        static_cast<unsigned long long>(cardAddress), result);
+    Log("%{public}s transfer of %u bytes at 0x%llx failed: 0x%x", cardToHost ? "C2H" : "H2C",
+        length, static_cast<unsigned long long>(cardAddress), result);
   }
   return result;
 }
