@@ -303,8 +303,10 @@ kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
   if (!layout->bars[bar].present) return kIOReturnBadArgument;
   // The DMA engine's registers are the driver's: an app poking them could break every client.
   if (bar == layout->dmaBar) return kIOReturnNotPermitted;
+  // The device hands out its memory only to the service that opened it: the driver, not us
+  // (IOPCIFamily IOPCIDevice.cpp, _CopyDeviceMemoryWithIndex; kIOReturnNotOpen otherwise).
   return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(layout->bars[bar].memoryIndex,
-                                                                memory, this);
+                                                                memory, ivars->driver);
 }
 
 kern_return_t FpgaUserClient::GetDeviceInfo(IOUserClientMethodArguments* arguments) {
@@ -736,8 +738,8 @@ kern_return_t FpgaUserClient::AsyncTransfer(IOUserClientMethodArguments* argumen
 namespace {
 
 constexpr uint64_t kRingSpinNs = 2'000'000;  // keep polling this long after the last entry
-constexpr uint64_t kRingBackoffMs = 1;     // then poll every millisecond
-constexpr uint32_t kRingBatch = 64;        // entries per pass before yielding the queue
+constexpr uint64_t kRingBackoffMs = 1;       // then poll every millisecond
+constexpr uint32_t kRingBatch = 64;          // entries per pass before yielding the queue
 
 uint64_t RingNowNs() {
   static mach_timebase_info_data_t timebase;

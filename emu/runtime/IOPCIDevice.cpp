@@ -100,7 +100,10 @@ kern_return_t IOPCIDevice::_ManageSession(IOService* forClient, bool openClient,
   if (forClient == nullptr || slot_ == nullptr) return kIOReturnBadArgument;
   if (openClient) {
     if (!slot_->present()) return kIOReturnNotOpen;
-    if (opener_ != nullptr && opener_ != forClient) return kIOReturnExclusiveAccess;
+    // IOService::handleOpen admits one owner and no second open, not even by the owner, and
+    // _ManageSession turns the refusal into kIOReturnNotOpen (xnu IOService.cpp, IOPCIFamily
+    // IOPCIDevice.cpp).
+    if (opener_ != nullptr) return kIOReturnNotOpen;
     opener_ = forClient;
     return kIOReturnSuccess;  // memory space and bus mastering are left as they are
   }
@@ -209,7 +212,8 @@ kern_return_t IOPCIDevice::FindPCICapability(uint32_t capabilityID, uint64_t sea
                                              OSDispatchMethod supermethod) {
   (void)supermethod;
   if (slot_ == nullptr) return kIOReturnBadArgument;
-  if (opener_ == nullptr) return kIOReturnNotOpen;
+  // The kernel searches configuration space whether or not the device is open (IOPCIFamily
+  // IOPCIDevice.cpp, FindPCICapability).
   // Standard IDs are 8 bits; an extended capability is asked for with its negated ID.
   const uint32_t after = searchOffset < kConfigSpaceSize ? static_cast<uint32_t>(searchOffset) : 0;
   uint32_t found = 0;
@@ -370,9 +374,12 @@ kern_return_t IOPCIDevice::_CopyDeviceMemoryWithIndex(uint64_t memoryIndex,
                                                       IOMemoryDescriptor** returnMemory,
                                                       IOService* forClient,
                                                       OSDispatchMethod supermethod) {
-  (void)forClient;
   (void)supermethod;
   if (returnMemory == nullptr || slot_ == nullptr) return kIOReturnBadArgument;
+  // Only the service that has the device open gets its memory (IOPCIFamily IOPCIDevice.cpp,
+  // _CopyDeviceMemoryWithIndex checks isOpen(forClient) first).
+  if (forClient == nullptr || forClient != opener_) return kIOReturnNotOpen;
+  if (memoryIndex > kPCIMemoryRangeExpansionROM) return kIOReturnBadArgument;
   IOMemoryDescriptor* md =
       fpgadext::emu::NewDeviceMemoryDescriptor(slot_, static_cast<unsigned>(memoryIndex));
   if (md == nullptr) return kIOReturnBadArgument;

@@ -281,5 +281,39 @@ TEST_F(PciRules, SetPropertiesTakesOnlyTheFamilysBooleanKeys) {
   EXPECT_EQ(k[kSetPropertiesOtherKeySet], 0u);
 }
 
+// IOPCIFamily IOPCIDevice.cpp, _CopyDeviceMemoryWithIndex: isOpen(forClient) comes first.
+TEST_F(PciRules, CopyDeviceMemoryWithIndexIsOnlyForTheServiceThatOpenedTheDevice) {
+  const uint64_t index = BarInfo(0)[1];
+  std::vector<uint64_t> s(kSessionCount);
+  ASSERT_EQ(Call(kSelSessionRules, {index}, &s), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionCopyOpener]), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionCopyOther]), kIOReturnNotOpen);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionCopyNull]), kIOReturnNotOpen);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionCopyPastRom]), kIOReturnBadArgument);
+}
+
+// xnu IOService.cpp handleOpen admits one owner; IOPCIFamily's _ManageSession returns
+// kIOReturnNotOpen when open() fails — for another client and for the owner alike.
+TEST_F(PciRules, SecondOpenOfAnOpenDeviceIsNotOpen) {
+  std::vector<uint64_t> s(kSessionCount);
+  ASSERT_EQ(Call(kSelSessionRules, {BarInfo(0)[1]}, &s), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionOpenOther]), kIOReturnNotOpen);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionOpenOwnerAgain]), kIOReturnNotOpen);
+  // The driver still has the device: its memory is still handed to it.
+  ASSERT_EQ(Call(kSelSessionRules, {BarInfo(0)[1]}, &s), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(s[kSessionCopyOpener]), kIOReturnSuccess);
+}
+
+// IOPCIFamily IOPCIDevice.cpp, FindPCICapability: no open check.
+TEST_F(PciRules, FindPCICapabilityDoesNotNeedTheDeviceOpen) {
+  const uint64_t expected = PciState()[kPciMsiCapability];
+  ASSERT_NE(expected, 0u);
+  std::vector<uint64_t> c(kClosedCount);
+  ASSERT_EQ(Call(kSelFindWhileClosed, {}, &c), kIOReturnSuccess);
+  EXPECT_EQ(static_cast<IOReturn>(c[kClosedFindStatus]), kIOReturnSuccess);
+  EXPECT_EQ(c[kClosedFindOffset], expected);
+  EXPECT_EQ(static_cast<IOReturn>(c[kClosedReopenStatus]), kIOReturnSuccess);
+}
+
 }  // namespace
 }  // namespace fpgadext::conformance

@@ -1,6 +1,7 @@
 // Registers of the user BAR through the library: mapped into the process when the platform
 // allows it (volatile loads and stores, no driver call), else through the dext's bounds-checked
 // register selectors. Either way the values must agree with what the dext itself reads.
+#include <fpgadext/emu/broker_stats.h>
 #include <fpgadext/protocol.h>
 
 #include <cstdlib>
@@ -89,6 +90,27 @@ TEST_P(Registers, AgreesWithTheDext) {
   ASSERT_TRUE(dev().Read32(bar, reg::kScratch0 + 12, &v));
   EXPECT_EQ(v, 0xCAFE'F00Du);
   IOServiceClose(c);
+}
+
+// On the emulated Mac the dext hands out the user BAR through the device's opener (the driver,
+// as IOPCIFamily requires), so the library maps it and a register access is a plain load or
+// store: no driver call at all.
+using MappedRegisters = BoardFixture;
+
+TEST_F(MappedRegisters, UserBarIsMappedAndItsRegistersCostNoDriverCall) {
+  const int bar = device().info().userBar;
+  ASSERT_GE(bar, 0);
+  ASSERT_TRUE(device().IsBarMapped(bar)) << "the library fell back to driver calls";
+  const uint64_t before = emu::broker::CallCount();
+  uint32_t v = 0;
+  ASSERT_TRUE(device().Read32(bar, reg::kId, &v));
+  EXPECT_EQ(v, models::kUserBlockId);
+  for (uint32_t i = 0; i < 64; ++i) {
+    ASSERT_TRUE(device().Write32(bar, reg::kScratch0, 0x5A00'0000u + i));
+    ASSERT_TRUE(device().Read32(bar, reg::kScratch0, &v));
+    EXPECT_EQ(v, 0x5A00'0000u + i);
+  }
+  EXPECT_EQ(emu::broker::CallCount(), before) << "driver calls for mapped register accesses";
 }
 
 INSTANTIATE_TEST_SUITE_P(Access, Registers, ::testing::Bool(),

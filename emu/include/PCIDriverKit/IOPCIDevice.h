@@ -61,7 +61,7 @@ class IOPCIDevice : public IOService {
   bool init() override;
   void free() override;
 
-  // Session. Open is exclusive: a second client gets kIOReturnExclusiveAccess.
+  // Session. Open is exclusive: any second Open, even by the owner, gets kIOReturnNotOpen.
   kern_return_t Open(IOService* forClient, IOOptionBits options = 0);
   void Close(IOService* forClient, IOOptionBits options = 0);
 

@@ -11,6 +11,7 @@
 #include "ConformanceDriver.h"
 #include "MemPciMethods.h"
 #include "conformance_protocol.h"
+#include "mempci_protocol.h"
 
 using namespace conformance;
 
@@ -29,8 +30,8 @@ struct ConformanceUserClient_IVars {
   uint64_t deliveries;
   uint64_t interrupts;
   uint64_t offQueueDeliveries;  // InterruptOccurred calls not on `queue`
-  uint64_t completionRan;        // kSelRaiseDisable's completion block ran
-  uint64_t completionSaw;        // `interrupts` when it ran
+  uint64_t completionRan;       // kSelRaiseDisable's completion block ran
+  uint64_t completionSaw;       // `interrupts` when it ran
 };
 
 namespace {
@@ -76,7 +77,9 @@ const IOUserClientMethodDispatch kUserClientRulesTable[] = {
      kIOUserClientVariableStructureSize, 16},
 };
 
-uint8_t Pattern(uint64_t seed, uint64_t i) { return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 8)); }
+uint8_t Pattern(uint64_t seed, uint64_t i) {
+  return static_cast<uint8_t>(seed * 31 + i * 7 + (i >> 8));
+}
 
 }  // namespace
 
@@ -146,7 +149,7 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
       uint8_t index = 0;
       kern_return_t ret = ivars->driver->GetDevice()->GetBARInfo(0, &index, nullptr, nullptr);
       if (ret != kIOReturnSuccess) return ret;
-      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, this);
+      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, ivars->driver);
     }
     case kMemNoSetLength:
       ivars->noLength->retain();
@@ -157,7 +160,7 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
       kern_return_t ret =
           ivars->driver->GetDevice()->GetBARInfo(probe::kRamBar, &index, nullptr, nullptr);
       if (ret != kIOReturnSuccess) return ret;
-      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, this);
+      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, ivars->driver);
     }
     case kMemDirectBarReadOnly: {
       uint8_t index = 0;
@@ -165,7 +168,7 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
           ivars->driver->GetDevice()->GetBARInfo(probe::kRamBar, &index, nullptr, nullptr);
       if (ret != kIOReturnSuccess) return ret;
       *options = kIOUserClientMemoryReadOnly;
-      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, this);
+      return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, ivars->driver);
     }
     default:
       return kIOReturnBadArgument;
@@ -192,7 +195,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
     case kSelInspect: {
       if (a->scalarOutputCount < kInspectCount) return kIOReturnBadArgument;
       uint64_t flags = 0, inputLength = 0;
-      if (a->structureInput) flags |= kHasStructureInput, inputLength = a->structureInput->getLength();
+      if (a->structureInput)
+        flags |= kHasStructureInput, inputLength = a->structureInput->getLength();
       if (a->structureInputDescriptor) {
         flags |= kHasStructureInputDescriptor;
         a->structureInputDescriptor->GetLength(&inputLength);
@@ -300,7 +304,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
     case kSelMapInput: {
       if (a->structureInputDescriptor == nullptr) return kIOReturnBadArgument;
       OSSafeReleaseNULL(ivars->heldMap);
-      kern_return_t ret = a->structureInputDescriptor->CreateMapping(0, 0, 0, 0, 0, &ivars->heldMap);
+      kern_return_t ret =
+          a->structureInputDescriptor->CreateMapping(0, 0, 0, 0, 0, &ivars->heldMap);
       if (ret != kIOReturnSuccess) return ret;
       out[0] = ivars->heldMap->GetAddress();
       out[1] = *reinterpret_cast<const uint8_t*>(ivars->heldMap->GetAddress());
@@ -320,7 +325,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       out[kPrepareSegments] = ret == kIOReturnSuccess ? count : 0;
       out[kPrepareFlags] = flags;
       uint64_t bytes = 0;
-      for (uint32_t i = 0; ret == kIOReturnSuccess && i < count; ++i) bytes += ivars->segments[i].length;
+      for (uint32_t i = 0; ret == kIOReturnSuccess && i < count; ++i)
+        bytes += ivars->segments[i].length;
       out[kPrepareBytes] = bytes;
       out[kPrepareFirstAddress] = ret == kIOReturnSuccess && count ? ivars->segments[0].address : 0;
       ivars->segmentCount = ret == kIOReturnSuccess ? count : 0;
@@ -349,7 +355,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       if (ivars->source == nullptr) {
         ret = IOInterruptDispatchSource::Create(device, static_cast<uint32_t>(in[0]), ivars->queue,
                                                 &ivars->source);
-        if (ret == kIOReturnSuccess) ret = CreateActionInterruptOccurred(0, &ivars->interruptAction);
+        if (ret == kIOReturnSuccess)
+          ret = CreateActionInterruptOccurred(0, &ivars->interruptAction);
         if (ret == kIOReturnSuccess) ret = ivars->source->SetHandler(ivars->interruptAction);
       }
       if (ret == kIOReturnSuccess) ret = ivars->source->SetEnable(in[1] != 0);
@@ -398,8 +405,9 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
     case kSelSuperNoDispatch:
       return super::ExternalMethod(selector, a, nullptr, this, nullptr);
     case kSelConfigureInterrupts:
-      out[0] = static_cast<uint32_t>(device->ConfigureInterrupts(
-          static_cast<uint32_t>(in[0]), static_cast<uint32_t>(in[1]), static_cast<uint32_t>(in[2]), 0));
+      out[0] = static_cast<uint32_t>(device->ConfigureInterrupts(static_cast<uint32_t>(in[0]),
+                                                                 static_cast<uint32_t>(in[1]),
+                                                                 static_cast<uint32_t>(in[2]), 0));
       a->scalarOutputCount = 1;
       return kIOReturnSuccess;
     case kSelTableLargeInput:
@@ -741,6 +749,37 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
       out[0] = bytes[in[0]];
       if (a->scalarInputCount > 1) bytes[in[0]] = static_cast<uint8_t>(in[1]);
       a->scalarOutputCount = 1;
+      return kIOReturnSuccess;
+    }
+    case kSelSessionRules: {
+      if (a->scalarInputCount < 1 || a->scalarOutputCount < kSessionCount) {
+        return kIOReturnBadArgument;
+      }
+      IOService* const forClients[] = {ivars->driver, this, NULL};
+      for (uint32_t i = 0; i < 3; ++i) {
+        IOMemoryDescriptor* memory = NULL;
+        out[kSessionCopyOpener + i] = static_cast<uint32_t>(
+            device->_CopyDeviceMemoryWithIndex(in[0], &memory, forClients[i]));
+        OSSafeReleaseNULL(memory);
+      }
+      IOMemoryDescriptor* memory = NULL;
+      out[kSessionCopyPastRom] =
+          static_cast<uint32_t>(device->_CopyDeviceMemoryWithIndex(7, &memory, ivars->driver));
+      OSSafeReleaseNULL(memory);
+      out[kSessionOpenOther] = static_cast<uint32_t>(device->Open(this, 0));
+      out[kSessionOpenOwnerAgain] = static_cast<uint32_t>(device->Open(ivars->driver, 0));
+      a->scalarOutputCount = kSessionCount;
+      return kIOReturnSuccess;
+    }
+    case kSelFindWhileClosed: {
+      if (a->scalarOutputCount < kClosedCount) return kIOReturnBadArgument;
+      device->Close(ivars->driver, 0);
+      uint64_t offset = 0;
+      out[kClosedFindStatus] =
+          static_cast<uint32_t>(device->FindPCICapability(kIOPCICapabilityIDMSI, 0, &offset));
+      out[kClosedFindOffset] = offset;
+      out[kClosedReopenStatus] = static_cast<uint32_t>(device->Open(ivars->driver, 0));
+      a->scalarOutputCount = kClosedCount;
       return kIOReturnSuccess;
     }
     default: {

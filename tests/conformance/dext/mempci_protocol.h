@@ -22,6 +22,29 @@ enum MemPciSelector : uint32_t {
   kSelPerformOperation = 83,
   // out: kSetProperties* below.
   kSelSetProperties = 84,
+  // in: memory index (the probe's BAR0). out: kSession* below. Handled by the user client,
+  // which knows both the driver (the device's opener) and itself (not the opener).
+  kSelSessionRules = 85,
+  // Close(driver), then FindPCICapability(MSI, 0, &offset), then Open(driver) again.
+  // out: kClosed* below.
+  kSelFindWhileClosed = 86,
+};
+
+enum SessionOutput : uint32_t {
+  kSessionCopyOpener = 0,  // _CopyDeviceMemoryWithIndex(index, &m, driver)
+  kSessionCopyOther,       // _CopyDeviceMemoryWithIndex(index, &m, the user client)
+  kSessionCopyNull,        // _CopyDeviceMemoryWithIndex(index, &m, NULL)
+  kSessionCopyPastRom,     // _CopyDeviceMemoryWithIndex(7, &m, driver)
+  kSessionOpenOther,       // Open(the user client) while the driver has it open
+  kSessionOpenOwnerAgain,  // Open(driver) while the driver has it open
+  kSessionCount
+};
+
+enum ClosedOutput : uint32_t {
+  kClosedFindStatus = 0,  // FindPCICapability(kIOPCICapabilityIDMSI) with the device closed
+  kClosedFindOffset,      // the offset it found
+  kClosedReopenStatus,    // Open(driver) afterwards
+  kClosedCount
 };
 
 enum WidthOutput : uint32_t {
