@@ -98,7 +98,10 @@ const char* Reason(IOReturnCode code) {
     case kIOReturnNotWritable:
       return "the destination buffer is read-only";
     case kIOReturnVMError:
+    case kIOReturnCannotWire:  // what a Mac's wiring returns for unmapped pages
       return "the buffer is not mapped memory";
+    case KERN_PROTECTION_FAILURE:  // a Mac's wiring: pages without the access the card needs
+      return "the buffer's pages are read-only or inaccessible";
     case kIOReturnTimeout:
       return "the board did not finish the transfer in time";
     case kIOReturnNoDevice:
@@ -686,8 +689,8 @@ Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuf
   const uint64_t in[4] = {buffer.id_, offset, cardAddress, length};
   const uint32_t selector =
       read ? protocol::kSelectorReadRegistered : protocol::kSelectorWriteRegistered;
-  kern_return_t ret = IOConnectCallScalarMethod(state_->connection, selector, in, 4, nullptr,
-                                                nullptr);
+  kern_return_t ret =
+      IOConnectCallScalarMethod(state_->connection, selector, in, 4, nullptr, nullptr);
   if (ret != kIOReturnSuccess) {
     return state_->TransferError(ret, read ? "read" : "write", cardAddress, length,
                                  "registered buffer");

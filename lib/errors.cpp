@@ -65,6 +65,7 @@ const char* IOReturnName(IOReturnCode code) {
     FPGADEXT_NAME(kIOReturnNotFound)
     FPGADEXT_NAME(kIOReturnInvalid)
     FPGADEXT_NAME(MACH_SEND_INVALID_DEST)
+    FPGADEXT_NAME(KERN_PROTECTION_FAILURE)
     FPGADEXT_NAME(MIG_ARRAY_TOO_LARGE)
 #undef FPGADEXT_NAME
     default:

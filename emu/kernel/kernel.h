@@ -255,8 +255,9 @@ void ForEachPiece(const MemoryBacking* backing, uint64_t offset, uint64_t length
 // its first page).
 void UnmapPages(void* address, uint64_t length);
 
-// Checks that every byte of a range in this process is mapped with the access asked
-// (kIOReturnVMError otherwise): the emulation's "wiring".
+// Checks that every byte of a range in this process is mapped with the access asked: the
+// emulation's "wiring". Fails with what xnu's wiring returns (vm.cpp): kIOReturnCannotWire
+// for a hole, KERN_PROTECTION_FAILURE for missing access, KERN_INVALID_ARGUMENT for a wrap.
 IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite);
 
 // Builds an OSDictionary (+1) from an XML or binary property list file.

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <mach/kern_return.h>
+
 #include "kernel.h"
 
 namespace fpgadext::emu {
@@ -17,23 +19,36 @@ void UnmapPages(void* address, uint64_t length) {
   munmap(reinterpret_cast<void*>(start), reinterpret_cast<uintptr_t>(address) - start + length);
 }
 
+// What a Mac's kernel returns when it wires app memory for a dext (PrepareForDMA → xnu
+// IOGeneralMemoryDescriptor::wireVirtual → vm_map_create_upl, one map entry at a time):
+// - a byte in no mapping: vm_map_create_upl finds no entry (KERN_FAILURE), which wireVirtual
+//   turns into kIOReturnCannotWire;
+// - a mapping without write access wired for the device to write (no UPL_COPYOUT_FROM):
+//   KERN_PROTECTION_FAILURE, which wireVirtual passes on unchanged (a Mach code, not an IOReturn);
+// - a range that wraps around: KERN_INVALID_ARGUMENT (vm_map_range_physical_size).
+// A mapping without read access is refused with KERN_PROTECTION_FAILURE whatever the direction;
+// xnu wires such a range for reading unless it is a reserved range (stricter here, see
+// docs/emulation-memory-pci.md). The first failing byte decides, as xnu's walk stops there.
 IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite) {
   if (length == 0) return kIOReturnSuccess;
   uint64_t start = reinterpret_cast<uintptr_t>(address);
   const uint64_t end = start + length;
-  if (end < start) return kIOReturnVMError;
+  if (end < start) return KERN_INVALID_ARGUMENT;
   // /proc/self/maps lists mappings in address order; walk them once, covering [start, end).
   FILE* maps = std::fopen("/proc/self/maps", "r");
-  if (maps == nullptr) return kIOReturnVMError;
+  if (maps == nullptr) return kIOReturnNoResources;
   char line[512];
-  IOReturn result = kIOReturnVMError;
+  IOReturn result = kIOReturnCannotWire;  // a hole, unless a mapping covers the next byte
   while (std::fgets(line, sizeof line, maps) != nullptr) {
     unsigned long long lo = 0, hi = 0;
     char perms[8] = {};
     if (std::sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) != 3) continue;
     if (hi <= start) continue;
     if (lo > start) break;  // a hole before the next mapping
-    if (perms[0] != 'r' || (needWrite && perms[1] != 'w')) break;
+    if (perms[0] != 'r' || (needWrite && perms[1] != 'w')) {
+      result = KERN_PROTECTION_FAILURE;
+      break;
+    }
     start = hi;
     if (start >= end) {
       result = kIOReturnSuccess;

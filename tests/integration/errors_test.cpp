@@ -428,6 +428,9 @@ TEST_F(Errors, ListAndInfo) {
   EXPECT_EQ(info.dmaBar, xdma().dmaBarIndex());
   EXPECT_EQ(info.barSizes[info.userBar], 64u * 1024);
   EXPECT_STREQ(IOReturnName(kIOReturnNotWritable), "kIOReturnNotWritable");
+  // What a Mac's wiring of app memory returns (xnu IOGeneralMemoryDescriptor::wireVirtual).
+  EXPECT_STREQ(IOReturnName(kIOReturnCannotWire), "kIOReturnCannotWire");
+  EXPECT_STREQ(IOReturnName(KERN_PROTECTION_FAILURE), "KERN_PROTECTION_FAILURE");
 }
 
 }  // namespace
