@@ -103,7 +103,9 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
                                                 uint64_t length, uint64_t alignment,
                                                 IOMemoryMap** map, OSDispatchMethod supermethod) {
   (void)supermethod;
-  if (map == nullptr || backing_ == nullptr || alignment != 0) return kIOReturnBadArgument;
+  // xnu (IOUserServer.cpp, CreateMapping_Impl) never reads `alignment`: any value is accepted.
+  (void)alignment;
+  if (map == nullptr || backing_ == nullptr) return kIOReturnBadArgument;
   switch (options & 0xFF00) {
     case kIOMemoryMapCacheModeDefault:
     case kIOMemoryMapCacheModeInhibit:
@@ -319,8 +321,10 @@ kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capaci
   b->memfd = fd;
   b->capacity = capacity;
   b->address = static_cast<uint8_t*>(address);
-  b->ranges.push_back({b->address, 0});
-  b->length = 0;
+  // xnu (IOUserServer.cpp, IOBufferMemoryDescriptor::Create_Impl → inTaskWithOptions →
+  // IOBufferMemoryDescriptor.cpp, initWithPhysicalMask) starts the length at the capacity.
+  b->ranges.push_back({b->address, capacity});
+  b->length = capacity;
   auto* bmd = OSTypeAllocInitEmulated<IOBufferMemoryDescriptor>();
   if (bmd == nullptr) {
     munmap(address, capacity);

@@ -1,6 +1,7 @@
 #include "serial_queue.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace fpgadext::emu {
 namespace {
@@ -65,34 +66,55 @@ bool SerialQueue::Sync(const std::function<void()>& work) {
       tCurrent->holder_.load(std::memory_order_acquire) == std::this_thread::get_id()) {
     lent.push_back(tCurrent);
   }
-  bool queued = Async([&] {
+  // Signals the waiter when the block is destroyed: after it ran, or unrun when Cancel drops it.
+  struct Done {
+    std::mutex* lock;
+    std::condition_variable* wake;
+    std::atomic<bool>* done;
+    bool* waiting;
+    Done(std::mutex* l, std::condition_variable* w, std::atomic<bool>* d, bool* wt)
+        : lock(l), wake(w), done(d), waiting(wt) {}
+    Done(const Done&) = delete;
+    Done& operator=(const Done&) = delete;
+    ~Done() {
+      std::lock_guard guard(*lock);
+      done->store(true, std::memory_order_release);
+      if (*waiting) wake->notify_one();
+    }
+  };
+  auto signal = std::make_shared<Done>(&doneLock, &doneWake, &done, &waiting);
+  bool ran = false;
+  bool queued = Async([&, signal] {
     const size_t before = tLent.size();
     tLent.insert(tLent.end(), lent.begin(), lent.end());
     work();
     tLent.resize(before);
-    std::lock_guard guard(doneLock);
-    done.store(true, std::memory_order_release);
-    if (waiting) doneWake.notify_one();
+    ran = true;
   });
+  signal.reset();
   if (!queued) return false;
   SpinUntil([&] { return done.load(std::memory_order_acquire); }, kSyncSpinNs);
   std::unique_lock guard(doneLock);
   waiting = true;
   doneWake.wait(guard, [&] { return done.load(std::memory_order_acquire); });
-  return true;
+  return ran;
 }
 
 void SerialQueue::Cancel(std::function<void()> last) {
   bool sleeping;
+  std::deque<std::function<void()>> dropped;
   {
     std::lock_guard guard(lock_);
     if (cancelled_) return;
+    // Work not yet started is never dequeued; the block running now (if any) finishes.
+    dropped.swap(work_);
     if (last) work_.push_back(std::move(last));
     cancelled_ = true;
     queued_.fetch_add(1, std::memory_order_release);
     sleeping = sleeping_;
   }
   if (sleeping) wake_.notify_one();
+  dropped.clear();  // outside the lock: dropping a block may release objects (and queues)
 }
 
 void SerialQueue::Run() {

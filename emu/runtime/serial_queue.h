@@ -31,13 +31,14 @@ class SerialQueue {
   // False once the queue is cancelled.
   bool Async(std::function<void()> work);
   // Runs `work` on the queue and waits. False (and nothing run) when called from the queue's
-  // own thread, which would deadlock, or after cancellation.
+  // own thread, which would deadlock, or after cancellation (also when Cancel drops it unrun).
   bool Sync(const std::function<void()>& work);
   // True in the thread that holds the queue (its own thread, or the one standing in for a block
   // that sleeps), and in a block another queue's holder runs with Sync (as IODispatchQueue's
   // OnQueue is for a queue that "invoked a second queue").
   bool OnQueue() const;
-  // Accepts nothing more; `last` runs after everything already queued.
+  // Accepts nothing more and drops what is queued but not started (IODispatchQueue.iig: the
+  // queue stops dequeuing work); `last` runs once the block running now, if any, has finished.
   void Cancel(std::function<void()> last);
   const std::string& name() const { return name_; }
 

@@ -10,6 +10,7 @@
 #include <DriverKit/IOTimerDispatchSource.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -455,6 +456,40 @@ TEST_F(DispatchRules, DispatchQueueOnQueueHoldsInABlockItRunsSync) {
   EXPECT_FALSE(firstHeldAfter);
   EXPECT_FALSE(first->OnQueue());
   second->release();
+}
+
+// IODispatchQueue.iig (Cancel): the queue stops dequeuing work; the handler runs once the block
+// in flight has finished. Work queued but not started never runs.
+TEST_F(DispatchRules, DispatchQueueCancelStopsDequeuingWorkNotYetStarted) {
+  IODispatchQueue* queue = nullptr;
+  ASSERT_EQ(IODispatchQueue::Create("dispatch-test-cancel", 0, 0, &queue), kIOReturnSuccess);
+  struct State {
+    std::atomic<bool> started{false}, gate{false}, inFlightDone{false}, handled{false};
+    std::atomic<bool> inFlightDoneAtHandler{false};
+    std::atomic<int> later{0};
+  } state;
+  State* st = &state;
+  queue->DispatchAsync(^{
+    st->started = true;
+    while (!st->gate) std::this_thread::yield();
+    st->inFlightDone = true;
+  });
+  ASSERT_TRUE(WaitUntil([&] { return state.started.load(); }));
+  for (int i = 0; i < 3; ++i) {
+    queue->DispatchAsync(^{
+      ++st->later;
+    });
+  }
+  EXPECT_EQ(queue->Cancel(^{
+    st->inFlightDoneAtHandler = st->inFlightDone.load();
+    st->handled = true;
+  }),
+            kIOReturnSuccess);
+  state.gate = true;
+  ASSERT_TRUE(WaitUntil([&] { return state.handled.load(); }));
+  EXPECT_TRUE(state.inFlightDoneAtHandler);  // the block in flight finished first
+  EXPECT_EQ(state.later.load(), 0);          // queued before Cancel, never started
+  queue->release();
 }
 
 }  // namespace
