@@ -45,6 +45,10 @@ constexpr uint32_t kFromCard = 1;  // engine::Direction::kCardToHost
 constexpr uint32_t kMaxSlots = 8;  // window slots of one transfer (≥ channels of a direction)
 constexpr uint32_t kMaxBufferWindows = 64;  // PrepareForDMA windows of one registered buffer
 constexpr uint64_t kStagingSize = protocol::kInbandMax;
+// What a Mac's wiring (xnu vm_map_create_upl, passed through PrepareForDMA) returns for pages
+// without the access the card needs: Mach's KERN_PROTECTION_FAILURE, which the DriverKit SDK
+// does not name (its IOReturn.h defines only KERN_SUCCESS).
+constexpr IOReturn kWiringProtectionFailure = 2;
 
 struct RegisteredBuffer {
   bool used;
@@ -410,7 +414,9 @@ kern_return_t FpgaUserClient::ClientMemory(IOUserClientMethodArguments* argument
     DescriptorHostMemory host(memory, 0, length, ivars->commands, ivars->slots);
     ret = ivars->driver->Transfer(direction, card, &host, length);
   }
-  if (ret == kIOReturnVMError && direction == kFromCard &&
+  // A Mac's wiring refuses pages the card cannot write with KERN_PROTECTION_FAILURE (xnu
+  // vm_map_create_upl); readable everywhere means read-only memory, not a hole.
+  if (ret == kWiringProtectionFailure && direction == kFromCard &&
       ReadableThroughout(segment, ivars->commands[0])) {
     ret = kIOReturnNotWritable;  // mapped everywhere, yet not writable: read-only memory
   }
@@ -538,8 +544,7 @@ kern_return_t FpgaUserClient::RegisterBuffer(IOUserClientMethodArguments* argume
   }
   if (ret != kIOReturnSuccess) {
     DropBuffer(b);
-    return ret == kIOReturnVMError && (direction & protocol::kBufferFromCard) ? kIOReturnVMError
-                                                                              : ret;
+    return ret;
   }
   b.prepared.length = length;
   b.generation = (gBufferGeneration.fetch_add(1, std::memory_order_relaxed) + 1) & 0xffffff;
@@ -593,7 +598,7 @@ kern_return_t FpgaUserClient::RegisteredTransfer(IOUserClientMethodArguments* ar
 namespace {
 
 void FinishAsync(FpgaUserClient* self, AsyncOp& op, IOReturn status) {
-  if (status == kIOReturnVMError && op.direction == kFromCard &&
+  if (status == kWiringProtectionFailure && op.direction == kFromCard &&
       self->ReadableThroughout(op.range, op.commands[0])) {
     status = kIOReturnNotWritable;  // mapped everywhere, yet not writable: read-only memory
   }

@@ -77,11 +77,12 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
                                              ((direction & kIOMemoryDirectionIn) ? 2 : 0));
   const std::vector<MemoryRange> pieces = Pieces(b, offset, len);
   // Wiring: every page must exist with the access the device will use.
+  // xnu IOGeneralMemoryDescriptor::wireVirtual → vm_map_create_upl: a hole is
+  // kIOReturnCannotWire, pages without the access KERN_PROTECTION_FAILURE (passed through).
   for (const MemoryRange& p : pieces) {
-    if (fpgadext::emu::CheckProcessMemory(p.address, p.length, direction & kIOMemoryDirectionIn) !=
-        kIOReturnSuccess) {
-      return kIOReturnVMError;
-    }
+    const IOReturn wired =
+        fpgadext::emu::CheckProcessMemory(p.address, p.length, direction & kIOMemoryDirectionIn);
+    if (wired != kIOReturnSuccess) return wired;
   }
   Kernel* kernel = Kernel::Current();
   if (kernel == nullptr) return kIOReturnNotReady;

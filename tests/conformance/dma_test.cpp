@@ -1,6 +1,7 @@
 // Rules of IODMACommand over the emulated IOMMU (driverkit-semantics.md §4, §7.2 pitfall 8):
 // argument checks, 32-segment windows with partial success, one preparation per command, IOVAs,
 // maxAddressBits, wiring errors, and device access that the IOMMU allows or refuses and records.
+#include <mach/kern_return.h>
 #include <sys/mman.h>
 
 #include <cstring>
@@ -230,24 +231,35 @@ TEST_F(DmaRules, CompleteDMAWithoutPreparationIsNotReady) {
 
 // ---- Wiring ----------------------------------------------------------------------------------
 
-TEST_F(DmaRules, PrepareForDMAOfUnmappedClientMemoryIsVMError) {
-  AppPages pages(65536);
-  const uint64_t address = pages.address();
-  pages.Unmap();
+TEST_F(DmaRules, PrepareForDMAOfUnmappedClientMemoryIsCannotWire) {
+  // A hole: 64 KiB just above Linux's lowest mappable address, which nothing maps unless asked
+  // to with MAP_FIXED (a range unmapped by the test could be refilled by another thread).
+  const uint64_t hole = 0x10000;
   EXPECT_EQ(static_cast<IOReturn>(
-                Prepare(reinterpret_cast<void*>(address), 65536, kClientInOut)[kPrepareStatus]),
-            kIOReturnVMError);
+                Prepare(reinterpret_cast<void*>(hole), 65536, kClientInOut)[kPrepareStatus]),
+            kIOReturnCannotWire);  // xnu wireVirtual: KERN_FAILURE from vm_map_create_upl
   EXPECT_EQ(machine_->iommu().LiveMappings(), 0u);
 }
 
-TEST_F(DmaRules, PrepareForDMAOfReadOnlyAppMemoryForDeviceWritesIsVMError) {
+TEST_F(DmaRules, PrepareForDMAOfInaccessibleClientMemoryIsProtectionFailure) {
+  AppPages pages(65536);
+  const uint64_t address = pages.address();
+  pages.Unmap();  // an inaccessible reservation: mapped, with no access
+  EXPECT_EQ(static_cast<IOReturn>(
+                Prepare(reinterpret_cast<void*>(address), 65536, kClientInOut)[kPrepareStatus]),
+            KERN_PROTECTION_FAILURE);  // xnu vm_map_create_upl, passed through
+  EXPECT_EQ(machine_->iommu().LiveMappings(), 0u);
+}
+
+TEST_F(DmaRules, PrepareForDMAOfReadOnlyAppMemoryForDeviceWritesIsProtectionFailure) {
   AppPages pages(65536, PROT_READ);
   ASSERT_NE(pages.data(), nullptr);
+  // xnu vm_map_create_upl: KERN_PROTECTION_FAILURE, passed through to the dext.
   EXPECT_EQ(static_cast<IOReturn>(Prepare(pages.data(), pages.length(), kClientIn)[kPrepareStatus]),
-            kIOReturnVMError);
+            KERN_PROTECTION_FAILURE);
   EXPECT_EQ(
       static_cast<IOReturn>(Prepare(pages.data(), pages.length(), kClientInOut)[kPrepareStatus]),
-      kIOReturnVMError);
+      KERN_PROTECTION_FAILURE);
   // The device may still read it.
   EXPECT_EQ(
       static_cast<IOReturn>(Prepare(pages.data(), pages.length(), kClientOut)[kPrepareStatus]),

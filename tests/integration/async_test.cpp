@@ -2,6 +2,7 @@
 // through AsyncCompletion on the library's queue — callbacks and waits, many in flight, errors
 // delivered asynchronously, and Close with transfers in flight.
 #include <fpgadext/fpgadext.h>
+#include <mach/kern_return.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -99,8 +100,8 @@ TEST_F(AsyncTest, ErrorsAreDeliveredThroughTheCompletion) {
   ASSERT_TRUE(ReserveInaccessible(p, 4 * page));
   op = device().ReadAsync(0x1000, {static_cast<std::byte*>(p), 3 * page}, record);
   s = op.Wait(seconds(10));
-  EXPECT_EQ(s.code(), kIOReturnVMError) << s.message();
-  EXPECT_EQ(code.load(), kIOReturnVMError);
+  EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
+  EXPECT_EQ(code.load(), KERN_PROTECTION_FAILURE);
   // Read-only app memory cannot be read into.
   void* ro = mmap(nullptr, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(ro, MAP_FAILED);
