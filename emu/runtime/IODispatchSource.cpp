@@ -1,7 +1,20 @@
 // IODispatchSource, the base of the sources, and IOServiceNotificationDispatchSource, which the
 // emulation does not provide (Create fails with kIOReturnUnsupported).
+#include <Block.h>
+#include <DriverKit/IODispatchQueue.h>
 #include <DriverKit/IODispatchSource.h>
 #include <DriverKit/IOServiceNotificationDispatchSource.h>
+
+#include "dispatch_source_internal.h"
+
+void fpgadext::emu::RunAfterQueued(IODispatchQueue* queue, IODispatchSourceCancelHandler handler) {
+  if (handler == nullptr) return;
+  IODispatchSourceCancelHandler copy = Block_copy(handler);
+  queue->EmulationAsync([copy] {
+    copy();
+    Block_release(copy);
+  });
+}
 
 OSDefineAbstractMetaClass(IODispatchSource, OSObject);
 

@@ -1,30 +1,17 @@
 // IOInterruptDispatchSource: MSI/MSI-X vectors of an IOPCIDevice delivered, coalesced, to a
 // handler on a queue (xnu iokit/DriverKit/IOInterruptDispatchSource.iig; kernel half of the rules
 // in xnu iokit/Kernel/IOUserServer.cpp).
-#include <Block.h>
 #include <DriverKit/IOInterruptDispatchSource.h>
 #include <DriverKit/IOLib.h>
 #include <PCIDriverKit/IOPCIDevice.h>
 
 #include "../kernel/kernel.h"
+#include "dispatch_source_internal.h"
 
 using fpgadext::emu::InterruptLine;
+using fpgadext::emu::RunAfterQueued;
 
 OSDefineMetaClass(IOInterruptDispatchSource, IODispatchSource);
-
-namespace {
-
-// Runs `handler` on `queue` after every block already queued there.
-void RunAfterQueued(IODispatchQueue* queue, IODispatchSourceCancelHandler handler) {
-  if (handler == nullptr) return;
-  IODispatchSourceCancelHandler copy = Block_copy(handler);
-  queue->EmulationAsync([copy] {
-    copy();
-    Block_release(copy);
-  });
-}
-
-}  // namespace
 
 kern_return_t IOInterruptDispatchSource::Create(IOService* provider, uint32_t index,
                                                 IODispatchQueue* queue,

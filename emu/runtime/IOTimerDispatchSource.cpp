@@ -1,6 +1,5 @@
 // IOTimerDispatchSource: one thread of the runtime keeps the armed deadlines of every timer
 // source and, when one passes, has the source deliver TimerOccurred on its queue.
-#include <Block.h>
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOTimerDispatchSource.h>
 
@@ -9,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dispatch_source_internal.h"
 #include "dispatch_time.h"
 
 namespace fpgadext::emu {
@@ -133,15 +133,6 @@ class TimerThread {
 };
 
 constexpr uint64_t kTimerOccurredTypeID = IORPCMethodID("IOTimerDispatchSource::TimerOccurred");
-
-void RunAfterQueued(IODispatchQueue* queue, IODispatchSourceCancelHandler handler) {
-  if (handler == nullptr) return;
-  IODispatchSourceCancelHandler copy = Block_copy(handler);
-  queue->EmulationAsync([copy] {
-    copy();
-    Block_release(copy);
-  });
-}
 
 }  // namespace
 }  // namespace fpgadext::emu
