@@ -128,7 +128,11 @@ class PciSlot final : public DmaPort {
   uint8_t device() const { return device_; }
   PciFunction* function() const { return function_; }
   uint16_t command() const { return command_.load(std::memory_order_acquire); }
-  uint32_t FindCapability(uint8_t id) const;
+  // The offset of the next capability `id` after the one at `after` (0: from the start) in the
+  // standard list, or 0; the same in extended configuration space (from 0x100, 16-bit IDs).
+  // Read through ConfigRead: a removed function reads all ones and has no capabilities.
+  uint32_t FindCapability(uint8_t id, uint32_t after = 0);
+  uint32_t FindExtendedCapability(uint16_t id, uint32_t after = 0);
 
   // Interrupts: which message type is configured and how many vectors.
   IOReturn ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint32_t numRequested);

@@ -105,9 +105,11 @@ uint32_t PciSlot::ConfigRead(uint32_t offset, unsigned width) {
 void PciSlot::ConfigWrite(uint32_t offset, unsigned width, uint32_t value) {
   if (!present()) return;
   function_->ConfigWrite(offset, width, value);
-  if (offset <= kIOPCIConfigurationOffsetCommand + 1 && offset + width > kIOPCIConfigurationOffsetCommand) {
-    command_.store(static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)),
-                   std::memory_order_release);
+  if (offset <= kIOPCIConfigurationOffsetCommand + 1 &&
+      offset + width > kIOPCIConfigurationOffsetCommand) {
+    command_.store(
+        static_cast<uint16_t>(function_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2)),
+        std::memory_order_release);
   }
 }
 
@@ -137,19 +139,43 @@ void PciSlot::MemoryWrite(unsigned memoryIndex, uint64_t offset, unsigned width,
   if (bar < 0 || !present() || !(command() & kIOPCICommandMemorySpace)) return;
   const Bar& b = bars_[bar];
   if (b.region == nullptr || offset >= b.size || width > b.size - offset) {
-    os_log_error(OS_LOG_DEFAULT, "pci: write of %u bytes at 0x%llx past BAR%d (size 0x%llx)",
-                 width, (unsigned long long)offset, bar, (unsigned long long)b.size);
+    os_log_error(OS_LOG_DEFAULT, "pci: write of %u bytes at 0x%llx past BAR%d (size 0x%llx)", width,
+                 (unsigned long long)offset, bar, (unsigned long long)b.size);
     return;
   }
   b.region->Write(offset, width, value);
 }
 
-uint32_t PciSlot::FindCapability(uint8_t id) const {
-  if (!(function_->ConfigRead(kIOPCIConfigurationOffsetStatus, 2) & 0x10)) return 0;
-  uint32_t offset = function_->ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPtr, 1) & 0xfc;
-  for (int guard = 0; offset != 0 && guard < 48; ++guard) {
-    if ((function_->ConfigRead(offset, 1) & 0xff) == id) return offset;
-    offset = function_->ConfigRead(offset + 1, 1) & 0xfc;
+// Follows the lists as the PCI specification lays them out; a guard stops a looping list.
+uint32_t PciSlot::FindCapability(uint8_t id, uint32_t after) {
+  if (!(ConfigRead(kIOPCIConfigurationOffsetStatus, 2) & kIOPCIStatusCapabilities)) {
+    return 0;
+  }
+  uint32_t offset = ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPtr, 1) & 0xfc;
+  bool searching = after != 0;
+  for (int guard = 0; offset >= 0x40 && offset < 0x100 && guard < 48; ++guard) {
+    if (!searching && (ConfigRead(offset + kIOPCICapabilityIDOffset, 1) & 0xff) == id) {
+      return offset;
+    }
+    if (offset == after) searching = false;
+    offset = ConfigRead(offset + kIOPCINextCapabilityOffset, 1) & 0xfc;
+  }
+  return 0;
+}
+
+// Extended capabilities: a header dword holds the ID in bits 15:0 and the next offset in 31:20.
+uint32_t PciSlot::FindExtendedCapability(uint16_t id, uint32_t after) {
+  constexpr uint32_t kExtendedStart = 0x100;
+  constexpr uint32_t kConfigSpaceSize = 4096;
+  uint32_t offset = kExtendedStart;
+  bool searching = after != 0;
+  for (int guard = 0; offset >= kExtendedStart && offset < kConfigSpaceSize && guard < 960;
+       ++guard) {
+    const uint32_t header = ConfigRead(offset, 4);
+    if (header == 0 || header == 0xffffffffu) return 0;
+    if (!searching && (header & 0xffff) == id) return offset;
+    if (offset == after) searching = false;
+    offset = (header >> 20) & 0xffc;
   }
   return 0;
 }
@@ -200,7 +226,8 @@ IOReturn PciSlot::ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint3
     const bool is64 = control & 0x80;
     disableMsix();
     function_->ConfigWrite(msi + 4, 4, static_cast<uint32_t>(kMessageSignalledAddress));
-    if (is64) function_->ConfigWrite(msi + 8, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
+    if (is64)
+      function_->ConfigWrite(msi + 8, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
     function_->ConfigWrite(msi + (is64 ? 0xC : 0x8), 2, 0);
     uint32_t log2n = 0;
     while ((1u << log2n) < n) ++log2n;
@@ -243,7 +270,9 @@ void PciSlot::UnbindAll() {
   for (auto& [vector, line] : lines) line->source->release();
 }
 
-void PciSlot::Remove() { present_.store(false, std::memory_order_release); }
+void PciSlot::Remove() {
+  present_.store(false, std::memory_order_release);
+}
 
 IOReturn PciSlot::DmaRead(uint64_t busAddress, void* dst, uint64_t length) {
   if (!present() || !(command() & kIOPCICommandBusLead)) {

@@ -16,45 +16,12 @@ OSDefineMetaClass(IOPCIDevice, IOService);
 namespace {
 
 constexpr uint32_t kConfigSpaceSize = 4096;
-constexpr uint32_t kExtendedStart = 0x100;
 // PCI Express capability registers (offsets from the capability).
 constexpr uint32_t kPcieDeviceCapabilities = 0x04;
 constexpr uint32_t kPcieLinkStatus = 0x12;
 constexpr uint32_t kPcieDeviceCapabilitiesFLR = 1u << 28;
 // Power Management capability: the PMC register.
 constexpr uint32_t kPmCapabilities = 0x02;
-
-// The offset of the next capability `id` after `after` (0 = from the start) in the standard
-// list, or 0. Follows the list as the PCI specification lays it out.
-uint32_t NextCapability(PciSlot* slot, uint8_t id, uint32_t after) {
-  if (!(slot->ConfigRead(kIOPCIConfigurationOffsetStatus, 2) & kIOPCIStatusCapabilities)) return 0;
-  uint32_t offset = slot->ConfigRead(kIOPCIConfigurationOffsetCapabilitiesPtr, 1) & 0xfc;
-  bool searching = after != 0;
-  for (int guard = 0; offset >= 0x40 && offset < 0x100 && guard < 48; ++guard) {
-    if (!searching && (slot->ConfigRead(offset + kIOPCICapabilityIDOffset, 1) & 0xff) == id) {
-      return offset;
-    }
-    if (offset == after) searching = false;
-    offset = slot->ConfigRead(offset + kIOPCINextCapabilityOffset, 1) & 0xfc;
-  }
-  return 0;
-}
-
-// The same in extended configuration space (from 0x100): a header dword holds the ID in bits
-// 15:0 and the next offset in bits 31:20.
-uint32_t NextExtendedCapability(PciSlot* slot, uint16_t id, uint32_t after) {
-  uint32_t offset = kExtendedStart;
-  bool searching = after != 0;
-  for (int guard = 0; offset >= kExtendedStart && offset < kConfigSpaceSize && guard < 960;
-       ++guard) {
-    const uint32_t header = slot->ConfigRead(offset, 4);
-    if (header == 0 || header == 0xffffffffu) return 0;
-    if (!searching && (header & 0xffff) == id) return offset;
-    if (offset == after) searching = false;
-    offset = (header >> 20) & 0xffc;
-  }
-  return 0;
-}
 
 }  // namespace
 
@@ -218,9 +185,9 @@ kern_return_t IOPCIDevice::FindPCICapability(uint32_t capabilityID, uint64_t sea
   const uint32_t after = searchOffset < kConfigSpaceSize ? static_cast<uint32_t>(searchOffset) : 0;
   uint32_t found = 0;
   if (capabilityID <= 0xff) {
-    found = NextCapability(slot_, static_cast<uint8_t>(capabilityID), after);
+    found = slot_->FindCapability(static_cast<uint8_t>(capabilityID), after);
   } else if (0u - capabilityID <= 0xffff) {
-    found = NextExtendedCapability(slot_, static_cast<uint16_t>(0u - capabilityID), after);
+    found = slot_->FindExtendedCapability(static_cast<uint16_t>(0u - capabilityID), after);
   }
   if (foundCapabilityOffset) *foundCapabilityOffset = found;
   return found != 0 ? kIOReturnSuccess : kIOReturnNotFound;
@@ -241,7 +208,7 @@ kern_return_t IOPCIDevice::GetBusDeviceFunction(uint8_t* returnBusNumber,
 kern_return_t IOPCIDevice::HasPCIPowerManagement(uint64_t state, OSDispatchMethod supermethod) {
   (void)supermethod;
   sleepControlBits_ = 0;
-  const uint32_t pm = slot_ ? NextCapability(slot_, kIOPCICapabilityIDPowerManagement, 0) : 0;
+  const uint32_t pm = slot_ ? slot_->FindCapability(kIOPCICapabilityIDPowerManagement) : 0;
   if (pm == 0) return kIOReturnUnsupported;
   const uint32_t capabilities = slot_->ConfigRead(pm + kPmCapabilities, 2);
   const auto s = static_cast<uint32_t>(state);
@@ -280,7 +247,7 @@ kern_return_t IOPCIDevice::EnablePCIPowerManagement(uint64_t state, OSDispatchMe
   (void)supermethod;
   auto s = static_cast<uint32_t>(state);
   if (s == 0xffffffffu) s = kPCIPMCSPowerStateD3;
-  if (slot_ == nullptr || NextCapability(slot_, kIOPCICapabilityIDPowerManagement, 0) == 0) {
+  if (slot_ == nullptr || slot_->FindCapability(kIOPCICapabilityIDPowerManagement) == 0) {
     return kIOReturnBadArgument;
   }
   if (s == kPCIPMCSPowerStateD0) {
@@ -318,7 +285,7 @@ kern_return_t IOPCIDevice::SetLinkSpeed(IOPCILinkSpeed linkSpeed, bool retrain,
 
 kern_return_t IOPCIDevice::GetLinkSpeed(IOPCILinkSpeed* linkSpeed, OSDispatchMethod supermethod) {
   (void)supermethod;
-  const uint32_t pcie = slot_ ? NextCapability(slot_, kIOPCICapabilityIDPCIExpress, 0) : 0;
+  const uint32_t pcie = slot_ ? slot_->FindCapability(kIOPCICapabilityIDPCIExpress) : 0;
   if (pcie == 0) return kIOReturnUnsupported;
   // Link Status, Current Link Speed: 1 = 2.5 GT/s … 5 = 32 GT/s, the IOPCILinkSpeed values.
   const uint32_t speed = slot_->ConfigRead(pcie + kPcieLinkStatus, 2) & 0xf;
@@ -343,7 +310,7 @@ kern_return_t IOPCIDevice::Reset(IOOptionBits type, IOOptionBits options,
     // A function-level reset needs Function Level Reset Capability in Device Capabilities;
     // without it IOPCIFamily answers kIOReturnUnsupported. The emulated functions have no reset
     // behaviour, so an FLR-capable one is refused the same way.
-    const uint32_t pcie = NextCapability(slot_, kIOPCICapabilityIDPCIExpress, 0);
+    const uint32_t pcie = slot_->FindCapability(kIOPCICapabilityIDPCIExpress);
     const bool flr = pcie != 0 && (slot_->ConfigRead(pcie + kPcieDeviceCapabilities, 4) &
                                    kPcieDeviceCapabilitiesFLR);
     if (!flr) return kIOReturnUnsupported;
