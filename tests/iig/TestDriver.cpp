@@ -2,6 +2,13 @@
 // framework classes the way fpgadext's dext sources will use them.
 #include "TestDriver.h"
 
+#include <TargetConditionals.h>
+
+// What clang defines for an apple-driverkit target: DriverKit code that tests TARGET_OS_OSX takes
+// the same branch here as on a Mac.
+static_assert(TARGET_OS_DRIVERKIT == 1 && TARGET_OS_OSX == 0 && TARGET_OS_MAC == 1,
+              "a dext is built for DriverKit, not macOS");
+
 struct TestDriver_IVars {
   IOInterruptDispatchSource* source;
   OSAction* action;
