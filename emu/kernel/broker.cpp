@@ -470,13 +470,16 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
   if (b == nullptr || m.size == 0) {
     ret = kIOReturnBadArgument;
   } else if (b->kind == MemoryBacking::Kind::kBuffer) {
-    void* view = mmap(nullptr, m.size, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED,
-                      b->memfd, 0);
-    if (view == MAP_FAILED) {
+    // Whole pages of the emulated Mac (xnu maps page-granular): the app may reach the rest of
+    // the buffer's last page, which is the buffer's own (IOBufferMemoryDescriptor.cpp rounds
+    // a shared buffer to pages); the size reported is the descriptor's length.
+    void* view =
+        MapMacPages(m.size, readOnly ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
+    if (view == nullptr) {
       ret = kIOReturnNoMemory;
     } else {
       m.address = reinterpret_cast<uint64_t>(view);
-      m.unmap = UnmapPages;
+      m.unmap = UnmapMacPages;
     }
   } else if (b->kind == MemoryBacking::Kind::kDevice) {
     // The model's plain memory, or a trap mapping through the bus (registers with side

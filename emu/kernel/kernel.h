@@ -148,6 +148,8 @@ class PciSlot final : public DmaPort {
   bool present() const { return present_.load(std::memory_order_acquire); }
 
   // DmaPort
+  // The name the function was attached with (what a DART fault report names).
+  const char* DeviceName() const;
   IOReturn DmaRead(uint64_t busAddress, void* dst, uint64_t length) override;
   IOReturn DmaWrite(uint64_t busAddress, const void* src, uint64_t length) override;
   void SignalMessage(uint64_t address, uint32_t data) override;
@@ -255,6 +257,11 @@ void ForEachPiece(const MemoryBacking* backing, uint64_t offset, uint64_t length
   }
 }
 
+// Maps `length` bytes rounded up to the emulated Mac's pages (IOVMPageSize) at an address
+// aligned to them, as mmap(nullptr, ..., protection, flags, fd, offset) would (vm.cpp). nullptr
+// on failure. UnmapMacPages undoes it, given any address inside its first page and the length.
+void* MapMacPages(uint64_t length, int protection, int flags, int fd, uint64_t offset);
+void UnmapMacPages(void* address, uint64_t length);
 // Unmaps the pages of a view made by mmap of `length` bytes at `address` (which may sit inside
 // its first page).
 void UnmapPages(void* address, uint64_t length);

@@ -1,4 +1,9 @@
+#include <DriverKit/IOLib.h>
 #include <fpgadext/emu/machine.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "broker.h"
 #include "kernel.h"
@@ -6,6 +11,38 @@
 namespace fpgadext::emu {
 namespace {
 Machine* gCurrentMachine = nullptr;
+
+// The machine's config with the IOMMU the profile's Mac has.
+Machine::Config WithProfileIommu(Machine::Config config) {
+  const bool intel = config.profile == HardwareProfile::kIntel;
+  config.iommu.kind = intel ? Iommu::Kind::kVtd : Iommu::Kind::kDart;
+  config.iommu.pageSize = intel ? 4096 : 16384;
+  return config;
+}
+
+}  // namespace
+
+HardwareProfile HardwareProfileFromEnvironment() {
+  const char* value = std::getenv("FPGADEXT_EMU_PROFILE");
+  if (value == nullptr || *value == '\0' || std::strcmp(value, "apple-silicon") == 0) {
+    return HardwareProfile::kAppleSilicon;
+  }
+  if (std::strcmp(value, "intel") == 0) return HardwareProfile::kIntel;
+  std::fprintf(stderr,
+               "fpgadext emulation: FPGADEXT_EMU_PROFILE=%s is not a hardware profile; use "
+               "apple-silicon (the default) or intel\n",
+               value);
+  std::exit(2);
+}
+
+const char* HardwareProfileName(HardwareProfile profile) {
+  return profile == HardwareProfile::kIntel ? "intel" : "apple-silicon";
+}
+
+uint64_t HardwareProfilePageSize(HardwareProfile profile) {
+  // arm64 macOS tasks have 16 KiB pages (xnu osfmk/mach/arm/vm_param.h, __ARM_16K_PG__);
+  // x86_64 has 4 KiB (osfmk/mach/i386/vm_param.h, I386_PGBYTES).
+  return profile == HardwareProfile::kIntel ? 4096 : 16384;
 }
 
 void SetCurrentKernel(Kernel* kernel);
@@ -13,7 +50,11 @@ void SetCurrentKernel(Kernel* kernel);
 Machine::Machine() : Machine(Config{}) {}
 
 Machine::Machine(const Config& config)
-    : kernel_(std::make_unique<Kernel>(config)), previous_(gCurrentMachine) {
+    : profile_(config.profile),
+      previousPageSize_(IOVMPageSize),
+      kernel_(std::make_unique<Kernel>(WithProfileIommu(config))),
+      previous_(gCurrentMachine) {
+  IOVMPageSize = HardwareProfilePageSize(profile_);
   gCurrentMachine = this;
   SetCurrentKernel(kernel_.get());
 }
@@ -21,13 +62,18 @@ Machine::Machine(const Config& config)
 Machine::~Machine() {
   broker::Reset();  // connections end; their user clients are stopped below with their drivers
   kernel_.reset();
+  IOVMPageSize = previousPageSize_;
   gCurrentMachine = previous_;
   SetCurrentKernel(previous_ ? previous_->kernel_.get() : nullptr);
 }
 
-Machine* Machine::Current() { return gCurrentMachine; }
+Machine* Machine::Current() {
+  return gCurrentMachine;
+}
 
-Iommu& Machine::iommu() { return kernel_->iommu(); }
+Iommu& Machine::iommu() {
+  return kernel_->iommu();
+}
 
 IOReturn Machine::AttachPciFunction(PciFunction* function, const std::string& name) {
   return kernel_->AttachPciFunction(function, name);
@@ -41,6 +87,8 @@ void Machine::SurpriseRemovePciFunction(PciFunction* function) {
   kernel_->DetachPciFunction(function, true);
 }
 
-IOReturn Machine::LoadDext(const std::string& bundlePath) { return kernel_->LoadDext(bundlePath); }
+IOReturn Machine::LoadDext(const std::string& bundlePath) {
+  return kernel_->LoadDext(bundlePath);
+}
 
 }  // namespace fpgadext::emu

@@ -1,5 +1,6 @@
 #include "mmio_trap.h"
 
+#include <DriverKit/IOLib.h>
 #include <os/log.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -12,6 +13,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "kernel.h"
+
 namespace fpgadext::emu {
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -20,7 +23,8 @@ namespace {
 
 struct Trap {
   std::atomic<uintptr_t> base{0};  // 0 = free; published last, cleared first
-  uint64_t size = 0;
+  uint64_t size = 0;               // the mapped span: whole pages
+  uint64_t length = 0;             // the region's bytes; the rest of the last page answers nothing
   MmioRegion* region = nullptr;
   bool readOnly = false;
 };
@@ -41,7 +45,7 @@ struct Access {
   bool zeroExtend = false;  // movzx: the whole register gets the value
   int reg = -1;             // register operand, or -1 for an immediate store
   uint64_t immediate = 0;
-  unsigned length = 0;      // instruction length
+  unsigned length = 0;  // instruction length
 };
 
 // Decodes the mov forms used for volatile 1/2/4/8-byte accesses. False for anything else.
@@ -52,8 +56,7 @@ bool Decode(const uint8_t* p, Access* a) {
   for (;; ++p) {
     if (*p == 0x66) {
       operand16 = true;
-    } else if (*p == 0x2e || *p == 0x3e || *p == 0x26 || *p == 0x64 || *p == 0x65 ||
-               *p == 0x36) {
+    } else if (*p == 0x2e || *p == 0x3e || *p == 0x26 || *p == 0x64 || *p == 0x65 || *p == 0x36) {
       // segment prefixes: no effect on flat addresses here
     } else {
       break;
@@ -136,12 +139,13 @@ void Handler(int signal, siginfo_t* info, void* context) {
     const uint64_t offset = address - trap->base.load(std::memory_order_relaxed);
     if (offset + a.width <= trap->size) {
       greg_t* regs = uc->uc_mcontext.gregs;
+      const bool claimed = offset + a.width <= trap->length;
       if (a.store) {
         uint64_t value = a.reg >= 0 ? static_cast<uint64_t>(regs[kGreg[a.reg]]) : a.immediate;
         if (a.width < 8) value &= (1ull << (8 * a.width)) - 1;
-        trap->region->Write(offset, a.width, value);
+        if (claimed) trap->region->Write(offset, a.width, value);
       } else {
-        const uint64_t value = trap->region->Read(offset, a.width);
+        const uint64_t value = claimed ? trap->region->Read(offset, a.width) : ~0ull;
         greg_t& r = regs[kGreg[a.reg]];
         if (a.width == 8 || a.width == 4 || a.zeroExtend) {
           r = static_cast<greg_t>(value);  // 32-bit loads and movzx clear the upper bits
@@ -180,16 +184,20 @@ void Install() {
 
 }  // namespace
 
-bool MmioTrapsSupported() { return true; }
+bool MmioTrapsSupported() {
+  return true;
+}
 
-void* MmioTrapMap(MmioRegion* region, uint64_t size, bool readOnly) {
+void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly) {
   std::call_once(gInstallOnce, Install);
-  void* address = mmap(nullptr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (address == MAP_FAILED) return nullptr;
+  const uint64_t size = (length + IOVMPageSize - 1) & ~(IOVMPageSize - 1);
+  void* address = MapMacPages(length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (address == nullptr) return nullptr;
   std::lock_guard guard(gTrapsLock);
   for (Trap& t : gTraps) {
     if (t.base.load(std::memory_order_relaxed) != 0) continue;
     t.size = size;
+    t.length = length;
     t.region = region;
     t.readOnly = readOnly;
     t.base.store(reinterpret_cast<uintptr_t>(address), std::memory_order_release);
@@ -212,8 +220,12 @@ void MmioTrapUnmap(void* address) {
 
 #else  // other hosts: device memory with side effects cannot be mapped
 
-bool MmioTrapsSupported() { return false; }
-void* MmioTrapMap(MmioRegion*, uint64_t, bool) { return nullptr; }
+bool MmioTrapsSupported() {
+  return false;
+}
+void* MmioTrapMap(MmioRegion*, uint64_t, bool) {
+  return nullptr;
+}
 void MmioTrapUnmap(void*) {}
 
 #endif

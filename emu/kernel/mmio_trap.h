@@ -16,10 +16,12 @@ namespace fpgadext::emu {
 // Whether this host can trap MMIO (x86-64 Linux).
 bool MmioTrapsSupported();
 
-// Maps `size` bytes (a multiple of the host page size) standing for `region` from offset 0.
-// Stores into a read-only trap mapping fault as they would on any read-only mapping. Returns
-// nullptr when traps are unsupported or mapping fails.
-void* MmioTrapMap(MmioRegion* region, uint64_t size, bool readOnly);
+// Maps `length` bytes standing for `region` from offset 0, in whole pages of the emulated Mac
+// (IOVMPageSize) at an address aligned to them. Past `length` in the last page no register
+// answers: loads read all ones, stores are dropped (what an access no PCI function claims
+// completes with). Stores into a read-only trap mapping fault as they would on any read-only
+// mapping. Returns nullptr when traps are unsupported or mapping fails.
+void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly);
 void MmioTrapUnmap(void* address);
 
 }  // namespace fpgadext::emu

@@ -274,12 +274,16 @@ void PciSlot::Remove() {
   present_.store(false, std::memory_order_release);
 }
 
+const char* PciSlot::DeviceName() const {
+  return node != nullptr ? node->name.c_str() : "a PCI function";
+}
+
 IOReturn PciSlot::DmaRead(uint64_t busAddress, void* dst, uint64_t length) {
   if (!present() || !(command() & kIOPCICommandBusLead)) {
     os_log_error(OS_LOG_DEFAULT, "pci: DMA read with bus mastering off refused");
     return kIOReturnNotPermitted;
   }
-  return kernel_->iommu().DeviceRead(busAddress, dst, length);
+  return kernel_->iommu().DeviceRead(busAddress, dst, length, DeviceName());
 }
 
 IOReturn PciSlot::DmaWrite(uint64_t busAddress, const void* src, uint64_t length) {
@@ -287,7 +291,7 @@ IOReturn PciSlot::DmaWrite(uint64_t busAddress, const void* src, uint64_t length
     os_log_error(OS_LOG_DEFAULT, "pci: DMA write with bus mastering off refused");
     return kIOReturnNotPermitted;
   }
-  return kernel_->iommu().DeviceWrite(busAddress, src, length);
+  return kernel_->iommu().DeviceWrite(busAddress, src, length, DeviceName());
 }
 
 void PciSlot::SignalMessage(uint64_t address, uint32_t data) {

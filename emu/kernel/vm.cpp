@@ -7,11 +7,48 @@
 #include <cstring>
 #include <mutex>
 
+#include <DriverKit/IOLib.h>
 #include <mach/kern_return.h>
 
 #include "kernel.h"
 
 namespace fpgadext::emu {
+
+namespace {
+uint64_t RoundToMacPages(uint64_t length) {
+  const uint64_t page = IOVMPageSize;
+  return (length + page - 1) & ~(page - 1);
+}
+}  // namespace
+
+// A Mac maps whole pages of its own size (16 KiB on Apple silicon, 4 KiB on Intel) at addresses
+// aligned to them; the host's pages may be smaller, so a range of host pages is reserved with
+// room to align it, and the mapping is placed inside.
+void* MapMacPages(uint64_t length, int protection, int flags, int fd, uint64_t offset) {
+  const uint64_t page = IOVMPageSize;
+  const uint64_t span = RoundToMacPages(length);
+  if (span == 0 || span < length) return nullptr;
+  void* reserved = mmap(nullptr, span + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserved == MAP_FAILED) return nullptr;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(reserved);
+  const uintptr_t aligned = (base + page - 1) & ~(page - 1);
+  void* placed = mmap(reinterpret_cast<void*>(aligned), span, protection, flags | MAP_FIXED, fd,
+                      static_cast<off_t>(offset));
+  if (placed == MAP_FAILED) {
+    munmap(reserved, span + page);
+    return nullptr;
+  }
+  if (aligned > base) munmap(reserved, aligned - base);
+  const uintptr_t end = base + span + page;
+  if (end > aligned + span) munmap(reinterpret_cast<void*>(aligned + span), end - aligned - span);
+  return placed;
+}
+
+void UnmapMacPages(void* address, uint64_t length) {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(address) & ~(IOVMPageSize - 1);
+  munmap(reinterpret_cast<void*>(start),
+         RoundToMacPages(reinterpret_cast<uintptr_t>(address) - start + length));
+}
 
 void UnmapPages(void* address, uint64_t length) {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));

@@ -13,7 +13,7 @@
 #include <shared_mutex>
 
 extern "C" {
-uint64_t IOVMPageSize = 16384;
+uint64_t IOVMPageSize = 16384;  // the apple-silicon profile's; a Machine sets its profile's
 }
 
 namespace {

@@ -78,9 +78,8 @@ void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
     return b->ranges[0].address;
   }
   // Registers with side effects (or a read-only view): every access traps to the bus.
-  const uint64_t page = HostPageSize();
-  const uint64_t span = (b->length + page - 1) & ~(page - 1);
-  void* address = MmioTrapMap(b->slot->BusWindow(b->memoryIndex), span, readOnly);
+  // Whole pages of the emulated Mac: past the BAR's end in its last page no register answers.
+  void* address = MmioTrapMap(b->slot->BusWindow(b->memoryIndex), b->length, readOnly);
   if (address == nullptr) return nullptr;
   *size = b->length;
   *unmap = [](void* a, uint64_t) { MmioTrapUnmap(a); };
@@ -257,7 +256,9 @@ kern_return_t IOMemoryDescriptor::CreateWithMemoryDescriptors(
 void IOMemoryDescriptor::free() {
   if (backing_ != nullptr) {
     for (IOMemoryDescriptor* s : backing_->sources) s->release();
-    if (backing_->address != nullptr) munmap(backing_->address, backing_->capacity);
+    if (backing_->address != nullptr) {
+      fpgadext::emu::UnmapMacPages(backing_->address, backing_->capacity);
+    }
     if (backing_->memfd >= 0) close(backing_->memfd);
     delete backing_;
     backing_ = nullptr;
@@ -305,13 +306,17 @@ kern_return_t IOBufferMemoryDescriptor::Create(uint64_t options, uint64_t capaci
   if (capacity == 0) return kIOReturnNoMemory;
   const int fd = memfd_create("IOBufferMemoryDescriptor", MFD_CLOEXEC);
   if (fd < 0) return kIOReturnNoMemory;
-  if (ftruncate(fd, static_cast<off_t>(capacity)) != 0) {
+  // Whole pages of the emulated Mac, page-aligned, as xnu's inTaskWithOptions allocates a
+  // buffer shared with user space (IOBufferMemoryDescriptor.cpp: alignment raised to the page
+  // size, capacity rounded to pages): which satisfies any alignment a dext asks for, and the
+  // bytes past the capacity in the last page are the buffer's own.
+  const uint64_t pages = (capacity + IOVMPageSize - 1) & ~(IOVMPageSize - 1);
+  if (pages < capacity || ftruncate(fd, static_cast<off_t>(pages)) != 0) {
     close(fd);
     return kIOReturnNoMemory;
   }
-  // Page-aligned, which satisfies any alignment a dext asks for a buffer.
-  void* address = mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (address == MAP_FAILED) {
+  void* address = fpgadext::emu::MapMacPages(capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (address == nullptr) {
     close(fd);
     return kIOReturnNoMemory;
   }

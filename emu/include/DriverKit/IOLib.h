@@ -8,7 +8,8 @@
 // - IONew/IONewZero return NULL when sizeof(type) * count overflows, as Apple's do.
 // - mach_absolute_time() ticks at 24 MHz with a timebase of 125/3, as on Apple Silicon, so code
 //   that treats ticks as nanoseconds is visibly wrong.
-// - IOVMPageSize is 16384 (Apple Silicon), whatever page size the Linux host uses.
+// - IOVMPageSize is the emulated Mac's page size, whatever the Linux host uses: 16384 in the
+//   apple-silicon hardware profile (the default), 4096 in the intel one (docs/emulation.md).
 #pragma once
 
 #include <DriverKit/IOReturn.h>

@@ -1,10 +1,17 @@
 // The emulated IOMMU (DART on Apple Silicon, VT-d on Intel Macs).
 //
 // Devices see host memory only through bus addresses (IOVAs) that IODMACommand::PrepareForDMA
-// mapped. Each mapping covers exactly the bytes that were prepared, with the access the
-// preparation allowed; anything else a device tries is refused, copies nothing, and is recorded
-// as a violation that tests can assert on. IOVAs are scattered and never equal to the host
-// virtual address, so a driver that hands a CPU pointer to a device fails here as on a Mac.
+// mapped. IOVAs are scattered and never equal to the host virtual address, so a driver that
+// hands a CPU pointer to a device fails here as on a Mac. What a stray access does depends on
+// the kind of IOMMU (docs/emulation-memory-pci.md, "Hardware profiles" in docs/emulation.md):
+// - an access to an IOVA in no mapped page: VT-d refuses it (the request completes unsuccessfully,
+//   nothing is copied) and the emulation records a violation tests can assert on; on DART it
+//   stops the machine: the emulation prints the device, IOVA, access and a stack, and aborts;
+// - a device write to a range prepared for device reads only: VT-d refuses it (recorded); DART
+//   lets it land;
+// - bytes past the prepared ones inside the last mapped page: a Mac lets them through (the
+//   IOMMU maps whole pages); here they are refused and recorded (stricter: the host bytes next
+//   to a prepared range are not the emulation's to hand out).
 #pragma once
 
 #include <DriverKit/IOReturn.h>
@@ -38,9 +45,16 @@ struct IommuViolation {
 
 class Iommu {
  public:
+  enum class Kind : uint8_t {
+    kDart,  // Apple silicon: 16 KiB IOVA pages, read-only not enforced, unmapped access fatal
+    kVtd,   // Intel: 4 KiB IOVA pages, read-only enforced, faults refused and logged
+  };
   struct Config {
-    // Page size of the IOVA space: DART uses 16 KiB pages on Apple Silicon.
-    uint64_t pageSize = 16384;
+    // A Machine sets the kind from its hardware profile. An Iommu made alone (model and engine
+    // tests) is VT-d's: every stray access refused and recorded, none fatal.
+    Kind kind = Kind::kVtd;
+    // Page size of the IOVA space; 0 means the kind's (DART 16 KiB, VT-d 4 KiB).
+    uint64_t pageSize = 0;
     // Largest IOVA segment one mapping of a contiguous host range is given. 0 = one segment per
     // host range (what DART usually gives). A small value (e.g. one page) makes every prepared
     // range many segments, which exercises the 32-segment PrepareForDMA windows.
@@ -61,12 +75,16 @@ class Iommu {
   // Removes the mapping that starts at `busAddress` (as returned by Map).
   IOReturn Unmap(uint64_t busAddress);
 
-  // Device accesses: kIOReturnNotPermitted (and a recorded violation) unless one live mapping
-  // covers the whole range with the access.
-  IOReturn DeviceRead(uint64_t busAddress, void* dst, uint64_t length);
-  IOReturn DeviceWrite(uint64_t busAddress, const void* src, uint64_t length);
+  // Device accesses by `device` (a name for the fatal report): kIOReturnNotPermitted (and a
+  // recorded violation) unless one live mapping covers the whole range with the access; on DART
+  // a write to a read-only mapping lands, and an access to an unmapped IOVA aborts.
+  IOReturn DeviceRead(uint64_t busAddress, void* dst, uint64_t length,
+                      const char* device = nullptr);
+  IOReturn DeviceWrite(uint64_t busAddress, const void* src, uint64_t length,
+                       const char* device = nullptr);
 
   const Config& config() const { return config_; }
+  uint64_t pageSize() const { return config_.pageSize; }
   size_t LiveMappings() const;
   std::vector<IommuViolation> Violations() const;
   size_t ViolationCount() const;
@@ -78,8 +96,11 @@ class Iommu {
     uint64_t length;
     DmaAccess access;
   };
-  // Finds the host bytes for a device access, or records the violation and returns nullptr.
-  uint8_t* Translate(uint64_t busAddress, uint64_t length, DmaAccess access);
+  // Finds the host bytes for a device access, or records the violation and returns nullptr
+  // (or stops the machine, on DART, for an unmapped IOVA).
+  // A write DART lets through a read-only mapping sets *readOnlyIgnored.
+  uint8_t* Translate(uint64_t busAddress, uint64_t length, DmaAccess access, const char* device,
+                     bool* readOnlyIgnored);
 
   Config config_;
   mutable std::shared_mutex lock_;

@@ -12,6 +12,7 @@
 #include <fpgadext/emu/iommu.h>
 #include <fpgadext/emu/pci_function.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -19,9 +20,27 @@ namespace fpgadext::emu {
 
 class Kernel;
 
+// The Mac being emulated (docs/emulation.md, "Hardware profiles"):
+// - kAppleSilicon (the default): 16 KiB pages (IOVMPageSize, app mappings of buffers and BARs),
+//   a DART IOMMU (16 KiB IOVA pages, read-only not enforced for the device, an access to an
+//   unmapped IOVA stops the machine);
+// - kIntel: 4 KiB pages, a VT-d IOMMU (4 KiB IOVA pages, read-only enforced, faults refused and
+//   recorded).
+enum class HardwareProfile : uint8_t { kAppleSilicon, kIntel };
+
+// The profile named by the environment variable FPGADEXT_EMU_PROFILE ("apple-silicon" or
+// "intel"), apple-silicon when it is unset or empty. Any other value is a setup error: the
+// process prints what is accepted and exits with status 2.
+HardwareProfile HardwareProfileFromEnvironment();
+const char* HardwareProfileName(HardwareProfile profile);
+// The profile's VM page size, which is also IOVMPageSize and the app's page size.
+uint64_t HardwareProfilePageSize(HardwareProfile profile);
+
 class Machine {
  public:
   struct Config {
+    HardwareProfile profile = HardwareProfileFromEnvironment();
+    // The IOMMU's kind and page size are the profile's; the other fields are test knobs.
     Iommu::Config iommu;
   };
 
@@ -36,6 +55,7 @@ class Machine {
   static Machine* Current();
 
   Iommu& iommu();
+  HardwareProfile profile() const { return profile_; }
 
   // Plugs a function into the bus (enumerated like firmware: BARs sized and assigned, MSI
   // programmed) and matches loaded dexts against it. The function must outlive the machine or
@@ -59,6 +79,8 @@ class Machine {
   Kernel* kernel() { return kernel_.get(); }
 
  private:
+  HardwareProfile profile_;
+  uint64_t previousPageSize_;
   std::unique_ptr<Kernel> kernel_;
   Machine* previous_;
 };
