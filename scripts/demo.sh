@@ -2,7 +2,8 @@
 # Installs what is missing, builds the fpgadext CLI and shows it working against the emulated
 # board (an XDMA board model whose card memory is a temporary file, driven by the real dext
 # through the real library): list, info, a register read, then for several sizes a write from a
-# file, a read-back in another process, a comparison, and a verify. Ends with the seed scenario.
+# file, a read-back in another process, a comparison, and a verify. Ends with the ≤ 4096-byte
+# output case of the IOKit→DriverKit question (docs/porting-from-iokit.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -45,5 +46,6 @@ echo "exit code $? (3: the driver refused: kIOReturnOverrun)"
 set -e
 
 echo
-echo "== The seed scenario: what a user client sees for in-band and out-of-line outputs"
+echo "== IOKit→DriverKit: what a user client sees of outputs of ≤ 4096 bytes (in-band) and more"
+echo "   (docs/porting-from-iokit.md)"
 exec ./build/default/tools/emu-demo/fpgadext-emu-demo

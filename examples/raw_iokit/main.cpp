@@ -1,5 +1,5 @@
-// The same transfers as seed_app, with raw IOKit calls against the dext: what the library does
-// underneath (protocol/fpgadext/protocol.h is the whole contract). Useful when porting an app
+// The same transfers as readwrite_app, with raw IOKit calls against the dext: what the library
+// does underneath (protocol/fpgadext/protocol.h is the whole contract). Useful when porting an app
 // that must keep its own IOKit code, and as a check that the dext works without the library.
 //
 // Nothing in this file is specific to the emulated machine.

@@ -1,4 +1,4 @@
-/* fpgadext C API: the seed application's shape — read(dev, card_addr, size, buf) and
+/* fpgadext C API: a kext-era read/write application's shape — read(dev, card_addr, size, buf) and
  * write(dev, card_addr, size, buf) — over the C++ library (fpgadext.hpp). Every function
  * returns an IOReturn value (0 = success); fpgadext_last_error() says what went wrong. */
 #ifndef FPGADEXT_H

@@ -32,8 +32,8 @@ class UserClientRules : public ConformanceTest {
   }
 };
 
-// The seed problem: output ≤ 4096 arrives with both output fields NULL; > 4096 with a
-// descriptor (§2.5).
+// The ≤ 4096-byte output case of the IOKit→DriverKit question (docs/porting-from-iokit.md):
+// output ≤ 4096 arrives with both output fields NULL; > 4096 with a descriptor (§2.5).
 TEST_F(UserClientRules, InbandOutputOf4096ReachesTheDextWithBothOutputFieldsNull) {
   std::vector<uint64_t> seen = Inspect(0, 4096);
   EXPECT_EQ(seen[kInspectFlags] & (kHasStructureOutput | kHasStructureOutputDescriptor), 0u);

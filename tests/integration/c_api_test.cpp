@@ -1,4 +1,4 @@
-// The C API over the same board: the seed's read/write shape, errors as IOReturn values with a
+// The C API over the same board: the read/write shape of a kext-era app, errors as IOReturn values with a
 // message per device, and the open error kept per thread.
 #include <fpgadext/fpgadext.h>
 

@@ -7,7 +7,7 @@ namespace conformance {
 
 enum Selector : uint32_t {
   kSelInspect = 0,             // out: kInspect* below
-  kSelNaiveOutput = 1,         // the seed's naive handler; fails with NotReady on NULL/NULL
+  kSelNaiveOutput = 1,         // the kext-style handler; fails with NotReady on NULL/NULL
   kSelCorrectedOutput = 2,     // in[0] = bytes to produce; OSData ≤ capacity, else descriptor
   kSelOSDataOfLength = 3,      // sets structureOutput to in[0] bytes, whatever the capacity
   kSelFillClientMemory = 4,    // in: address, length, seed, options → fills through a mapping

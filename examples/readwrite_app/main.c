@@ -1,7 +1,8 @@
-/* The seed application, ported: the team's kext-era code kept its fpgaRead/fpgaWrite wrappers
+/* A kext-era read/write application, ported: it keeps its fpgaRead/fpgaWrite wrappers
  * (read(dev, card_addr, size, buf) / write(...)) and now calls the fpgadext C API under them.
- * The sizes that broke their DriverKit port (outputs of <= 4096 bytes arrived with both output
- * fields NULL) work here, as do large, unaligned buffers: the library picks the path.
+ * The sizes that break a naive DriverKit port (outputs of <= 4096 bytes arrive with both output
+ * fields NULL; docs/porting-from-iokit.md) work here, as do large, unaligned buffers: the
+ * library picks the path.
  *
  * Nothing in this file is specific to the emulated machine. */
 #include <fpgadext/fpgadext.h>
@@ -103,6 +104,6 @@ int main(void) {
   if (ret == 0) return 1;
 
   fpgaClose(dev);
-  printf("seed_app: ok\n");
+  printf("readwrite_app: ok\n");
   return 0;
 }
