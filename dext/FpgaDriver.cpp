@@ -16,6 +16,7 @@
 
 #include "bar_layout.h"
 #include "data_movers.h"
+#include "polling.h"
 #include "reference_design.h"
 
 namespace protocol = fpgadext::protocol;
@@ -30,13 +31,9 @@ uint64_t NowNs() {
   return mach_absolute_time() * timebase.numer / timebase.denom;
 }
 
-// Between polls that found the engine still busy: a short pause, no sleep (sleeping costs
-// scheduler latency, which is what small transfers cannot afford).
-void Relax() {
-  IODelay(1);
-}
-
-const engine::Platform kPlatform{NowNs, Relax};
+// Between polls that found the engine still busy: a bounded spin, no sleep (docs/engine.md,
+// "Waiting").
+const engine::Platform kPlatform{NowNs, fpgadext::dext::PollPause};
 
 // Card memory size: the personality's FPGACardMemorySize, else what the reference design's user
 // block reports, else the BAR window of a PIO board.

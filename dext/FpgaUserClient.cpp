@@ -30,6 +30,7 @@
 #include "FpgaDriver.h"
 #include "bar_layout.h"
 #include "descriptor_host_memory.h"
+#include "polling.h"
 
 namespace protocol = fpgadext::protocol;
 using fpgadext::dext::BarLayout;
@@ -632,7 +633,7 @@ void PollAsync(FpgaUserClient* self) {
     progress = true;
   }
   if (!running) return;
-  if (!progress) IODelay(1);  // as the planner's relax: a short pause, no sleep
+  if (!progress) fpgadext::dext::PollPause();  // as the planner's: a bounded spin, no sleep
   iv->pollScheduled = true;
   self->retain();
   iv->asyncQueue->DispatchAsync(^{
@@ -822,7 +823,7 @@ protocol::RingCompletion RingExecute(FpgaUserClient* self, RingState* ring,
       r = kIOReturnAborted;
       break;
     }
-    IODelay(1);
+    fpgadext::dext::PollPause();
   }
   c.status = r;
   c.bytes = ring->job.done;
@@ -882,7 +883,7 @@ void RingService(FpgaUserClient* self, RingState* ring) {
   } else if (now - ring->lastWorkNs > kRingSpinNs) {
     IOSleep(kRingBackoffMs);  // idle: poll at 1 kHz (latency of the first entry after a pause)
   } else {
-    IODelay(1);
+    fpgadext::dext::PollPause();
   }
   self->retain();
   ring->queue->DispatchAsync(^{
@@ -932,7 +933,7 @@ kern_return_t FpgaUserClient::RingCreate(IOUserClientMethodArguments* arguments)
     const uint64_t bit = d == kToCard ? protocol::kRingToCard : protocol::kRingFromCard;
     if (!(directions & bit)) continue;
     while ((channels[d] = ivars->driver->AcquireChannel(d)) == 0 && RingNowNs() < deadline) {
-      IODelay(50);
+      IODelay(50);  // a sleep: a one-time setup, latency does not matter
     }
     if (channels[d] == 0) {
       for (uint32_t u = 0; u < 2; ++u) ivars->driver->ReleaseChannels(u, channels[u]);
