@@ -11,6 +11,7 @@
 #include <mutex>
 #include <new>
 #include <shared_mutex>
+#include <unordered_map>
 
 extern "C" {
 uint64_t IOVMPageSize = 16384;  // the apple-silicon profile's; a Machine sets its profile's
@@ -18,14 +19,36 @@ uint64_t IOVMPageSize = 16384;  // the apple-silicon profile's; a Machine sets i
 
 namespace {
 
-// Every IOMalloc block starts with this header, so IOFree can check the caller's size. 16 bytes
-// keep the returned pointer 16-byte aligned, as malloc's is.
-struct alignas(16) AllocHeader {
-  uint64_t length;
-  uint64_t magic;
+// IOMalloc's bookkeeping: the length of every live block, by address, so that IOFree can check
+// the caller's length without a header in front of the block. A Mac keeps no header either
+// (IOMalloc and `new` both end in the dext process's malloc), so memory from `new` can reach
+// IOFree there and be released; a table lets the emulation accept it too.
+class AllocationTable {
+ public:
+  void Add(void* address, size_t length) {
+    std::lock_guard lock(mutex_);
+    lengths_[address] = length;
+  }
+  // The length recorded for `address` (erased), or false if IOMalloc did not hand it out.
+  bool Remove(void* address, size_t* length) {
+    std::lock_guard lock(mutex_);
+    auto it = lengths_.find(address);
+    if (it == lengths_.end()) return false;
+    *length = it->second;
+    lengths_.erase(it);
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<void*, size_t> lengths_;
 };
-constexpr uint64_t kAllocMagic = 0x494f4d616c6c6f63ull;  // "IOMalloc"
-constexpr uint64_t kFreedMagic = 0x494f467265656421ull;  // "IOFreed!"
+
+AllocationTable& Allocations() {
+  // Never destroyed: a dext object may be freed by a static destructor after this one would run.
+  static AllocationTable* table = new AllocationTable;
+  return *table;
+}
 
 [[noreturn]] void Fatal(const char* what, const void* address, uint64_t expected, uint64_t given) {
   fprintf(stderr, "fpgadext emulation: %s (address %p, allocated %llu bytes, freed as %llu)\n",
@@ -34,13 +57,22 @@ constexpr uint64_t kFreedMagic = 0x494f467265656421ull;  // "IOFreed!"
 }
 
 void* Allocate(size_t length, bool zero) {
-  if (length > SIZE_MAX - sizeof(AllocHeader)) return nullptr;
-  void* raw = zero ? calloc(1, sizeof(AllocHeader) + length) : malloc(sizeof(AllocHeader) + length);
-  if (raw == nullptr) return nullptr;
-  auto* header = static_cast<AllocHeader*>(raw);
-  header->length = length;
-  header->magic = kAllocMagic;
-  return header + 1;
+  // malloc(0) may return NULL; IOMalloc(0) gives a block (of one byte) like any other.
+  const size_t size = length == 0 ? 1 : length;
+  void* address = zero ? calloc(1, size) : malloc(size);
+  if (address != nullptr) Allocations().Add(address, length);
+  return address;
+}
+
+// Blocks the calling thread, off the CPU, until `ns` nanoseconds of CLOCK_MONOTONIC have passed.
+void SleepFor(uint64_t ns) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  const uint64_t end = static_cast<uint64_t>(deadline.tv_nsec) + ns % 1000000000ull;
+  deadline.tv_sec += static_cast<time_t>(ns / 1000000000ull + end / 1000000000ull);
+  deadline.tv_nsec = static_cast<long>(end % 1000000000ull);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
+  }
 }
 
 // An address unique to each thread, used as a lock owner token.
@@ -62,16 +94,22 @@ void* IOMallocZero(size_t length) {
 
 void IOFree(void* address, size_t length) {
   if (address == nullptr) return;
-  AllocHeader* header = static_cast<AllocHeader*>(address) - 1;
-  if (header->magic != kAllocMagic) {
-    Fatal(header->magic == kFreedMagic ? "IOFree of memory already freed"
-                                       : "IOFree of memory not from IOMalloc",
-          address, 0, length);
+  size_t allocated = 0;
+  if (Allocations().Remove(address, &allocated)) {
+    if (allocated != length) Fatal("IOFree with a wrong length", address, allocated, length);
+    free(address);
+    return;
   }
-  if (header->length != length)
-    Fatal("IOFree with a wrong length", address, header->length, length);
-  header->magic = kFreedMagic;
-  free(header);
+  // Not from IOMalloc: on a Mac it can only be the process's malloc memory, most plausibly from
+  // `new` (Apple's samples and ports mix them). A Mac's allocator releases it silently; the
+  // emulation releases it with the allocator `new` uses (so ASan sees a matching pair) and says
+  // so in the log, as the code is relying on something Apple does not document. A pointer no
+  // allocator handed out fails in that allocator, as in malloc on a Mac.
+  os_log_error(OS_LOG_DEFAULT,
+               "fpgadext emulation: IOFree(%p, %zu) of memory not from IOMalloc/IOMallocZero "
+               "(e.g. from new): released with operator delete, as a Mac's malloc would accept it",
+               address, length);
+  ::operator delete(address);
 }
 
 }  // extern "C"
@@ -177,33 +215,21 @@ void IORWLockUnlock(IORWLock* lock) {
   }
 }
 
+// Both put the thread to sleep for no less than the time asked, letting other threads run: that is
+// how Apple's DriverKit reference and SDK IOLib.h describe them (the implementation is closed).
+// A dext's IODelay is not the kernel's, which busy-waits below a threshold (xnu osfmk/kern/clock.c
+// _clock_delay_until_deadline_with_leeway, ml_delay_should_spin).
 void IOSleep(uint64_t ms) {
-  struct timespec ts;
-  ts.tv_sec = static_cast<time_t>(ms / 1000);
-  ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  SleepFor(ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull);
 }
 
 void IODelay(uint64_t us) {
-  // A busy wait, as in the kernel: IODelay is for short waits where sleeping costs too much.
-  // It yields between clock reads: here the "hardware" the caller polls is a thread (the board
-  // model's engine), which the scheduler may have queued on this very CPU; a pure spin would
-  // keep it off until the next tick (4 ms). The caller still waits at least `us`.
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  const uint64_t begin =
-      static_cast<uint64_t>(start.tv_sec) * 1000000000ull + static_cast<uint64_t>(start.tv_nsec);
-  const uint64_t end = begin + us * 1000ull;
-  for (;;) {
+  // A wait of no minimum length: it still lets other threads run, and returns as soon as it can.
+  if (us == 0) {
     sched_yield();
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec) >=
-        end) {
-      return;
-    }
+    return;
   }
+  SleepFor(us > UINT64_MAX / 1000ull ? UINT64_MAX : us * 1000ull);
 }
 
 // Apple Silicon: 24 MHz ticks, 1 tick = 125/3 ns.

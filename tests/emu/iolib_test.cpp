@@ -52,15 +52,7 @@ TEST(IOLib, NewReturnsNullOnCountOverflow) {
   EXPECT_EQ(IONew(uint64_t, -1), nullptr);  // a negative count converts to a huge one
 }
 
-TEST(IOLibDeathTest, FreeWithWrongSizeAborts) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(
-      {
-        void* p = IOMalloc(32);
-        IOFree(p, 16);
-      },
-      "IOFree with a wrong length");
-}
+// IOFree's rules (wrong length, memory from `new`): tests/conformance/iolib_test.cpp.
 
 TEST(IOLib, LockExcludesAndTryLockFailsWhenHeld) {
   IOLock* lock = IOLockAlloc();

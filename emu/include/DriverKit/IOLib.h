@@ -4,7 +4,10 @@
 // <DriverKit/IOReturn.h>, <DriverKit/IOTypes.h> and <stdlib.h>; it does not bring in OSObject.h.
 //
 // Emulation rules that make wrong code fail here as on a Mac:
-// - IOFree must be given the size that was allocated; a mismatch aborts with a message.
+// - IOFree must be given the size that was allocated; a mismatch aborts with a message. IOFree
+//   of memory IOMalloc did not hand out (e.g. from `new`) is released as a Mac's malloc would
+//   release it (operator delete here), with an error in the log.
+// - IOSleep and IODelay sleep (off the CPU) for at least the time asked; they never spin.
 // - IONew/IONewZero return NULL when sizeof(type) * count overflows, as Apple's do.
 // - mach_absolute_time() ticks at 24 MHz with a timebase of 125/3, as on Apple Silicon, so code
 //   that treats ticks as nanoseconds is visibly wrong.
@@ -35,7 +38,8 @@ void* IOMalloc(size_t length) __attribute__((alloc_size(1)));
 void* IOMallocZero(size_t length) __attribute__((alloc_size(1)));
 void IOFree(void* address, size_t length);
 
-// Blocks the calling thread for `ms` milliseconds / `us` microseconds.
+// Puts the calling thread to sleep for at least `ms` milliseconds / `us` microseconds; other
+// threads run meanwhile. IODelay(0) only lets other threads run.
 void IOSleep(uint64_t ms);
 void IODelay(uint64_t us);
 
