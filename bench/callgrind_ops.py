@@ -5,14 +5,15 @@ callgrind (bench/callgrind.sh; docs/performance.md "Instruction counts").
 Each dump covers one measurement (all threads: app, broker, dext queue, model engine) and is
 named "path/direction/size ops=N". Per operation = (total Ir - Ir spent spinning) / N, where
 spinning is the inclusive cost of the wait loops whose length depends on timing, not on work:
-IODelay (the dext's Relax), SpinUntil (emulated dispatch queues) and Channel::SpinForRunEdge
-(the model's engine thread). Driver calls per operation = calls of the emulated kernel's method entry
-(broker::ConnectMethod, which every IOConnectCallMethod reaches) / N.
+PollPause (the dext's pause between polls, dext/polling.h) and IODelay, SpinUntil (emulated
+dispatch queues) and Channel::SpinForRunEdge (the model's engine thread). Driver calls per
+operation = calls of the emulated kernel's method entry (broker::ConnectMethod, which every
+IOConnectCallMethod reaches) / N.
 """
 import re
 import sys
 
-SPIN = ("IODelay", "SpinUntil", "SpinForRunEdge")
+SPIN = ("PollPause", "IODelay", "SpinUntil", "SpinForRunEdge")
 # Every driver call (IOConnectCallMethod and its scalar/struct forms, which may reach it by a
 # tail jump callgrind does not see as a call) passes the emulated kernel's method entry.
 CALLS = ("fpgadext::emu::broker::ConnectMethod(",)

@@ -23,7 +23,8 @@ inline void SpinWaitHint() {
 #endif
 }
 
-inline void PollPause() {
+// Not inlined, so that instruction counts can tell waiting from work (bench/callgrind_ops.py).
+inline __attribute__((noinline)) void PollPause() {
   const uint64_t start = mach_absolute_time();
   IODelay(0);
   mach_timebase_info_data_t timebase{};
