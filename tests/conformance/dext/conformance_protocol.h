@@ -6,35 +6,35 @@
 namespace conformance {
 
 enum Selector : uint32_t {
-  kSelInspect = 0,             // out: kInspect* below
-  kSelNaiveOutput = 1,         // the kext-style handler; fails with NotReady on NULL/NULL
-  kSelCorrectedOutput = 2,     // in[0] = bytes to produce; OSData ≤ capacity, else descriptor
-  kSelOSDataOfLength = 3,      // sets structureOutput to in[0] bytes, whatever the capacity
-  kSelFillClientMemory = 4,    // in: address, length, seed, options → fills through a mapping
-  kSelScalarEcho = 5,          // out = in; scalarOutputCount = in[0]
-  kSelFailAfterOutput = 6,     // sets outputs, then fails with kIOReturnNotPermitted
-  kSelTableChecked = 7,        // dispatch: 2 scalars in, 8 B in, 1 scalar out, 16 B out
-  kSelTableNullFunction = 8,   // dispatch entry without a function
-  kSelTableNeedsCompletion = 9,// dispatch entry requiring a completion
-  kSelAsyncComplete = 10,      // in[0] = argument count; completes later from the dext queue
-  kSelMapInput = 11,           // maps structureInputDescriptor and keeps it; out: address, byte0
-  kSelPrepareClient = 12,      // in: address, length, options, capacity; out: kPrepare* below
-  kSelDeviceDma = 13,          // in: command, segment, length; out: device status
-  kSelCompleteDma = 14,        // out[0] = CompleteDMA status
-  kSelInterruptSetup = 15,     // in: source index, enable; out[0] = status
-  kSelInterruptCount = 16,     // out: deliveries, interrupts counted, deliveries off the queue
-  kSelRaise = 17,              // in: vector → the device raises it
-  kSelPciState = 18,           // out: kPci* below
-  kSelReleaseHeld = 19,        // drops held maps, preparations, sources
-  kSelBufferRetainCount = 20,  // out[0] = retain count of the shared buffer
-  kSelSuperNoDispatch = 21,    // super::ExternalMethod with dispatch == NULL
-  kSelConfigureInterrupts = 22,// in: type, required, requested; out[0] = status
+  kSelInspect = 0,               // out: kInspect* below
+  kSelNaiveOutput = 1,           // the kext-style handler; fails with NotReady on NULL/NULL
+  kSelCorrectedOutput = 2,       // in[0] = bytes to produce; OSData ≤ capacity, else descriptor
+  kSelOSDataOfLength = 3,        // sets structureOutput to in[0] bytes, whatever the capacity
+  kSelFillClientMemory = 4,      // in: address, length, seed, options → fills through a mapping
+  kSelScalarEcho = 5,            // out = in; scalarOutputCount = in[0]
+  kSelFailAfterOutput = 6,       // sets outputs, then fails with kIOReturnNotPermitted
+  kSelTableChecked = 7,          // dispatch: 2 scalars in, 8 B in, 1 scalar out, 16 B out
+  kSelTableNullFunction = 8,     // dispatch entry without a function
+  kSelTableNeedsCompletion = 9,  // dispatch entry requiring a completion
+  kSelAsyncComplete = 10,        // in[0] = argument count; completes later from the dext queue
+  kSelMapInput = 11,             // maps structureInputDescriptor and keeps it; out: address, byte0
+  kSelPrepareClient = 12,        // in: address, length, options, capacity; out: kPrepare* below
+  kSelDeviceDma = 13,            // in: command, segment, length; out: device status
+  kSelCompleteDma = 14,          // out[0] = CompleteDMA status
+  kSelInterruptSetup = 15,       // in: source index, enable; out[0] = status
+  kSelInterruptCount = 16,       // out: deliveries, interrupts counted, deliveries off the queue
+  kSelRaise = 17,                // in: vector → the device raises it
+  kSelPciState = 18,             // out: kPci* below
+  kSelReleaseHeld = 19,          // drops held maps, preparations, sources
+  kSelBufferRetainCount = 20,    // out[0] = retain count of the shared buffer
+  kSelSuperNoDispatch = 21,      // super::ExternalMethod with dispatch == NULL
+  kSelConfigureInterrupts = 22,  // in: type, required, requested; out[0] = status
   // User-client rules (40..59).
-  kSelTableLargeInput = 40,    // dispatch: struct input of exactly 8192 B, rest don't care;
-                               // out[0] = input length
-  kSelTableOutputSize = 41,    // dispatch: no completion, 16 B output capacity; produces 4 B
-  kSelClientMemory = 42,       // in: address, length, options, segments (split evenly);
-                               // out: kClientMemory* below
+  kSelTableLargeInput = 40,  // dispatch: struct input of exactly 8192 B, rest don't care;
+                             // out[0] = input length
+  kSelTableOutputSize = 41,  // dispatch: no completion, 16 B output capacity; produces 4 B
+  kSelClientMemory = 42,     // in: address, length, options, segments (split evenly);
+                             // out: kClientMemory* below
   kSelCount
 };
 
