@@ -191,33 +191,60 @@ void Kernel::TerminateNode(ServiceNode* node) {
 }
 
 IOReturn Kernel::AttachPciFunction(PciFunction* function, const std::string& name) {
-  if (function == nullptr) return kIOReturnBadArgument;
-  PciSlot* slot;
+  return AttachPciDevice({function}, name);
+}
+
+// As IOPCIConfigurator scans a device: function 0 first; functions 1..7 only when function 0
+// answers and its Header Type has the multi-function bit; a function is there when its vendor ID
+// does not read all ones.
+IOReturn Kernel::AttachPciDevice(const std::vector<PciFunction*>& functions,
+                                 const std::string& name) {
+  if (functions.empty() || functions.size() > 8) return kIOReturnBadArgument;
+  std::vector<PciSlot*> found;
   {
     std::lock_guard guard(registryLock_);
-    for (auto& s : slots_) {
-      if (s->function() == function) return kIOReturnExclusiveAccess;
+    for (PciFunction* f : functions) {
+      if (f == nullptr) continue;
+      for (auto& s : slots_) {
+        if (s->function() == f) return kIOReturnExclusiveAccess;
+      }
     }
-    slots_.push_back(std::make_unique<PciSlot>(this, function, static_cast<uint8_t>(slots_.size())));
-    slot = slots_.back().get();
+    auto answers = [](PciFunction* f) {
+      return f != nullptr &&
+             (f->ConfigRead(kIOPCIConfigurationOffsetVendorID, 2) & 0xffff) != 0xffff;
+    };
+    if (!answers(functions[0])) return kIOReturnNoDevice;  // no function 0: nothing is scanned
+    const bool multiFunction =
+        functions[0]->ConfigRead(kIOPCIConfigurationOffsetHeaderType, 1) & 0x80;
+    const uint8_t device = nextDevice_;
+    nextDevice_ = static_cast<uint8_t>((nextDevice_ + 1) % 32);
+    for (size_t f = 0; f < (multiFunction ? functions.size() : 1); ++f) {
+      if (!answers(functions[f])) continue;
+      slots_.push_back(
+          std::make_unique<PciSlot>(this, functions[f], device, static_cast<uint8_t>(f)));
+      found.push_back(slots_.back().get());
+    }
   }
-  slot->Enumerate();
-  function->Connect(slot);
-  auto* nub = OSTypeAllocInitEmulated<IOPCIDevice>();
-  if (nub == nullptr) return kIOReturnNoMemory;
-  nub->EmulationSetSlot(slot);
-  slot->nub = nub;
-  nub->retain();  // one reference for the registry node, one for the slot
-  char defaultName[32];
-  std::snprintf(defaultName, sizeof defaultName, "pci%04x,%04x",
-                slot->ConfigRead(kIOPCIConfigurationOffsetVendorID, 2),
-                slot->ConfigRead(kIOPCIConfigurationOffsetDeviceID, 2));
-  slot->node = AddNode(nub, nullptr, "IOPCIDevice", name.empty() ? defaultName : name, nullptr,
-                       nullptr);
-  SetPciNubProperties(slot);
-  slot->node->registered = true;
-  ServicePublished(slot->node);
-  MatchSlot(slot);
+  for (PciSlot* slot : found) {
+    PciFunction* function = slot->function();
+    slot->Enumerate();
+    function->Connect(slot);
+    auto* nub = OSTypeAllocInitEmulated<IOPCIDevice>();
+    if (nub == nullptr) return kIOReturnNoMemory;
+    nub->EmulationSetSlot(slot);
+    slot->nub = nub;
+    nub->retain();  // one reference for the registry node, one for the slot
+    char defaultName[32];
+    std::snprintf(defaultName, sizeof defaultName, "pci%04x,%04x",
+                  slot->ConfigRead(kIOPCIConfigurationOffsetVendorID, 2),
+                  slot->ConfigRead(kIOPCIConfigurationOffsetDeviceID, 2));
+    slot->node =
+        AddNode(nub, nullptr, "IOPCIDevice", name.empty() ? defaultName : name, nullptr, nullptr);
+    SetPciNubProperties(slot);
+    slot->node->registered = true;
+    ServicePublished(slot->node);
+    MatchSlot(slot);
+  }
   return kIOReturnSuccess;
 }
 

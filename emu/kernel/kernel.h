@@ -98,7 +98,7 @@ struct InterruptLine {
 // the DmaPort the function masters through.
 class PciSlot final : public DmaPort {
  public:
-  PciSlot(Kernel* kernel, PciFunction* function, uint8_t device);
+  PciSlot(Kernel* kernel, PciFunction* function, uint8_t device, uint8_t functionNumber);
   ~PciSlot() override;
 
   struct Bar {
@@ -126,6 +126,7 @@ class PciSlot final : public DmaPort {
   int BarForMemoryIndex(unsigned memoryIndex) const;
   unsigned MemoryCount() const { return static_cast<unsigned>(memoryToBar_.size()); }
   uint8_t device() const { return device_; }
+  uint8_t functionNumber() const { return functionNumber_; }
   PciFunction* function() const { return function_; }
   uint16_t command() const { return command_.load(std::memory_order_acquire); }
   // The offset of the next capability `id` after the one at `after` (0: from the start) in the
@@ -142,6 +143,10 @@ class PciSlot final : public DmaPort {
   void UnbindLine(InterruptLine* line);
   // Drops every binding (the device was closed): sources stop receiving interrupts.
   void UnbindAll();
+
+  // Interrupt programming lost to a function level reset written again as it was configured
+  // (MSI message and enable, or the MSI-X table and enable), as IOPCIFamily's restore does.
+  void RestoreInterrupts();
 
   // Surprise removal: the function stops answering and mastering.
   void Remove();
@@ -161,11 +166,15 @@ class PciSlot final : public DmaPort {
   Kernel* kernel_;
   PciFunction* function_;
   uint8_t device_;
+  uint8_t functionNumber_;
   Bar bars_[6];
   std::vector<int> memoryToBar_;
   std::vector<std::unique_ptr<MmioRegion>> windows_;  // by memory index
   std::atomic<uint16_t> command_{0};
   std::atomic<bool> present_{true};
+  // Writes the message address and data for `count` vectors of `type` and enables it.
+  void ProgramMessages(uint32_t type, uint32_t count);
+
   uint32_t interruptType_ = 0;
   uint32_t vectorCount_ = 0;
   std::mutex linesLock_;
@@ -203,6 +212,10 @@ class Kernel {
 
   // PCI.
   IOReturn AttachPciFunction(PciFunction* function, const std::string& name);
+  // functions[i] is function i (nullptr: none). Enumerated as IOPCIConfigurator scans a device.
+  IOReturn AttachPciDevice(const std::vector<PciFunction*>& functions, const std::string& name);
+  // Bus addresses for a BAR of `size` (a power of two), naturally aligned, never reused.
+  uint64_t AllocateBarAddress(uint64_t size, bool is64);
   void DetachPciFunction(PciFunction* function, bool surprise);
   std::vector<PciSlot*> Slots();
 
@@ -223,6 +236,9 @@ class Kernel {
   std::atomic<uint64_t> nextRegistryID_{0x100000100ull};
   std::vector<std::unique_ptr<ServiceNode>> nodes_;
   std::vector<std::unique_ptr<PciSlot>> slots_;
+  uint8_t nextDevice_ = 0;
+  uint64_t nextBar32_ = 0xA000'0000ull;     // 32-bit BARs below 4 GiB
+  uint64_t nextBar64_ = 0x60'0000'0000ull;  // 64-bit BARs high
   std::vector<std::unique_ptr<Dext>> dexts_;
 };
 

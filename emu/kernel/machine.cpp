@@ -79,6 +79,11 @@ IOReturn Machine::AttachPciFunction(PciFunction* function, const std::string& na
   return kernel_->AttachPciFunction(function, name);
 }
 
+IOReturn Machine::AttachPciDevice(const std::vector<PciFunction*>& functions,
+                                  const std::string& name) {
+  return kernel_->AttachPciDevice(functions, name);
+}
+
 void Machine::DetachPciFunction(PciFunction* function) {
   kernel_->DetachPciFunction(function, false);
 }

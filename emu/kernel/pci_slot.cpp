@@ -13,10 +13,6 @@ constexpr uint32_t kBarIo = 0x1;
 constexpr uint32_t kBarType64 = 0x4;
 constexpr uint32_t kBarPrefetchable = 0x8;
 
-// Where firmware places BARs: 32-bit ones below 4 GiB, 64-bit ones high.
-constexpr uint64_t kWindow32 = 0xA000'0000ull;
-constexpr uint64_t kWindow64 = 0x60'0000'0000ull;
-
 uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
 }
@@ -42,14 +38,21 @@ class BusWindowRegion final : public MmioRegion {
 
 }  // namespace
 
-PciSlot::PciSlot(Kernel* kernel, PciFunction* function, uint8_t device)
-    : kernel_(kernel), function_(function), device_(device) {}
+PciSlot::PciSlot(Kernel* kernel, PciFunction* function, uint8_t device, uint8_t functionNumber)
+    : kernel_(kernel), function_(function), device_(device), functionNumber_(functionNumber) {}
 
 PciSlot::~PciSlot() = default;
 
+// Every function of every device gets its own bus range, so BARs of two functions never overlap.
+uint64_t Kernel::AllocateBarAddress(uint64_t size, bool is64) {
+  std::lock_guard guard(registryLock_);
+  uint64_t& next = is64 ? nextBar64_ : nextBar32_;
+  const uint64_t address = AlignUp(next, size);
+  next = address + size;
+  return address;
+}
+
 void PciSlot::Enumerate() {
-  uint64_t next32 = kWindow32 + device_ * 0x0100'0000ull;
-  uint64_t next64 = kWindow64 + device_ * 0x10'0000'0000ull;
   for (unsigned i = 0; i < 6; ++i) {
     const uint32_t reg = kIOPCIConfigurationOffsetBaseAddress0 + 4 * i;
     const uint32_t original = function_->ConfigRead(reg, 4);
@@ -68,9 +71,7 @@ void PciSlot::Enumerate() {
       mask |= 0xffffffff00000000ull;
     }
     const uint64_t size = ~mask + 1;
-    uint64_t& next = is64 ? next64 : next32;
-    const uint64_t address = AlignUp(next, size);
-    next = address + size;
+    const uint64_t address = kernel_->AllocateBarAddress(size, is64);
     function_->ConfigWrite(reg, 4, static_cast<uint32_t>(address));
     if (is64) function_->ConfigWrite(reg + 4, 4, static_cast<uint32_t>(address >> 32));
 
@@ -182,6 +183,36 @@ uint32_t PciSlot::FindExtendedCapability(uint16_t id, uint32_t after) {
 
 IOReturn PciSlot::ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint32_t numRequested) {
   if (numRequested < numRequired || numRequired == 0) return kIOReturnBadArgument;
+  uint32_t n = 0;
+  if (type == kIOInterruptTypePCIMessagedX) {
+    const uint32_t msix = FindCapability(kIOPCICapabilityIDMSIX);
+    if (!msix) return kIOReturnUnsupported;
+    const uint32_t tableSize = (function_->ConfigRead(msix + 2, 2) & 0x7ff) + 1;
+    n = std::min(numRequested, tableSize);
+    if (n < numRequired) return kIOReturnNoResources;
+    const int bar = static_cast<int>(function_->ConfigRead(msix + 4, 4) & 0x7);
+    if (bar >= 6 || bars_[bar].region == nullptr) return kIOReturnNoResources;
+  } else if (type == kIOInterruptTypePCIMessaged) {
+    const uint32_t msi = FindCapability(kIOPCICapabilityIDMSI);
+    if (!msi) return kIOReturnUnsupported;
+    const uint32_t capable = 1u << ((function_->ConfigRead(msi + 2, 2) >> 1) & 0x7);
+    n = 1;
+    while (n * 2 <= std::min(numRequested, capable)) n *= 2;
+    if (n < numRequired) return kIOReturnNoResources;
+  } else {
+    return kIOReturnUnsupported;  // legacy INTx is not emulated
+  }
+  ProgramMessages(type, n);
+  interruptType_ = type;
+  vectorCount_ = n;
+  return kIOReturnSuccess;
+}
+
+void PciSlot::RestoreInterrupts() {
+  if (interruptType_ != 0 && present()) ProgramMessages(interruptType_, vectorCount_);
+}
+
+void PciSlot::ProgramMessages(uint32_t type, uint32_t n) {
   const uint32_t msi = FindCapability(kIOPCICapabilityIDMSI);
   const uint32_t msix = FindCapability(kIOPCICapabilityIDMSIX);
   auto disableMsi = [&] {
@@ -191,15 +222,11 @@ IOReturn PciSlot::ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint3
     if (msix) function_->ConfigWrite(msix + 2, 2, function_->ConfigRead(msix + 2, 2) & ~0x8000u);
   };
   if (type == kIOInterruptTypePCIMessagedX) {
-    if (!msix) return kIOReturnUnsupported;
     const uint32_t control = function_->ConfigRead(msix + 2, 2);
     const uint32_t tableSize = (control & 0x7ff) + 1;
-    const uint32_t n = std::min(numRequested, tableSize);
-    if (n < numRequired) return kIOReturnNoResources;
     const uint32_t table = function_->ConfigRead(msix + 4, 4);
-    const int bar = static_cast<int>(table & 0x7);
-    MmioRegion* region = bar < 6 ? bars_[bar].region : nullptr;
-    if (region == nullptr) return kIOReturnNoResources;
+    MmioRegion* region = (table & 0x7) < 6 ? bars_[table & 0x7].region : nullptr;
+    if (region == nullptr) return;
     const uint64_t base = table & ~0x7u;
     disableMsi();
     // Enable with the function masked while the table is written, then unmask.
@@ -212,31 +239,18 @@ IOReturn PciSlot::ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint3
       region->Write(entry + 12, 4, i < n ? 0u : 1u);
     }
     function_->ConfigWrite(msix + 2, 2, (control | 0x8000u) & ~0x4000u);
-    interruptType_ = kIOInterruptTypePCIMessagedX;
-    vectorCount_ = n;
-    return kIOReturnSuccess;
+    return;
   }
-  if (type == kIOInterruptTypePCIMessaged) {
-    if (!msi) return kIOReturnUnsupported;
-    const uint32_t control = function_->ConfigRead(msi + 2, 2);
-    const uint32_t capable = 1u << ((control >> 1) & 0x7);
-    uint32_t n = 1;
-    while (n * 2 <= std::min(numRequested, capable)) n *= 2;
-    if (n < numRequired) return kIOReturnNoResources;
-    const bool is64 = control & 0x80;
-    disableMsix();
-    function_->ConfigWrite(msi + 4, 4, static_cast<uint32_t>(kMessageSignalledAddress));
-    if (is64)
-      function_->ConfigWrite(msi + 8, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
-    function_->ConfigWrite(msi + (is64 ? 0xC : 0x8), 2, 0);
-    uint32_t log2n = 0;
-    while ((1u << log2n) < n) ++log2n;
-    function_->ConfigWrite(msi + 2, 2, (control & ~0x70u) | (log2n << 4) | 0x1u);
-    interruptType_ = kIOInterruptTypePCIMessaged;
-    vectorCount_ = n;
-    return kIOReturnSuccess;
-  }
-  return kIOReturnUnsupported;  // legacy INTx is not emulated
+  const uint32_t control = function_->ConfigRead(msi + 2, 2);
+  const bool is64 = control & 0x80;
+  disableMsix();
+  function_->ConfigWrite(msi + 4, 4, static_cast<uint32_t>(kMessageSignalledAddress));
+  if (is64)
+    function_->ConfigWrite(msi + 8, 4, static_cast<uint32_t>(kMessageSignalledAddress >> 32));
+  function_->ConfigWrite(msi + (is64 ? 0xC : 0x8), 2, 0);
+  uint32_t log2n = 0;
+  while ((1u << log2n) < n) ++log2n;
+  function_->ConfigWrite(msi + 2, 2, (control & ~0x70u) | (log2n << 4) | 0x1u);
 }
 
 IOReturn PciSlot::BindLine(InterruptLine* line) {

@@ -1,6 +1,7 @@
 // IOPCIDevice: the dext's view of its PCI function (IOPCIFamily PCIDriverKit/IOPCIDevice.iig).
 // The session and accessor methods follow IOPCIFamily's dext-side PCIDriverKit/IOPCIDevice.cpp;
 // the kernel methods follow the IMPL(IOPCIDevice, …) functions of IOPCIFamily's IOPCIDevice.cpp.
+#include <DriverKit/IOLib.h>
 #include <DriverKit/OSBoolean.h>
 #include <DriverKit/OSDictionary.h>
 #include <PCIDriverKit/IOPCIDevice.h>
@@ -20,8 +21,72 @@ constexpr uint32_t kConfigSpaceSize = 4096;
 constexpr uint32_t kPcieDeviceCapabilities = 0x04;
 constexpr uint32_t kPcieLinkStatus = 0x12;
 constexpr uint32_t kPcieDeviceCapabilitiesFLR = 1u << 28;
+constexpr uint32_t kPcieCapabilities = 0x02;
+constexpr uint32_t kPcieDeviceControl = 0x08;
+constexpr uint32_t kPcieDeviceStatus = 0x0A;
+constexpr uint32_t kPcieLinkControl = 0x10;
+constexpr uint32_t kPcieDeviceControl2 = 0x28;
+constexpr uint32_t kPcieLinkControl2 = 0x30;
+constexpr uint32_t kPcieInitiateFLR = 1u << 15;
+constexpr uint32_t kPcieTransactionsPending = 1u << 5;
+// IOPCIFamily's endpoint shadow: the first 16 dwords of the header (kIOPCIConfigEPShadowRegs).
+constexpr uint32_t kShadowDwords = 16;
+constexpr uint32_t kTransactionsPendingWaitMs = 50;
+constexpr uint32_t kPollMs = 2;
+constexpr uint32_t kFlrCompletionMs = 100;
 // Power Management capability: the PMC register.
 constexpr uint32_t kPmCapabilities = 0x02;
+
+// What IOPCIFamily's resetFunction does (IOPCIDevice.cpp: resetFunction, prepareFLR, flr,
+// completeFLR; IOPCIBridge.cpp: saveDeviceState, restoreDeviceState;
+// IOPCIMessagedInterruptController.cpp: initDevice): refuse without Function Level Reset
+// Capability; save the header and PCI Express control registers; stop the function mastering
+// (Bus Master and SERR# off, INTx disabled) and wait up to 50 ms for Transactions Pending to
+// clear; set Initiate FLR; wait 100 ms; write the saved registers back, Command last, and the
+// MSI/MSI-X programming. With kIOPCIDeviceResetOptionTerminate nothing is saved or restored.
+kern_return_t ResetFunction(PciSlot* slot, IOOptionBits options) {
+  const uint32_t pcie = slot->FindCapability(kIOPCICapabilityIDPCIExpress);
+  if (pcie == 0 ||
+      !(slot->ConfigRead(pcie + kPcieDeviceCapabilities, 4) & kPcieDeviceCapabilitiesFLR)) {
+    return kIOReturnUnsupported;
+  }
+  if (options & kIOPCIDeviceResetOptionTerminate) {
+    // The family then terminates the nub and rescans the bus for a new one, which the emulated
+    // bus does not do (docs/emulation.md, not emulated).
+    os_log_error(OS_LOG_DEFAULT,
+                 "IOPCIDevice::Reset: kIOPCIDeviceResetOptionTerminate is not emulated");
+    return kIOReturnUnsupported;
+  }
+  const bool expressV2 = (slot->ConfigRead(pcie + kPcieCapabilities, 2) & 0xf) >= 2;
+  uint32_t header[kShadowDwords];
+  for (uint32_t i = 0; i < kShadowDwords; ++i) header[i] = slot->ConfigRead(4 * i, 4);
+  const uint32_t deviceControl = slot->ConfigRead(pcie + kPcieDeviceControl, 2);
+  const uint32_t linkControl = slot->ConfigRead(pcie + kPcieLinkControl, 2);
+  const uint32_t deviceControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieDeviceControl2, 2) : 0;
+  const uint32_t linkControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieLinkControl2, 2) : 0;
+
+  uint32_t command = slot->ConfigRead(kIOPCIConfigurationOffsetCommand, 2);
+  command &= ~static_cast<uint32_t>(kIOPCICommandBusLead | kIOPCICommandSERR);
+  command |= kIOPCICommandInterruptDisable;
+  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 2, command);
+  for (uint32_t waited = 0; waited < kTransactionsPendingWaitMs; waited += kPollMs) {
+    IOSleep(kPollMs);
+    if (!(slot->ConfigRead(pcie + kPcieDeviceStatus, 2) & kPcieTransactionsPending)) break;
+  }
+  slot->ConfigWrite(pcie + kPcieDeviceControl, 2, deviceControl | kPcieInitiateFLR);
+  IOSleep(kFlrCompletionMs);
+
+  for (uint32_t i = kIOPCIConfigurationOffsetRevisionID / 4; i < kShadowDwords; ++i) {
+    slot->ConfigWrite(4 * i, 4, header[i]);
+  }
+  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 4, header[1]);
+  slot->ConfigWrite(pcie + kPcieDeviceControl, 2, deviceControl);
+  if (expressV2) slot->ConfigWrite(pcie + kPcieDeviceControl2, 2, deviceControl2);
+  slot->ConfigWrite(pcie + kPcieLinkControl, 2, linkControl);
+  if (expressV2) slot->ConfigWrite(pcie + kPcieLinkControl2, 2, linkControl2);
+  slot->RestoreInterrupts();
+  return kIOReturnSuccess;
+}
 
 }  // namespace
 
@@ -201,7 +266,7 @@ kern_return_t IOPCIDevice::GetBusDeviceFunction(uint8_t* returnBusNumber,
   if (slot_ == nullptr) return kIOReturnBadArgument;
   if (returnBusNumber) *returnBusNumber = 1;
   if (returnDeviceNumber) *returnDeviceNumber = slot_->device();
-  if (returnFunctionNumber) *returnFunctionNumber = 0;
+  if (returnFunctionNumber) *returnFunctionNumber = slot_->functionNumber();
   return kIOReturnSuccess;
 }
 
@@ -306,17 +371,9 @@ kern_return_t IOPCIDevice::Reset(IOOptionBits type, IOOptionBits options,
                                  OSDispatchMethod supermethod) {
   (void)supermethod;
   if (slot_ == nullptr) return kIOReturnError;
-  if (type == kIOPCIDeviceResetTypeFunctionReset) {
-    // A function-level reset needs Function Level Reset Capability in Device Capabilities;
-    // without it IOPCIFamily answers kIOReturnUnsupported. The emulated functions have no reset
-    // behaviour, so an FLR-capable one is refused the same way.
-    const uint32_t pcie = slot_->FindCapability(kIOPCICapabilityIDPCIExpress);
-    const bool flr = pcie != 0 && (slot_->ConfigRead(pcie + kPcieDeviceCapabilities, 4) &
-                                   kPcieDeviceCapabilitiesFLR);
-    if (!flr) return kIOReturnUnsupported;
-    os_log_error(OS_LOG_DEFAULT, "IOPCIDevice::Reset: function-level reset is not emulated");
-    return kIOReturnUnsupported;
-  }
+  // IOPCIFamily IOPCIDevice::reset sends a function-level reset to resetFunction, which looks at
+  // nothing but kIOPCIDeviceResetOptionTerminate; every other type goes to the bridge.
+  if (type == kIOPCIDeviceResetTypeFunctionReset) return ResetFunction(slot_, options);
   // The bridge's checks: exactly one defined type, defined options only.
   constexpr uint32_t kTypes = kIOPCIDeviceResetTypeHotReset | kIOPCIDeviceResetTypeWarmReset |
                               kIOPCIDeviceResetTypeWarmResetDisable |

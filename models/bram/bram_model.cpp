@@ -112,6 +112,8 @@ BramModel::BramModel(const Config& config)
       window_(std::make_unique<Window>(*this)) {
   config_space_.SetBar(0, pci::BarSpec{config_.memorySize, config_.bar64Bit, config_.prefetchable});
   config_space_.AddPcieCapability(config_.link);
+  // Block RAM has no state a reset clears: only the configuration space returns to reset values.
+  if (config_.functionLevelReset) config_space_.EnableFunctionLevelReset([](void*) {}, nullptr);
 }
 
 BramModel::~BramModel() = default;

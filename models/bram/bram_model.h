@@ -30,6 +30,8 @@ class BramModel : public emu::PciFunction {
     std::string backingFile;  // contents survive the program when set
     bool honourMemorySpace = true;
     pci::PcieLink link{1, 1, 0};  // Gen1 x1, MPS 128
+    // Function Level Reset offered (Device Capabilities bit 28); the memory keeps its contents.
+    bool functionLevelReset = false;
   };
 
   BramModel();

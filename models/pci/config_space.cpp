@@ -1,6 +1,7 @@
 #include "config_space.h"
 
 #include <cassert>
+#include <cstring>
 
 namespace fpgadext::models::pci {
 namespace {
@@ -114,11 +115,12 @@ uint32_t ConfigSpace::AddPcieCapability(const PcieLink& link) {
   const uint32_t at = AppendCapability(kCapIdPcie, 0x3C);
   pcieCap_ = at;
   Put(at + kPcieCaps, 2, 0x0002);  // version 2, device/port type 0 = PCI Express endpoint
-  // DevCap: Max_Payload_Size supported, role-based error reporting (bit 15), FLR not offered.
+  // DevCap: Max_Payload_Size supported, role-based error reporting (bit 15);
+  // FLR only when EnableFunctionLevelReset is called.
   Put(at + kPcieDevCap, 4, (link.maxPayloadSupported & 7) | (1u << 15));
   // DevCtl: relaxed ordering (4), MPS 128 B, ext tag (8), no snoop (11), MRRS 512 B (14:12 = 2).
   Put(at + kPcieDevCtl, 2, (1u << 4) | (1u << 11) | (2u << 12));
-  Mask(at + kPcieDevCtl, 2, 0x7FFF);        // bit 15 (initiate FLR) not supported
+  Mask(at + kPcieDevCtl, 2, 0x7FFF);        // bit 15 (initiate FLR) is an action, not stored
   Mask(at + kPcieDevStatus, 2, 0, 0x000F);  // error detected bits are RW1C
   Put(at + kPcieLinkCap, 4, (link.maxSpeed & 0xF) | ((link.maxWidth & 0x3F) << 4));
   Mask(at + kPcieLinkCtl, 2, 0x0FC3);
@@ -130,6 +132,17 @@ uint32_t ConfigSpace::AddPcieCapability(const PcieLink& link) {
   Put(at + kPcieLinkCtl2, 2, link.maxSpeed & 0xF);
   Mask(at + kPcieLinkCtl2, 2, 0x000F);
   return at;
+}
+
+void ConfigSpace::SetMultiFunction(bool multiFunction) {
+  Put(kHeaderType, 1, multiFunction ? kHeaderTypeMultiFunction : 0x00);
+}
+
+void ConfigSpace::EnableFunctionLevelReset(void (*onReset)(void* context), void* context) {
+  assert(pcieCap_ != 0);
+  Put(pcieCap_ + kPcieDevCap, 4, Get(pcieCap_ + kPcieDevCap, 4) | kPcieDeviceCapabilitiesFlr);
+  onReset_ = onReset;
+  onResetContext_ = context;
 }
 
 uint32_t ConfigSpace::Get(uint32_t offset, unsigned width) const {
@@ -163,8 +176,17 @@ void ConfigSpace::Write(uint32_t offset, unsigned width, uint32_t value) {
       offset + width > kConfigSpaceSize) {
     return;
   }
+  bool reset = false;
   {
     std::lock_guard guard(lock_);
+    if (!resetImageTaken_) {
+      std::memcpy(resetImage_, bytes_, sizeof bytes_);
+      resetImageTaken_ = true;
+    }
+    // Initiate FLR is not a stored bit: writing 1 starts the reset, and it always reads 0.
+    const uint32_t flrByte = pcieCap_ + kPcieDevCtl + 1;
+    reset = onReset_ != nullptr && pcieCap_ != 0 && offset <= flrByte && flrByte < offset + width &&
+            ((value >> (8 * (flrByte - offset))) & (kPcieDeviceControlInitiateFlr >> 8)) != 0;
     for (unsigned i = 0; i < width; ++i) {
       const uint32_t at = offset + i;
       const uint8_t v = static_cast<uint8_t>(value >> (8 * i));
@@ -172,8 +194,13 @@ void ConfigSpace::Write(uint32_t offset, unsigned width, uint32_t value) {
       b = static_cast<uint8_t>(b & ~(v & w1c_[at]));
       bytes_[at] = b;
     }
+    if (reset) {
+      std::memcpy(bytes_, resetImage_, sizeof bytes_);
+      resets_.fetch_add(1, std::memory_order_acq_rel);
+    }
     command_.store(static_cast<uint16_t>(Get(kCommand, 2)), std::memory_order_release);
   }
+  if (reset) onReset_(onResetContext_);
   if (observer_ != nullptr) observer_(observerContext_);
 }
 

@@ -41,6 +41,15 @@ inline constexpr uint8_t kCapIdMsi = 0x05;
 inline constexpr uint8_t kCapIdPcie = 0x10;
 inline constexpr uint8_t kCapIdMsix = 0x11;
 
+// Header Type bit 7 (in function 0): the device has functions besides function 0.
+inline constexpr uint8_t kHeaderTypeMultiFunction = 0x80;
+// PCI Express capability: Device Capabilities Function Level Reset Capability, Device Control
+// Initiate Function Level Reset (PCIe base spec 3.0 §7.8.3, §7.8.4).
+inline constexpr uint32_t kPcieDeviceCapabilities = 0x4;
+inline constexpr uint32_t kPcieDeviceControl = 0x8;
+inline constexpr uint32_t kPcieDeviceCapabilitiesFlr = 1u << 28;
+inline constexpr uint16_t kPcieDeviceControlInitiateFlr = 1u << 15;
+
 struct Identity {
   uint16_t vendorId = 0;
   uint16_t deviceId = 0;
@@ -92,6 +101,17 @@ class ConfigSpace {
                              uint32_t pbaOffset);
   // PCI Express capability (version 2), endpoint.
   uint32_t AddPcieCapability(const PcieLink& link);
+  // Header Type bit 7. Set in function 0 of a device with more functions: firmware scans
+  // functions 1..7 only then.
+  void SetMultiFunction(bool multiFunction);
+  // Offers Function Level Reset (after AddPcieCapability): Device Capabilities bit 28 reads 1,
+  // and a write of Device Control with Initiate FLR set resets the function. Its configuration
+  // space returns to the content it had before the first configuration write (what the model
+  // built), then `onReset(context)` runs, with the lock not held, for the model to reset its own
+  // registers and stop its DMA before the write returns.
+  void EnableFunctionLevelReset(void (*onReset)(void* context), void* context);
+  // Function level resets performed (Initiate FLR writes acted on).
+  uint64_t FunctionLevelResets() const { return resets_.load(std::memory_order_acquire); }
 
   // Machine access. `width` 1, 2 or 4, offset aligned; past 4 KiB reads all ones.
   uint32_t Read(uint32_t offset, unsigned width) const;
@@ -131,6 +151,12 @@ class ConfigSpace {
   uint32_t msiCap_ = 0;
   uint32_t msixCap_ = 0;
   uint32_t pcieCap_ = 0;
+  // The content before the first configuration write: what a function level reset restores.
+  uint8_t resetImage_[kConfigSpaceSize] = {};
+  bool resetImageTaken_ = false;
+  void (*onReset_)(void*) = nullptr;
+  void* onResetContext_ = nullptr;
+  std::atomic<uint64_t> resets_{0};
   std::atomic<uint16_t> command_{0};
   void (*observer_)(void*) = nullptr;
   void* observerContext_ = nullptr;

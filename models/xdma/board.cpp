@@ -126,6 +126,21 @@ void XdmaBoard::OnConfigWrite() {
   WakeChannels();
 }
 
+void XdmaBoard::FunctionLevelReset() {
+  Guard g(*this);
+  for (auto& dir : channels_) {
+    for (auto& ch : dir) {
+      if (ch) ch->Reset(g);
+    }
+  }
+  irq = IrqBlock(cfg.h2cChannels, cfg.c2hChannels, cfg.userInterrupts, cfg.ipVersion);
+  msix = MsixTable();
+  halt_ = creditEnable_ = 0;
+  relaxedOrdering_ = 1;
+  writeFlushTimeout_ = 0;
+  outboxCount_ = 0;  // messages not yet sent die with the function's state
+}
+
 void XdmaBoard::WakeChannels() {
   for (auto& dir : channels_) {
     for (auto& ch : dir) {

@@ -71,6 +71,10 @@ class XdmaBoard final : public VectorSink {
   void RaiseVector(unsigned vector) override;
   // Config-space write observer: MSI-X function unmask, Bus Master set.
   void OnConfigWrite();
+  // Function level reset (config space already reset): engines stopped and their registers,
+  // the IRQ block, the MSI-X table and PBA, the config block and SGDMA common registers at their
+  // power-on values, queued messages dropped. Card memory and the user block are left alone.
+  void FunctionLevelReset();
   // Notifies every engine that something it may wait for changed; lock held or not.
   void WakeChannels();
   Channel* channel(xdma::Direction dir, unsigned index);

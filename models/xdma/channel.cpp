@@ -150,6 +150,19 @@ void Channel::WriteChannelReg(uint32_t reg, uint32_t value) {
   }
 }
 
+void Channel::Reset(Guard& g) {
+  ++runGen_;  // the running job, if any, is no longer current
+  control_ = status_ = completed_ = intEnable_ = 0;
+  busy_ = false;
+  wbLo_ = wbHi_ = perfCtrl_ = 0;
+  perfCycles_ = perfBeats_ = 0;
+  descLo_ = descHi_ = descAdj_ = credits_ = 0;
+  jobPending_ = false;
+  wakeHint_.fetch_add(1, std::memory_order_release);
+  cv.notify_all();
+  while (inJob_) g.Wait(jobEnded_);
+}
+
 uint32_t Channel::ReadSgdmaReg(uint32_t reg) const {
   switch (reg) {
     case sgdma_reg::kIdentifier:
@@ -217,7 +230,10 @@ void Channel::ThreadMain() {
         static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::nanoseconds>(start - runEdge_).count()),
         std::memory_order_relaxed);
+    inJob_ = true;
     RunJob(g, runGen_);
+    inJob_ = false;
+    jobEnded_.notify_all();
     board_.counters.jobNs.fetch_add(
         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::steady_clock::now() - start)

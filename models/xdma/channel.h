@@ -41,6 +41,11 @@ class Channel {
     errorArmed_ = false;
   }
 
+  // Function level reset, board lock held through `g`: registers return to their power-on
+  // values and a job in progress is abandoned; returns once the engine thread has left it, so no
+  // host access of the old job starts afterwards.
+  void Reset(XdmaBoard::Guard& g);
+
   std::condition_variable cv;  // engine waits here; notified by XdmaBoard::WakeChannels
 
   // After a job the engine thread spins this long for the next Run edge before it sleeps on
@@ -93,6 +98,8 @@ class Channel {
   std::atomic<uint64_t> wakeHint_{0};
   std::chrono::steady_clock::time_point runEdge_{};
   bool jobPending_ = false;
+  bool inJob_ = false;                // the engine thread is in RunJob
+  std::condition_variable jobEnded_;  // inJob_ went false
   bool shutdown_ = false;
   bool hang_ = false;
   bool errorArmed_ = false;

@@ -63,6 +63,10 @@ XdmaModel::XdmaModel(const Config& config)
   cs.AddMsixCapability(kMsixTableEntries, static_cast<unsigned>(dmaBarIndex_), kMsixTableBase,
                        kMsixPbaBase);
   cs.AddPcieCapability(config_.link);
+  if (config_.functionLevelReset) {
+    cs.EnableFunctionLevelReset(
+        [](void* board) { static_cast<XdmaBoard*>(board)->FunctionLevelReset(); }, board_.get());
+  }
   cs.SetWriteObserver([](void* board) { static_cast<XdmaBoard*>(board)->OnConfigWrite(); },
                       board_.get());
 }

@@ -62,6 +62,11 @@ class XdmaModel : public emu::PciFunction {
     pci::PcieLink link{};
     unsigned msiLog2Vectors = 5;  // MSI Multiple Message Capable: 32 vectors
 
+    // Function Level Reset offered in the PCI Express capability (Device Capabilities bit 28).
+    // Off by default: the facts the model follows do not say whether the IP's PCIe core offers
+    // it. When on, Initiate FLR resets the function (XdmaBoard::FunctionLevelReset).
+    bool functionLevelReset = false;
+
     // When set, BAR accesses with Command.MemorySpace clear read all ones and drop writes.
     bool honourMemorySpace = true;
     // The IP cannot see a refused posted write (C2H data to host memory). When set, the model

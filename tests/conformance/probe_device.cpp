@@ -26,6 +26,14 @@ class ProbeDevice::Registers : public emu::MmioRegion {
     std::memcpy(&bytes_[offset], &value, width);
   }
 
+  // Power-on and after-FLR values: registers zero, every MSI-X vector masked.
+  void ResetValues() {
+    std::lock_guard guard(lock_);
+    std::memset(bytes_, 0, sizeof bytes_);
+    for (uint64_t v = 0; v < 8; ++v) bytes_[probe::kMsixTable + 16 * v + 12] = 1;
+    dmaStatus_ = kIOReturnSuccess;
+  }
+
   uint32_t Word(uint64_t offset) {
     std::lock_guard guard(lock_);
     uint32_t v;
@@ -44,9 +52,11 @@ class ProbeDevice::Registers : public emu::MmioRegion {
     IOReturn status = kIOReturnBadArgument;
     std::lock_guard portGuard(device_->portLock_);
     if (device_->port_ != nullptr && length <= device_->buffer_.size()) {
-      status = command == probe::kDmaToDevice ? device_->port_->DmaRead(address, device_->buffer_.data(), length)
-               : command == probe::kDmaToHost ? device_->port_->DmaWrite(address, device_->buffer_.data(), length)
-                              : kIOReturnBadArgument;
+      status = command == probe::kDmaToDevice
+                   ? device_->port_->DmaRead(address, device_->buffer_.data(), length)
+               : command == probe::kDmaToHost
+                   ? device_->port_->DmaWrite(address, device_->buffer_.data(), length)
+                   : kIOReturnBadArgument;
     }
     std::lock_guard guard(lock_);
     dmaStatus_ = status;
@@ -77,8 +87,10 @@ class ProbeDevice::Ram : public emu::MmioRegion {
   alignas(4096) uint8_t bytes_[probe::kRamSize] = {};
 };
 
-ProbeDevice::ProbeDevice()
-    : config_(models::pci::Identity{probe::kVendor, probe::kDevice, probe::kVendor, 0x0001, 1,
+ProbeDevice::ProbeDevice() : ProbeDevice(Options{}) {}
+
+ProbeDevice::ProbeDevice(const Options& options)
+    : config_(models::pci::Identity{probe::kVendor, options.deviceId, probe::kVendor, 0x0001, 1,
                                     0x118000, 1}),
       registers_(std::make_unique<Registers>(this)),
       ram_(std::make_unique<Ram>()),
@@ -87,6 +99,30 @@ ProbeDevice::ProbeDevice()
   config_.SetBar(probe::kRamBar, {probe::kRamSize, true, true});
   config_.AddMsiCapability(2);  // 4 vectors
   config_.AddMsixCapability(8, 0, probe::kMsixTable, probe::kMsixPba);
+  config_.SetMultiFunction(options.multiFunction);
+  if (options.pciExpress || options.functionLevelReset) pcie_ = config_.AddPcieCapability({});
+  if (options.functionLevelReset) {
+    config_.EnableFunctionLevelReset([](void* self) { static_cast<ProbeDevice*>(self)->Reset(); },
+                                     this);
+  }
+  registers_->ResetValues();
+}
+
+void ProbeDevice::Reset() {
+  registers_->ResetValues();
+}
+
+uint64_t ProbeDevice::scratch() {
+  return registers_->Word(probe::kScratch) | uint64_t{registers_->Word(probe::kScratch + 4)} << 32;
+}
+
+void ProbeDevice::setScratch(uint64_t value) {
+  registers_->Write(probe::kScratch, 8, value);
+}
+
+bool ProbeDevice::connected() {
+  std::lock_guard guard(portLock_);
+  return everConnected_;
 }
 
 ProbeDevice::~ProbeDevice() = default;
@@ -95,6 +131,11 @@ uint32_t ProbeDevice::ConfigRead(uint32_t offset, unsigned width) {
   return config_.Read(offset, width);
 }
 void ProbeDevice::ConfigWrite(uint32_t offset, unsigned width, uint32_t value) {
+  const uint32_t flrByte = pcie_ + models::pci::kPcieDeviceControl + 1;
+  if (pcie_ != 0 && offset <= flrByte && flrByte < offset + width &&
+      ((value >> (8 * (flrByte - offset))) & 0x80)) {
+    commandAtReset_.store(config_.Command());  // what the host left on as the reset began
+  }
   config_.Write(offset, width, value);
 }
 emu::MmioRegion* ProbeDevice::Bar(unsigned index) {
@@ -104,6 +145,7 @@ emu::MmioRegion* ProbeDevice::Bar(unsigned index) {
 void ProbeDevice::Connect(emu::DmaPort* port) {
   std::lock_guard guard(portLock_);
   port_ = port;
+  if (port != nullptr) everConnected_ = true;
 }
 
 void ProbeDevice::Raise(uint32_t vector) {

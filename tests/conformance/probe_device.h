@@ -18,7 +18,14 @@ namespace fpgadext::conformance {
 
 class ProbeDevice : public emu::PciFunction {
  public:
+  struct Options {
+    uint16_t deviceId = probe::kDevice;  // the conformance dext matches only probe::kDevice
+    bool multiFunction = false;          // Header Type bit 7 (meaningful in function 0)
+    bool pciExpress = false;             // a PCI Express capability
+    bool functionLevelReset = false;     // FLR offered (implies pciExpress)
+  };
   ProbeDevice();
+  explicit ProbeDevice(const Options& options);
   ~ProbeDevice() override;
 
   uint32_t ConfigRead(uint32_t offset, unsigned width) override;
@@ -30,11 +37,22 @@ class ProbeDevice : public emu::PciFunction {
   std::vector<uint8_t>& buffer() { return buffer_; }
   uint64_t messagesSent() const { return messages_.load(); }
   models::pci::ConfigSpace& config() { return config_; }
+  // The scratch register as the device holds it (0 after a function level reset).
+  uint64_t scratch();
+  void setScratch(uint64_t value);
+  // The device raises `vector` itself (as user logic would).
+  void RaiseVector(uint32_t vector) { Raise(vector); }
+  // Whether the machine has connected the function (it was enumerated).
+  bool connected();
+  // Command register when the last function level reset began.
+  uint16_t commandAtReset() const { return commandAtReset_.load(); }
 
  private:
   class Registers;
   class Ram;
   void Raise(uint32_t vector);
+  // Function level reset: registers (the MSI-X table with them) return to power-on values.
+  void Reset();
 
   models::pci::ConfigSpace config_;
   std::unique_ptr<Registers> registers_;
@@ -43,6 +61,9 @@ class ProbeDevice : public emu::PciFunction {
   emu::DmaPort* port_ = nullptr;
   std::vector<uint8_t> buffer_;
   std::atomic<uint64_t> messages_{0};
+  std::atomic<uint16_t> commandAtReset_{0};
+  bool everConnected_ = false;  // portLock_
+  uint32_t pcie_ = 0;           // PCI Express capability offset, 0 = none
 };
 
 }  // namespace fpgadext::conformance

@@ -126,6 +126,7 @@ kern_return_t KernelMethods(IOPCIDevice* device, IOUserClientMethodArguments* a)
   out[kKernelSetAspm] = static_cast<uint32_t>(device->SetASPMState(kIOPCILinkControlASPMBitsL1));
   out[kKernelConfigureDefaults] =
       static_cast<uint32_t>(device->ConfigureInterrupts(kIOInterruptTypePCIMessaged));
+  out[kKernelFunctionNumber] = function;
   a->scalarOutputCount = kKernelCount;
   return kIOReturnSuccess;
 }

@@ -70,6 +70,7 @@ enum KernelOutput : uint32_t {
   kKernelGetLinkSpeed,       // GetLinkSpeed(&speed)
   kKernelSetAspm,            // SetASPMState(kIOPCILinkControlASPMBitsL1)
   kKernelConfigureDefaults,  // ConfigureInterrupts(kIOInterruptTypePCIMessaged)
+  kKernelFunctionNumber,     // the function number GetBusDeviceFunction gave
   kKernelCount
 };
 

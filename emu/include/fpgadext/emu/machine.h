@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fpgadext::emu {
 
@@ -61,6 +62,13 @@ class Machine {
   // programmed) and matches loaded dexts against it. The function must outlive the machine or
   // be detached first.
   IOReturn AttachPciFunction(PciFunction* function, const std::string& name = "");
+  // Plugs in a multi-function device: functions[i] is function i (nullptr: none), at most 8.
+  // Scanned as IOPCIFamily scans: function 0 first (kIOReturnNoDevice without it), functions
+  // 1..7 only when function 0's Header Type has the multi-function bit; each function found
+  // gets its own nub (named `name`, or pciVVVV,DDDD) and is matched on its own. Each function is
+  // detached on its own (DetachPciFunction).
+  IOReturn AttachPciDevice(const std::vector<PciFunction*>& functions,
+                           const std::string& name = "");
   // Orderly removal: drivers are stopped, then the function is disconnected.
   void DetachPciFunction(PciFunction* function);
   // Surprise removal: the function stops answering at once (reads all ones), then drivers are

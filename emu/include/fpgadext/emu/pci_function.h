@@ -50,6 +50,16 @@ class DmaPort {
 // mask), the capability list (MSI, MSI-X, PCI Express), the Command register. The machine
 // enumerates functions the way firmware does: it sizes each BAR through configuration space,
 // assigns it an address, and uses Bar(i) to reach the region behind BAR register i.
+//
+// Several functions make one multi-function device (Machine::AttachPciDevice): function 0 must
+// set Header Type bit 7, or firmware never looks at functions 1..7. Each function has its own
+// configuration space, BARs, MSI/MSI-X and DmaPort.
+//
+// Function Level Reset is a configuration write, as on hardware: a function that advertises it
+// (PCI Express Device Capabilities bit 28) resets itself when ConfigWrite sets Device Control
+// bit 15 (Initiate FLR). Before that ConfigWrite returns, the model must have put its
+// configuration space and registers in their after-reset state, stopped its DMA and dropped
+// pending interrupts. The kernel's IOPCIDevice::Reset drives it (emu/runtime/IOPCIDevice.cpp).
 class PciFunction {
  public:
   virtual ~PciFunction() = default;
