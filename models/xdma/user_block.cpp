@@ -4,9 +4,20 @@
 
 namespace fpgadext::models {
 
+namespace user_reg = reference_design::user_reg;
+using reference_design::kUserBlockId;
+using reference_design::kUserBlockVersion;
+using reference_design::kUserCounterHz;
+using reference_design::UserChannels;
+
 UserBlock::UserBlock(uint64_t cardMemorySize, unsigned h2c, unsigned c2h, unsigned userInterrupts)
     : cardMemorySize_(cardMemorySize),
-      channels_((h2c & 0xF) | ((c2h & 0xF) << 4) | ((userInterrupts & 0x1F) << 8)),
+      channels_(UserChannels::Get()
+                    .FromValue(0)
+                    .set_h2c_count(h2c & UserChannels::h2c_count_field::kMax)
+                    .set_c2h_count(c2h & UserChannels::c2h_count_field::kMax)
+                    .set_user_interrupts(userInterrupts & UserChannels::user_interrupts_field::kMax)
+                    .reg_value()),
       lineMask_(userInterrupts >= 32 ? 0xFFFF'FFFFu : (1u << userInterrupts) - 1u),
       start_(std::chrono::steady_clock::now()) {}
 

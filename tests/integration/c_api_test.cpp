@@ -1,6 +1,7 @@
-// The C API over the same board: the read/write shape of a kext-era app, errors as IOReturn values with a
-// message per device, and the open error kept per thread.
+// The C API over the same board: the read/write shape of a kext-era app, errors as IOReturn values
+// with a message per device, and the open error kept per thread.
 #include <fpgadext/fpgadext.h>
+#include <reference_design/user_block_registers.h>
 
 #include <cstring>
 #include <string>
@@ -28,10 +29,11 @@ TEST_F(CApi, ReadWriteRegistersErrors) {
     EXPECT_EQ(CheckPattern(in.data() + 1, size, size), size);
   }
   uint32_t id = 0;
-  ASSERT_EQ(fpgadext_reg_read32(dev, fpgadext_user_bar(dev), 0, &id), 0);
-  EXPECT_EQ(id, 0xFD0E'0001u);
-  ASSERT_EQ(fpgadext_reg_write32(dev, fpgadext_user_bar(dev), 0x10, 77), 0);
-  ASSERT_EQ(fpgadext_reg_read32(dev, fpgadext_user_bar(dev), 0x10, &id), 0);
+  namespace reg = reference_design::user_reg;
+  ASSERT_EQ(fpgadext_reg_read32(dev, fpgadext_user_bar(dev), reg::kId, &id), 0);
+  EXPECT_EQ(id, reference_design::kUserBlockId);
+  ASSERT_EQ(fpgadext_reg_write32(dev, fpgadext_user_bar(dev), reg::Scratch(0), 77), 0);
+  ASSERT_EQ(fpgadext_reg_read32(dev, fpgadext_user_bar(dev), reg::Scratch(0), &id), 0);
   EXPECT_EQ(id, 77u);
   EXPECT_STREQ(fpgadext_last_error(dev), "");
 

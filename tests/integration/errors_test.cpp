@@ -3,6 +3,7 @@
 // forced paths, registered-buffer lifetime, register bounds, the DMA BAR.
 #include <fpgadext/protocol.h>
 #include <mach/kern_return.h>
+#include <reference_design/user_block_registers.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -295,8 +296,8 @@ TEST_F(Errors, RegisterOutsideTheBar) {
             kIOReturnBadArgument);
   IOServiceClose(c);
   // Still usable: the ID register of the reference design.
-  ASSERT_TRUE(device().Read32(bar, 0, &v32));
-  EXPECT_EQ(v32, 0xFD0E'0001u);
+  ASSERT_TRUE(device().Read32(bar, reference_design::user_reg::kId, &v32));
+  EXPECT_EQ(v32, reference_design::kUserBlockId);
   ExpectUsable();
 }
 

@@ -3,16 +3,18 @@
 // register selectors. Either way the values must agree with what the dext itself reads.
 #include <fpgadext/emu/broker_stats.h>
 #include <fpgadext/protocol.h>
+#include <reference_design/user_block_registers.h>
 
 #include <cstdlib>
 
 #include "board_fixture.h"
-#include "models/xdma/user_block.h"
 
 namespace fpgadext::integration {
 namespace {
 
-namespace reg = models::user_reg;
+namespace reg = reference_design::user_reg;
+using reference_design::kUserBlockId;
+using reference_design::kUserBlockVersion;
 
 // Each test runs twice: with the BAR mapped when the platform allows (the default), and with
 // FPGADEXT_MAP_BARS=0, which makes the library use the dext's register selectors.
@@ -44,16 +46,16 @@ TEST_P(Registers, UserBlock) {
   RecordProperty("userBarMapped", dev().IsBarMapped(bar) ? "yes" : "no");
   uint32_t v = 0;
   ASSERT_TRUE(dev().Read32(bar, reg::kId, &v));
-  EXPECT_EQ(v, models::kUserBlockId);
+  EXPECT_EQ(v, kUserBlockId);
   ASSERT_TRUE(dev().Read32(bar, reg::kVersion, &v));
-  EXPECT_EQ(v, models::kUserBlockVersion);
+  EXPECT_EQ(v, kUserBlockVersion);
   ASSERT_TRUE(dev().Read32(bar, reg::kCardMemSizeLo, &v));
   EXPECT_EQ(v, static_cast<uint32_t>(kCardMemory));
   ASSERT_TRUE(dev().Read32(bar, reg::kCardMemSizeHi, &v));
   EXPECT_EQ(v, static_cast<uint32_t>(kCardMemory >> 32));
 
   for (uint32_t i = 0; i < reg::kScratchCount; ++i) {
-    ASSERT_TRUE(dev().Write32(bar, reg::kScratch0 + 4 * i, 0xA5A50000u + i));
+    ASSERT_TRUE(dev().Write32(bar, reg::Scratch(i), 0xA5A50000u + i));
   }
   std::vector<uint32_t> block(reg::kScratchCount);
   ASSERT_TRUE(dev().ReadBlock(bar, reg::kScratch0, block));
@@ -75,19 +77,19 @@ TEST_P(Registers, AgreesWithTheDext) {
   const int bar = dev().info().userBar;
   io_connect_t c = OpenRawConnection();
   ASSERT_NE(c, IO_OBJECT_NULL);
-  ASSERT_TRUE(dev().Write32(bar, reg::kScratch0 + 8, 0x1234'5678));
-  const uint64_t read[3] = {static_cast<uint64_t>(bar), reg::kScratch0 + 8, 4};
+  ASSERT_TRUE(dev().Write32(bar, reg::Scratch(2), 0x1234'5678));
+  const uint64_t read[3] = {static_cast<uint64_t>(bar), reg::Scratch(2), 4};
   uint64_t out = 0;
   uint32_t count = 1;
   ASSERT_EQ(IOConnectCallScalarMethod(c, protocol::kSelectorRegisterRead, read, 3, &out, &count),
             kIOReturnSuccess);
   EXPECT_EQ(out, 0x1234'5678u);
-  const uint64_t write[4] = {static_cast<uint64_t>(bar), reg::kScratch0 + 12, 4, 0xCAFE'F00D};
+  const uint64_t write[4] = {static_cast<uint64_t>(bar), reg::Scratch(3), 4, 0xCAFE'F00D};
   ASSERT_EQ(
       IOConnectCallScalarMethod(c, protocol::kSelectorRegisterWrite, write, 4, nullptr, nullptr),
       kIOReturnSuccess);
   uint32_t v = 0;
-  ASSERT_TRUE(dev().Read32(bar, reg::kScratch0 + 12, &v));
+  ASSERT_TRUE(dev().Read32(bar, reg::Scratch(3), &v));
   EXPECT_EQ(v, 0xCAFE'F00Du);
   IOServiceClose(c);
 }
@@ -104,7 +106,7 @@ TEST_F(MappedRegisters, UserBarIsMappedAndItsRegistersCostNoDriverCall) {
   const uint64_t before = emu::broker::CallCount();
   uint32_t v = 0;
   ASSERT_TRUE(device().Read32(bar, reg::kId, &v));
-  EXPECT_EQ(v, models::kUserBlockId);
+  EXPECT_EQ(v, kUserBlockId);
   for (uint32_t i = 0; i < 64; ++i) {
     ASSERT_TRUE(device().Write32(bar, reg::kScratch0, 0x5A00'0000u + i));
     ASSERT_TRUE(device().Read32(bar, reg::kScratch0, &v));

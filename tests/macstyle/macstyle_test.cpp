@@ -7,6 +7,7 @@
 #include <IOKit/IOKitLib.h>
 #include <fpgadext/emu/machine.h>
 #include <gtest/gtest.h>
+#include <reference_design/user_block_registers.h>
 
 #include <chrono>
 #include <cstdint>
@@ -26,6 +27,18 @@
 namespace {
 
 using fpgadext::models::XdmaModel;
+namespace reference = fpgadext::reference_design;
+
+// The dext keeps its own copy of the board's registers, written from the documentation as a
+// third party would; it must agree with the reference design's map.
+static_assert(kUserBlockIdValue == reference::kUserBlockId);
+static_assert(kUserRegId == reference::user_reg::kId);
+static_assert(kUserRegScratch0 == reference::user_reg::Scratch(0));
+static_assert(kUserRegScratch1 == reference::user_reg::Scratch(1));
+static_assert(kUserRegScratch3 == reference::user_reg::Scratch(3));
+static_assert(kUserRegIrqRaise == reference::user_reg::kIrqRaise);
+static_assert(kUserRegIrqClear == reference::user_reg::kIrqClear);
+static_assert(kUserRegIrqLines == reference::user_reg::kIrqStatus);
 
 constexpr uint32_t kPciCapabilitiesPointer = 0x34;
 constexpr uint8_t kCapabilityMsi = 0x05;
@@ -126,10 +139,10 @@ TEST(MacStyleBundle, InfoPlistHasXcodeSettingsFilledIn) {
 
 TEST_F(MacStyleDextTest, ReadsTheBoardThroughConfigurationAndMemoryReads) {
   const std::vector<uint64_t> info = Info();
-  EXPECT_EQ(info[kMacStyleInfoUserId], kUserBlockIdValue);
+  EXPECT_EQ(info[kMacStyleInfoUserId], reference::kUserBlockId);
   EXPECT_EQ(info[kMacStyleInfoVendorDevice], 0x903410EEu);
-  EXPECT_EQ(info[kMacStyleInfoIdLow16], kUserBlockIdValue & 0xFFFF);
-  EXPECT_EQ(info[kMacStyleInfoIdTopByte], kUserBlockIdValue >> 24);
+  EXPECT_EQ(info[kMacStyleInfoIdLow16], reference::kUserBlockId & 0xFFFF);
+  EXPECT_EQ(info[kMacStyleInfoIdTopByte], reference::kUserBlockId >> 24);
   EXPECT_EQ(info[kMacStyleInfoFunction], 0u);
 }
 

@@ -1,17 +1,18 @@
 // XDMA model: fault injection, surprise removal, timing model (xdma-facts §8).
 #include <gtest/gtest.h>
+#include <reference_design/user_block_registers.h>
 
 #include <thread>
 #include <vector>
 
 #include "models/pci/config_space.h"
-#include "models/xdma/user_block.h"
 #include "xdma_test_harness.h"
 
 namespace fpgadext::models::test {
 namespace {
 
 using namespace xdma;
+using namespace reference_design;
 using emu::DmaAccess;
 
 constexpr Direction kH2c = Direction::kH2c;

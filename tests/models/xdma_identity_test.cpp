@@ -1,16 +1,17 @@
 // XDMA model: PCI identity, BAR layout, identifier registers, config and user blocks.
 #include <gtest/gtest.h>
+#include <reference_design/user_block_registers.h>
 
 #include <thread>
 
 #include "models/pci/config_space.h"
-#include "models/xdma/user_block.h"
 #include "xdma_test_harness.h"
 
 namespace fpgadext::models::test {
 namespace {
 
 using namespace xdma;
+using namespace reference_design;
 
 // The Xilinx driver's test for the DMA BAR (xdma-facts §1).
 bool LooksLikeDmaBar(emu::MmioRegion* bar) {
@@ -118,14 +119,18 @@ TEST(XdmaIdentity, UserBlockRegisters) {
   EXPECT_EQ(b.UserRead(user_reg::kId), kUserBlockId);
   EXPECT_EQ(b.UserRead(user_reg::kVersion), kUserBlockVersion);
   for (unsigned i = 0; i < user_reg::kScratchCount; ++i) {
-    b.UserWrite(user_reg::kScratch0 + 4 * i, 0xA5A50000u + i);
+    b.UserWrite(user_reg::Scratch(i), 0xA5A50000u + i);
   }
   for (unsigned i = 0; i < user_reg::kScratchCount; ++i) {
-    EXPECT_EQ(b.UserRead(user_reg::kScratch0 + 4 * i), 0xA5A50000u + i);
+    EXPECT_EQ(b.UserRead(user_reg::Scratch(i)), 0xA5A50000u + i);
   }
   EXPECT_EQ(b.UserRead(user_reg::kCardMemSizeLo), 0xC0000000u);
   EXPECT_EQ(b.UserRead(user_reg::kCardMemSizeHi), 0u);
   EXPECT_EQ(b.UserRead(user_reg::kChannels), 0x1022u);
+  const UserChannels channels = UserChannels::Get().FromValue(b.UserRead(user_reg::kChannels));
+  EXPECT_EQ(channels.h2c_count(), 2u);
+  EXPECT_EQ(channels.c2h_count(), 2u);
+  EXPECT_EQ(channels.user_interrupts(), 16u);
   const uint32_t t0 = b.UserRead(user_reg::kCounterLo);
   EXPECT_TRUE(WaitUntil([&] { return b.UserRead(user_reg::kCounterLo) != t0; }));
   // AXI4-Lite is 32-bit: a 16-bit write is dropped and counted.

@@ -1,17 +1,18 @@
 // XDMA model: channel and user interrupts through the IRQ block to MSI-X and MSI messages
 // (xdma-facts §3.5, §3.8, §3.9, §7).
 #include <gtest/gtest.h>
+#include <reference_design/user_block_registers.h>
 
 #include <thread>
 
 #include "models/pci/config_space.h"
-#include "models/xdma/user_block.h"
 #include "xdma_test_harness.h"
 
 namespace fpgadext::models::test {
 namespace {
 
 using namespace xdma;
+using namespace reference_design;
 using emu::DmaAccess;
 
 constexpr Direction kH2c = Direction::kH2c;
