@@ -32,6 +32,47 @@ class RingTest : public BoardFixture {
       }
     }
   }
+  // A ring made through the raw selectors and mapped into this process.
+  struct RawRing {
+    uintptr_t address = 0;
+    protocol::RingHeader* header = nullptr;
+
+    bool Create(io_connect_t connection) {
+      const uint64_t in[2] = {8, protocol::kRingToCard};
+      uint64_t out[1] = {};
+      uint32_t count = 1;
+      if (IOConnectCallScalarMethod(connection, protocol::kSelectorRingCreate, in, 2, out,
+                                    &count) != kIOReturnSuccess) {
+        return false;
+      }
+      mach_vm_address_t mapped = 0;
+      mach_vm_size_t size = 0;
+      if (IOConnectMapMemory64(connection, protocol::kMemoryTypeRing, mach_task_self(), &mapped,
+                               &size, kIOMapAnywhere) != kIOReturnSuccess ||
+          size < protocol::RingBytes(8)) {
+        return false;
+      }
+      address = static_cast<uintptr_t>(mapped);
+      header = reinterpret_cast<protocol::RingHeader*>(address);
+      return true;
+    }
+    bool Destroy(io_connect_t connection) {
+      IOConnectUnmapMemory64(connection, protocol::kMemoryTypeRing, mach_task_self(), address);
+      address = 0;
+      header = nullptr;
+      return IOConnectCallScalarMethod(connection, protocol::kSelectorRingDestroy, nullptr, 0,
+                                       nullptr, nullptr) == kIOReturnSuccess;
+    }
+  };
+  // Waits until the dext reports `flag` in the ring's error word.
+  static bool WaitForError(const protocol::RingHeader* header, uint32_t flag) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (!(__atomic_load_n(&header->errors, __ATOMIC_ACQUIRE) & flag)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
   // Posts one raw entry and returns its completion.
   static RingCompletion One(Ring& ring, uint64_t id, uint64_t offset, uint64_t card,
                             uint64_t length, uint32_t direction, uint64_t tag) {
@@ -170,36 +211,32 @@ TEST_F(RingTest, BogusIndicesAreIgnoredAndFlagged) {
   using namespace protocol;
   io_connect_t connection = OpenRawConnection();
   ASSERT_NE(connection, IO_OBJECT_NULL);
-  const uint64_t in[2] = {8, kRingToCard};
-  uint64_t out[1] = {};
-  uint32_t count = 1;
-  ASSERT_EQ(IOConnectCallScalarMethod(connection, kSelectorRingCreate, in, 2, out, &count), 0);
-  mach_vm_address_t address = 0;
-  mach_vm_size_t size = 0;
-  ASSERT_EQ(IOConnectMapMemory64(connection, kMemoryTypeRing, mach_task_self(), &address, &size,
-                                 kIOMapAnywhere),
-            0);
-  ASSERT_GE(size, RingBytes(8));
-  auto* header = reinterpret_cast<RingHeader*>(static_cast<uintptr_t>(address));
-  EXPECT_EQ(header->magic, kRingMagic);
-  EXPECT_EQ(header->entries, 8u);
+  // Each case gets a ring of its own: the dext's error word is sticky for a ring's life, so a
+  // flag raised by one case would hide a flag missing in the next.
+  RawRing ring;
   // A tail claiming 1000 entries in a ring of 8 (and one that wrapped around backwards).
   for (uint32_t bogus : {1000u, 0xffff'fff0u}) {
+    ASSERT_TRUE(ring.Create(connection)) << bogus;
+    RingHeader* header = ring.header;
+    EXPECT_EQ(header->magic, kRingMagic);
+    EXPECT_EQ(header->entries, 8u);
     __atomic_store_n(&header->sqTail, bogus, __ATOMIC_RELEASE);
-    std::this_thread::sleep_for(milliseconds(20));
-    EXPECT_EQ(__atomic_load_n(&header->sqHead, __ATOMIC_ACQUIRE), 0u);
-    EXPECT_EQ(__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE), 0u);
-    EXPECT_TRUE(__atomic_load_n(&header->errors, __ATOMIC_ACQUIRE) & kRingErrorSubmissionIndex);
+    ASSERT_TRUE(WaitForError(header, kRingErrorSubmissionIndex)) << bogus;
+    // The dext flags the tail instead of consuming anything.
+    EXPECT_EQ(__atomic_load_n(&header->sqHead, __ATOMIC_ACQUIRE), 0u) << bogus;
+    EXPECT_EQ(__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE), 0u) << bogus;
+    ASSERT_TRUE(ring.Destroy(connection)) << bogus;
   }
-  // A sane tail again: one entry (an unknown buffer id) is consumed and completed.
-  auto* submissions =
-      reinterpret_cast<RingSubmission*>(static_cast<uintptr_t>(address) + header->submissionOffset);
+  // A sane tail with a bogus consumer index: the ring stalls until the index is sane, then one
+  // entry (an unknown buffer id) is consumed and completed.
+  ASSERT_TRUE(ring.Create(connection));
+  RingHeader* header = ring.header;
+  auto* submissions = reinterpret_cast<RingSubmission*>(ring.address + header->submissionOffset);
   submissions[0] = RingSubmission{12345, 0, 0, 16, kRingToCard, 0, 77};
   __atomic_store_n(&header->cqHead, 0xffff'0000u, __ATOMIC_RELEASE);  // bogus consumer index
   __atomic_store_n(&header->sqTail, 1u, __ATOMIC_RELEASE);
-  std::this_thread::sleep_for(milliseconds(20));
+  ASSERT_TRUE(WaitForError(header, kRingErrorCompletionIndex));
   EXPECT_EQ(__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE), 0u) << "stalls, no overwrite";
-  EXPECT_TRUE(__atomic_load_n(&header->errors, __ATOMIC_ACQUIRE) & kRingErrorCompletionIndex);
   __atomic_store_n(&header->cqHead, 0u, __ATOMIC_RELEASE);
   const auto deadline = std::chrono::steady_clock::now() + seconds(10);
   while (__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE) != 1u &&
@@ -207,16 +244,17 @@ TEST_F(RingTest, BogusIndicesAreIgnoredAndFlagged) {
     std::this_thread::yield();
   }
   ASSERT_EQ(__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE), 1u);
-  auto* completions = reinterpret_cast<protocol::RingCompletion*>(static_cast<uintptr_t>(address) +
-                                                                  header->completionOffset);
+  auto* completions =
+      reinterpret_cast<protocol::RingCompletion*>(ring.address + header->completionOffset);
   EXPECT_EQ(completions[0].tag, 77u);
   EXPECT_EQ(completions[0].status, kIOReturnNotFound);
   // Memory types and selectors the ring does not know.
+  const uint64_t in[2] = {8, kRingToCard};
+  uint64_t out[1] = {};
+  uint32_t count = 1;
   EXPECT_EQ(IOConnectCallScalarMethod(connection, kSelectorRingCreate, in, 2, out, &count),
             kIOReturnBusy);
-  IOConnectUnmapMemory64(connection, kMemoryTypeRing, mach_task_self(), address);
-  EXPECT_EQ(
-      IOConnectCallScalarMethod(connection, kSelectorRingDestroy, nullptr, 0, nullptr, nullptr), 0);
+  ASSERT_TRUE(ring.Destroy(connection));
   EXPECT_EQ(
       IOConnectCallScalarMethod(connection, kSelectorRingDestroy, nullptr, 0, nullptr, nullptr),
       kIOReturnNotFound);
