@@ -10,7 +10,9 @@ DescriptorHostMemory::DescriptorHostMemory(IOMemoryDescriptor* memory, uint64_t 
                                            uint32_t slots)
     : memory_(memory), base_(base), length_(length), commands_(commands), slots_(slots) {}
 
-DescriptorHostMemory::~DescriptorHostMemory() { OSSafeReleaseNULL(map_); }
+DescriptorHostMemory::~DescriptorHostMemory() {
+  OSSafeReleaseNULL(map_);
+}
 
 IOReturn DescriptorHostMemory::PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
                                              engine::BusSegment* segments, uint32_t* count,
@@ -22,8 +24,8 @@ IOReturn DescriptorHostMemory::PrepareWindow(uint32_t slot, uint64_t offset, uin
   IOAddressSegment prepared[engine::kMaxSegmentsPerWindow];
   uint32_t n = *count < engine::kMaxSegmentsPerWindow ? *count : engine::kMaxSegmentsPerWindow;
   uint64_t flags = 0;
-  IOReturn ret = commands_[slot]->PrepareForDMA(0, memory_, base_ + offset, length, &flags, &n,
-                                                prepared);
+  IOReturn ret =
+      commands_[slot]->PrepareForDMA(0, memory_, base_ + offset, length, &flags, &n, prepared);
   if (ret != kIOReturnSuccess) return ret;
   uint64_t sum = 0;
   for (uint32_t i = 0; i < n; ++i) {

@@ -20,8 +20,7 @@ class DescriptorHostMemory final : public engine::HostMemory {
   uint64_t Length() const override { return length_; }
   uint32_t Slots() const override { return slots_; }
   IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
-                         engine::BusSegment* segments, uint32_t* count,
-                         uint64_t* covered) override;
+                         engine::BusSegment* segments, uint32_t* count, uint64_t* covered) override;
   void CompleteWindow(uint32_t slot) override;
   IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override;
 
@@ -48,14 +47,16 @@ class PreparedHostMemory final : public engine::HostMemory {
   // `memory` is the buffer itself, for engines that copy with the CPU (MapForCpu).
   PreparedHostMemory(const PreparedSegments& prepared, IOMemoryDescriptor* memory, uint64_t base,
                      uint64_t length, uint32_t slots)
-      : prepared_(prepared), cpu_(memory, base, length, nullptr, 0), base_(base),
-        length_(length), slots_(slots) {}
+      : prepared_(prepared),
+        cpu_(memory, base, length, nullptr, 0),
+        base_(base),
+        length_(length),
+        slots_(slots) {}
 
   uint64_t Length() const override { return length_; }
   uint32_t Slots() const override { return slots_; }
   IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
-                         engine::BusSegment* segments, uint32_t* count,
-                         uint64_t* covered) override;
+                         engine::BusSegment* segments, uint32_t* count, uint64_t* covered) override;
   void CompleteWindow(uint32_t slot) override {}
   IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override {
     return cpu_.MapForCpu(offset, length, address);

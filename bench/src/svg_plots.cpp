@@ -33,9 +33,9 @@ std::string Header(const std::string& title) {
 
 std::string Frame(const Axis& x, const Axis& y, const std::string& xLabel,
                   const std::string& yLabel, bool yLog) {
-  std::string s = fmt::format(
-      "<rect x='{}' y='{}' width='{}' height='{}' fill='none' stroke='black'/>\n", kLeft, kTop,
-      kWidth - kLeft - kRight, kHeight - kTop - kBottom);
+  std::string s =
+      fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='none' stroke='black'/>\n",
+                  kLeft, kTop, kWidth - kLeft - kRight, kHeight - kTop - kBottom);
   for (double v = std::pow(10, std::floor(std::log10(x.lo))); v <= x.hi * 1.0001; v *= 10) {
     if (v < x.lo) continue;
     const double px = x.Map(v, kLeft, kWidth - kRight);
@@ -51,8 +51,9 @@ std::string Frame(const Axis& x, const Axis& y, const std::string& xLabel,
   }
   s += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}</text>\n",
                    (kLeft + kWidth - kRight) / 2, kHeight - 12, xLabel);
-  s += fmt::format("<text x='14' y='{}' transform='rotate(-90 14 {})' text-anchor='middle'>{}</text>\n",
-                   kHeight / 2, kHeight / 2, yLabel);
+  s += fmt::format(
+      "<text x='14' y='{}' transform='rotate(-90 14 {})' text-anchor='middle'>{}</text>\n",
+      kHeight / 2, kHeight / 2, yLabel);
   return s;
 }
 

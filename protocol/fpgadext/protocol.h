@@ -17,7 +17,9 @@ namespace fpgadext::protocol {
 inline constexpr uint32_t kVersionMajor = 1;
 inline constexpr uint32_t kVersionMinor = 2;  // 2: async selectors, submission rings
 inline constexpr uint32_t kProtocolVersion = (kVersionMajor << 16) | kVersionMinor;
-constexpr uint32_t MajorOf(uint32_t version) { return version >> 16; }
+constexpr uint32_t MajorOf(uint32_t version) {
+  return version >> 16;
+}
 
 // The dext's class name, for IOServiceNameMatching.
 inline constexpr const char* kDriverClassName = "FpgaDriver";
@@ -72,15 +74,15 @@ enum Selector : uint32_t {
 
 enum DeviceInfoScalar : uint32_t {
   kInfoProtocolVersion = 0,
-  kInfoCapabilities,      // Capability bits
-  kInfoVendorDevice,      // device << 16 | vendor
-  kInfoCardMemorySize,    // bytes addressable by read/write
+  kInfoCapabilities,    // Capability bits
+  kInfoVendorDevice,    // device << 16 | vendor
+  kInfoCardMemorySize,  // bytes addressable by read/write
   kInfoH2cChannels,
   kInfoC2hChannels,
-  kInfoBarSizes0,         // sizes of BAR0..BAR5 follow (0 = absent)
+  kInfoBarSizes0,  // sizes of BAR0..BAR5 follow (0 = absent)
   kInfoBarSizes5 = kInfoBarSizes0 + 5,
-  kInfoDmaBar,            // the BAR the DMA engine lives in, or kNoBar
-  kInfoMaxTransfer,       // largest length one call accepts
+  kInfoDmaBar,       // the BAR the DMA engine lives in, or kNoBar
+  kInfoMaxTransfer,  // largest length one call accepts
   kDeviceInfoCount
 };
 inline constexpr uint64_t kNoBar = 0xff;

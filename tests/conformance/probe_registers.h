@@ -7,14 +7,14 @@
 namespace probe {
 
 enum Register : uint64_t {
-  kId = 0x00,          // RO: kIdValue
-  kScratch = 0x08,     // RW 64-bit
-  kDmaAddress = 0x10,  // RW 64-bit bus address
-  kDmaLength = 0x18,   // RW 64-bit
-  kDmaCommand = 0x20,  // WO: kDmaToDevice or kDmaToHost
-  kDmaStatus = 0x28,   // RO: IOReturn of the last DMA
-  kRaise = 0x30,       // WO: raise the vector written
-  kMsixTable = 0x8000, // MSI-X table, 8 entries
+  kId = 0x00,           // RO: kIdValue
+  kScratch = 0x08,      // RW 64-bit
+  kDmaAddress = 0x10,   // RW 64-bit bus address
+  kDmaLength = 0x18,    // RW 64-bit
+  kDmaCommand = 0x20,   // WO: kDmaToDevice or kDmaToHost
+  kDmaStatus = 0x28,    // RO: IOReturn of the last DMA
+  kRaise = 0x30,        // WO: raise the vector written
+  kMsixTable = 0x8000,  // MSI-X table, 8 entries
   kMsixPba = 0x9000,
 };
 enum DmaCommand : uint32_t { kDmaToDevice = 1, kDmaToHost = 2 };

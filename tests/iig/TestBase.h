@@ -5,7 +5,7 @@
 
 #include <DriverKit/OSObject.h>
 
-#define TestBase_Ping_Args uint32_t value, uint32_t* out
+#define TestBase_Ping_Args uint32_t value, uint32_t *out
 
 class TestBase : public OSObject {
   OSDeclareEmulatedClass(TestBase)

@@ -31,11 +31,17 @@ kern_return_t IMPL(TestDerived, Add) {
   return kIOReturnSuccess;
 }
 
-void IMPL(TestDerived, Touch) { ivars->touches += times; }
+void IMPL(TestDerived, Touch) {
+  ivars->touches += times;
+}
 
-uint32_t TestDerived::Local(uint32_t x) { return 3 * x; }
+uint32_t TestDerived::Local(uint32_t x) {
+  return 3 * x;
+}
 
-uint32_t TestDerived::LocalVirtual(const uint32_t values[4]) { return values[0]; }
+uint32_t TestDerived::LocalVirtual(const uint32_t values[4]) {
+  return values[0];
+}
 
 kern_return_t TestDerived::Sum_Impl(const uint32_t values[4], uint32_t count, uint64_t* total) {
   if (count > 4) return kIOReturnBadArgument;
@@ -54,4 +60,6 @@ kern_return_t IMPL(TestMore, Add) {
   return Add(a, b + 100, sum, SUPERDISPATCH);  // TestDerived::Add_Impl
 }
 
-uint32_t TestMore::LocalVirtual(const uint32_t values[4]) { return values[3]; }
+uint32_t TestMore::LocalVirtual(const uint32_t values[4]) {
+  return values[3];
+}

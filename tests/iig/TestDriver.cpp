@@ -32,22 +32,30 @@ kern_return_t IMPL(TestDriver, Start) {
   return CreateActionInterruptOccurred(0, &ivars->action);
 }
 
-kern_return_t IMPL(TestDriver, Stop) { return Stop(provider, SUPERDISPATCH); }
+kern_return_t IMPL(TestDriver, Stop) {
+  return Stop(provider, SUPERDISPATCH);
+}
 
 kern_return_t IMPL(TestDriver, NewUserClient) {
   return NewUserClient(type, userClient, SUPERDISPATCH);
 }
 
-void IMPL(TestDriver, InterruptOccurred) { (void)DoThing(static_cast<uint32_t>(count)); }
+void IMPL(TestDriver, InterruptOccurred) {
+  (void)DoThing(static_cast<uint32_t>(count));
+}
 
-kern_return_t TestDriver::DoThing(uint32_t x) { return x ? kIOReturnSuccess : kIOReturnError; }
+kern_return_t TestDriver::DoThing(uint32_t x) {
+  return x ? kIOReturnSuccess : kIOReturnError;
+}
 
 kern_return_t IMPL(TestDriver, Other) {
   *b = a;
   return kIOReturnSuccess;
 }
 
-kern_return_t IMPL(TestUserClient, Start) { return Start(provider, SUPERDISPATCH); }
+kern_return_t IMPL(TestUserClient, Start) {
+  return Start(provider, SUPERDISPATCH);
+}
 
 kern_return_t TestUserClient::ExternalMethod(uint64_t selector,
                                              IOUserClientMethodArguments* arguments,

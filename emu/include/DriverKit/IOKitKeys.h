@@ -49,14 +49,19 @@
 #define kIODriverKitUserClientEntitlementsKey "com.apple.developer.driverkit.userclient-access"
 #define kIODriverKitRequiredEntitlementsKey "com.apple.private.driverkit.driver-access"
 #define kIODriverKitTestDriverEntitlementKey "com.apple.private.driverkit.test-driver"
-#define kIODriverKitUserClientEntitlementAllowAnyKey "com.apple.developer.driverkit.allow-any-userclient-access"
-#define kIODriverKitUserClientEntitlementAdministratorKey "com.apple.developer.driverkit.administrator"
-#define kIODriverKitUserClientEntitlementCommunicatesWithDriversKey "com.apple.developer.driverkit.communicates-with-drivers"
-#define kIODriverKitUserClientEntitlementAllowThirdPartyUserClientsKey "com.apple.developer.driverkit.allow-third-party-userclients"
+#define kIODriverKitUserClientEntitlementAllowAnyKey \
+  "com.apple.developer.driverkit.allow-any-userclient-access"
+#define kIODriverKitUserClientEntitlementAdministratorKey \
+  "com.apple.developer.driverkit.administrator"
+#define kIODriverKitUserClientEntitlementCommunicatesWithDriversKey \
+  "com.apple.developer.driverkit.communicates-with-drivers"
+#define kIODriverKitUserClientEntitlementAllowThirdPartyUserClientsKey \
+  "com.apple.developer.driverkit.allow-third-party-userclients"
 #define kIODriverKitUSBTransportEntitlementKey "com.apple.developer.driverkit.transport.usb"
 #define kIODriverKitHIDTransportEntitlementKey "com.apple.developer.driverkit.transport.hid"
 #define kIODriverKitHIDFamilyDeviceEntitlementKey "com.apple.developer.driverkit.family.hid.device"
-#define kIODriverKitHIDFamilyEventServiceEntitlementKey "com.apple.developer.driverkit.family.hid.eventservice"
+#define kIODriverKitHIDFamilyEventServiceEntitlementKey \
+  "com.apple.developer.driverkit.family.hid.eventservice"
 #define kIODriverKitTransportBuiltinEntitlementKey "com.apple.developer.driverkit.builtin"
 #define kIONVRAMReadAccessKey "com.apple.private.iokit.nvram-read-access"
 #define kIONVRAMWriteAccessKey "com.apple.private.iokit.nvram-write-access"
@@ -71,7 +76,8 @@
 #define kIOUserClientSharedInstanceKey "IOUserClientSharedInstance"
 #define kIOUserClientDefaultLockingKey "IOUserClientDefaultLocking"
 #define kIOUserClientDefaultLockingSetPropertiesKey "IOUserClientDefaultLockingSetProperties"
-#define kIOUserClientDefaultLockingSingleThreadExternalMethodKey "IOUserClientDefaultLockingSingleThreadExternalMethod"
+#define kIOUserClientDefaultLockingSingleThreadExternalMethodKey \
+  "IOUserClientDefaultLockingSingleThreadExternalMethod"
 #define kIOUserClientCreatorKey "IOUserClientCreator"
 #define kIOUserServerCDHashKey "IOUserServerCDHash"
 #define kIOUserUserClientKey "IOUserUserClient"
@@ -134,7 +140,8 @@
 #define kIOSystemStateSleepDescriptionHibernateStateKey "com.apple.iokit.pm.hibernatestate"
 #define kIOSystemStateWakeDescriptionKey "com.apple.iokit.pm.wakedescription"
 #define kIOSystemStateWakeDescriptionWakeReasonKey "com.apple.iokit.pm.wakereason"
-#define kIOSystemStateWakeDescriptionContinuousTimeOffsetKey "com.apple.iokit.pm.wakedescription.continuous-time-offset"
+#define kIOSystemStateWakeDescriptionContinuousTimeOffsetKey \
+  "com.apple.iokit.pm.wakedescription.continuous-time-offset"
 #define kIOSystemStateHaltDescriptionKey "com.apple.iokit.pm.haltdescription"
 #define kIOSystemStateHaltDescriptionHaltStateKey "com.apple.iokit.pm.haltstate"
 #define kIOSystemStatePowerSourceDescriptionKey "com.apple.iokit.pm.powersourcedescription"

@@ -79,9 +79,9 @@ class IOUserClient : public IOService {
   void free() override;
 
   // Runs on the queue named kIOUserClientQueueNameExternalMethod if one was set, else on the
-  // Default queue. With `dispatch` non-NULL, checks the call against it (IOUserClientMethodDispatch) and calls
-  // dispatch->function(target, reference, arguments); with `dispatch` NULL returns
-  // kIOReturnUnsupported.
+  // Default queue. With `dispatch` non-NULL, checks the call against it
+  // (IOUserClientMethodDispatch) and calls dispatch->function(target, reference, arguments); with
+  // `dispatch` NULL returns kIOReturnUnsupported.
   virtual kern_return_t ExternalMethod(uint64_t selector, IOUserClientMethodArguments* arguments,
                                        const IOUserClientMethodDispatch* dispatch, OSObject* target,
                                        void* reference);

@@ -1,5 +1,5 @@
-// DriverKit object-model rules of the emulated runtime, in process (docs/emulation-headers.md, "Object
-// model and core headers"): OSRequiredCast, OSTypeAlloc, OSSharedPtr and IOService's
+// DriverKit object-model rules of the emulated runtime, in process (docs/emulation-headers.md,
+// "Object model and core headers"): OSRequiredCast, OSTypeAlloc, OSSharedPtr and IOService's
 // StringFromReturn, as Apple's headers and xnu define them.
 #include <DriverKit/IODispatchQueue.h>
 #include <DriverKit/IOLib.h>

@@ -61,6 +61,8 @@ int NotCollected();
 
 int FakeEmulationHook();  // contains "emulat": ignored
 int __fake_reserved();    // starts with "__": ignored
-struct FakeClass_Start_Args { int a; };  // ends with _Args: ignored
+struct FakeClass_Start_Args {
+  int a;
+};  // ends with _Args: ignored
 
 #endif
