@@ -7,6 +7,7 @@
 //   > 4096 bytes   client memory: address and length as scalars, the dext DMAs straight to and
 //                  from the caller's pages (one call, zero copies);
 //   registered     a buffer prepared for DMA once, then id + offset + length per transfer.
+#include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
 #include <fpgadext/protocol.h>
 
@@ -77,6 +78,23 @@ std::vector<Service> MatchingServices() {
   std::sort(services.begin(), services.end(),
             [](const Service& a, const Service& b) { return a.registryId < b.registryId; });
   return services;
+}
+
+// The opened service's bundle ID (its CFBundleIdentifier property, from the dext's personality):
+// what an app's userclient-access entitlement must list.
+std::string BundleIdentifier(io_service_t service) {
+  std::string id;
+  CFTypeRef value =
+      IORegistryEntryCreateCFProperty(service, CFSTR("CFBundleIdentifier"), kCFAllocatorDefault, 0);
+  if (value == nullptr) return id;
+  char buffer[256];
+  if (CFGetTypeID(value) == CFStringGetTypeID() &&
+      CFStringGetCString(static_cast<CFStringRef>(value), buffer, sizeof buffer,
+                         kCFStringEncodingUTF8)) {
+    id = buffer;
+  }
+  CFRelease(value);
+  return id;
 }
 
 void Release(std::vector<Service>& services) {
@@ -396,7 +414,26 @@ Status Device::Open(uint32_t index, Device* device) {
   io_connect_t connection = IO_OBJECT_NULL;
   kern_return_t ret = IOServiceOpen(services[index].service, mach_task_self(),
                                     protocol::kProtocolVersion, &connection);
+  // The kernel refused the app, not the board: say which entitlement is missing and where.
+  const std::string bundleID = ret == kIOReturnNotPermitted || ret == kIOReturnNotPrivileged
+                                   ? BundleIdentifier(services[index].service)
+                                   : std::string();
   Release(services);
+  if (ret == kIOReturnNotPermitted) {
+    return Fail(ret,
+                "board %u: macOS refused this app access to the fpgadext dext: the app needs the "
+                "entitlement com.apple.developer.driverkit.userclient-access listing \"%s\" in "
+                "its code signature (or the dext needs "
+                "com.apple.developer.driverkit.allow-any-userclient-access in its own) (%s)",
+                index, bundleID.empty() ? "the dext's bundle ID" : bundleID.c_str(),
+                IOReturnName(ret));
+  }
+  if (ret == kIOReturnNotPrivileged) {
+    return Fail(ret,
+                "board %u: macOS refused this app access to the fpgadext dext: the app lacks an "
+                "entitlement the dext's user client requires (IOUserClientEntitlements) (%s)",
+                index, IOReturnName(ret));
+  }
   if (ret == kIOReturnUnsupported) {
     return Fail(ret,
                 "board %u: the fpgadext dext speaks another protocol version than this "

@@ -1,4 +1,5 @@
 # fpgadext_add_dext(<name> BUNDLE_ID <id> PLIST <Info.plist> IIG <.iig files> SOURCES <files>
+#                   [ENTITLEMENTS <file.entitlements>]
 #                   [VERSION <short version>] [BUILD <build number>] [SETTINGS NAME=VALUE...])
 #
 # Builds a dext for the emulated machine as a bundle directory, ${CMAKE_BINARY_DIR}/dexts/
@@ -11,6 +12,13 @@
 # $(MARKETING_VERSION) = VERSION, $(CURRENT_PROJECT_VERSION) = BUILD, plus SETTINGS), and the keys
 # Xcode adds when the file leaves them out are filled: CFBundleExecutable, CFBundleIdentifier,
 # CFBundleName, CFBundlePackageType (emu/cmake/dext_plist.py).
+#
+# ENTITLEMENTS is the dext's entitlements file, the one Xcode signs into the dext on a Mac
+# (CODE_SIGN_ENTITLEMENTS). It becomes <name>.dext/Entitlements.plist (build settings
+# substituted as in the Info.plist), which stands for the code signature here: the emulated
+# kernel reads it to decide which apps may open the dext's user clients
+# (docs/emulation-user-client.md). Without it the dext has no entitlements, and only apps
+# entitled with com.apple.developer.driverkit.userclient-access for BUNDLE_ID may open it.
 #
 # Works from any project that adds fpgadext (add_subdirectory): the function sets what the dext
 # needs on its own target (blocks, the dext-safe flags: no exceptions, no RTTI) and finds Python
@@ -25,7 +33,8 @@ set(FPGADEXT_DEXT_PLIST_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/dext_plist.py" CACHE I
     "emu/cmake/dext_plist.py")
 
 function(fpgadext_add_dext name)
-  cmake_parse_arguments(DEXT "" "BUNDLE_ID;PLIST;VERSION;BUILD" "IIG;SOURCES;SETTINGS" ${ARGN})
+  cmake_parse_arguments(DEXT "" "BUNDLE_ID;PLIST;ENTITLEMENTS;VERSION;BUILD" "IIG;SOURCES;SETTINGS"
+                        ${ARGN})
   if(NOT DEXT_BUNDLE_ID OR NOT DEXT_PLIST)
     message(FATAL_ERROR "fpgadext_add_dext(${name}): BUNDLE_ID and PLIST are required")
   endif()
@@ -63,4 +72,22 @@ function(fpgadext_add_dext name)
     COMMENT "Info.plist of ${name}.dext"
     VERBATIM)
   target_sources(${name} PRIVATE ${bundle}/Info.plist)
+
+  if(DEXT_ENTITLEMENTS)
+    get_filename_component(entitlements "${DEXT_ENTITLEMENTS}" ABSOLUTE
+                           BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    add_custom_command(
+      OUTPUT ${bundle}/Entitlements.plist
+      COMMAND "${Python3_EXECUTABLE}" -B "${FPGADEXT_DEXT_PLIST_SCRIPT}" --entitlements
+              --input "${entitlements}" --output "${bundle}/Entitlements.plist"
+              "EXECUTABLE_NAME=${name}" "PRODUCT_NAME=${name}" "TARGET_NAME=${name}"
+              "PRODUCT_BUNDLE_IDENTIFIER=${DEXT_BUNDLE_ID}" ${DEXT_SETTINGS}
+      DEPENDS "${entitlements}" "${FPGADEXT_DEXT_PLIST_SCRIPT}"
+      COMMENT "Entitlements of ${name}.dext"
+      VERBATIM)
+    target_sources(${name} PRIVATE ${bundle}/Entitlements.plist)
+  else()
+    # A stale file from an earlier configuration would keep granting what was removed.
+    file(REMOVE ${bundle}/Entitlements.plist)
+  endif()
 endfunction()

@@ -6,6 +6,10 @@ leaves them out (CFBundleExecutable, CFBundleIdentifier, CFBundleName, CFBundleP
 added. Used by fpgadext_add_dext (Dext.cmake).
 
   dext_plist.py --input Info.plist --output <bundle>/Info.plist NAME=VALUE...
+  dext_plist.py --entitlements --input X.entitlements --output <bundle>/Entitlements.plist ...
+
+With --entitlements the file is an entitlements property list: settings are substituted (Xcode
+does so when it signs) and no key is added.
 
 A setting that is not given is replaced by an empty string, as Xcode does, with a warning.
 """
@@ -57,6 +61,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
+    p.add_argument("--entitlements", action="store_true",
+                   help="the input is an entitlements file: substitute only, add no keys")
     p.add_argument("settings", nargs="*", help="NAME=VALUE build settings")
     a = p.parse_args(argv)
     settings = {}
@@ -77,7 +83,7 @@ def main(argv=None):
     for name in sorted(unknown):
         print(f"{a.input}: warning: build setting $({name}) is not set; replaced by an empty "
               f"string as Xcode does", file=sys.stderr)
-    for key, setting in FILLED.items():
+    for key, setting in ({} if a.entitlements else FILLED).items():
         if key not in info and settings.get(setting):
             info[key] = settings[setting]
     with open(a.output, "wb") as f:

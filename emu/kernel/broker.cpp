@@ -21,6 +21,7 @@
 
 #include "async_action.h"
 #include "broker_internal.h"
+#include "entitlement_check.h"
 #include "fpgadext/emu/broker_stats.h"
 #include "kernel.h"
 
@@ -311,6 +312,14 @@ IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
     os_log_error(OS_LOG_DEFAULT, "NewUserClient returned no user client made with Create()");
     OSSafeReleaseNULL(userClient);
     return kIOReturnError;
+  }
+  // xnu checks entitlements after the dext made the user client, and terminates it on refusal
+  // (IOUserServer::serviceNewUserClient, is_io_service_open_extended).
+  if (IOReturn refused = CheckUserClientAccess(*node, *userClient->EmulationNode());
+      refused != kIOReturnSuccess) {
+    if (Kernel::Current() != nullptr) Kernel::Current()->TerminateNode(userClient->EmulationNode());
+    OSSafeReleaseNULL(userClient);
+    return refused;
   }
   auto c = std::make_shared<Connection>();
   c->userClient = userClient;  // the +1 NewUserClient returned

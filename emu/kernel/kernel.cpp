@@ -1,6 +1,8 @@
 // The emulated kernel: registry, service start/stop, PCI attach/detach, dext matching.
 #include "kernel.h"
 
+#include "entitlement_check.h"
+
 #include <DriverKit/OSCollections.h>
 #include <dlfcn.h>
 #include <os/log.h>
@@ -75,6 +77,7 @@ Kernel::~Kernel() {
   slots_.clear();
   for (auto& dext : dexts_) {
     OSSafeReleaseNULL(dext->infoPlist);
+    OSSafeReleaseNULL(dext->entitlements);
     // The executable stays loaded: its classes registered themselves in the process-wide class
     // list, which is never unwound.
   }
@@ -306,9 +309,15 @@ IOReturn Kernel::LoadDext(const std::string& bundlePath) {
   auto refuse = [&dext](IOReturn error) {
     if (dext->handle != nullptr) dlclose(dext->handle);
     OSSafeReleaseNULL(dext->infoPlist);
+    OSSafeReleaseNULL(dext->entitlements);
     return error;
   };
   if (const char* id = StringProperty(info, "CFBundleIdentifier")) dext->bundleID = id;
+  // A malformed entitlements file would not have been signed into the dext on a Mac.
+  if (IOReturn bad = LoadDextEntitlements(bundlePath, &dext->entitlements);
+      bad != kIOReturnSuccess) {
+    return refuse(bad);
+  }
   // A dext is its executable: a bundle without one has no driver to run, and is refused rather
   // than "loaded" with personalities that would match and start nothing.
   const char* exe = StringProperty(info, "CFBundleExecutable");

@@ -186,6 +186,9 @@ struct Dext {
   std::string bundlePath;
   std::string bundleID;
   OSDictionary* infoPlist = nullptr;  // retained
+  // What its code signature carries on a Mac: <bundle>/Entitlements.plist (entitlement_check.h);
+  // retained, nullptr when the bundle has none.
+  OSDictionary* entitlements = nullptr;
   void* handle = nullptr;             // dlopen handle, when the bundle has an executable
 };
 

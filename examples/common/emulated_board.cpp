@@ -2,6 +2,7 @@
 // returns (after the example has closed its devices), the board outliving the machine.
 #include "emulated_board.h"
 
+#include <fpgadext/emu/entitlements.h>
 #include <fpgadext/emu/machine.h>
 
 #include <cstdio>
@@ -27,6 +28,8 @@ struct EmulatedBoard {
   emu::Machine machine;
 
   EmulatedBoard() {
+    // The example app is entitled to open the dext, as it would be signed on a Mac.
+    emu::GrantUserClientAccess("org.fpgadext.driver");
     if (IOReturn ret = machine.AttachPciFunction(&board, "fpga0"); ret != kIOReturnSuccess) {
       std::fprintf(stderr, "emulated board: the machine refused the XDMA board (0x%x)\n", ret);
       std::exit(2);

@@ -166,6 +166,37 @@ expect_exit 0 "bram: write 70001 bytes at 0x11" -- "$cli" --board bram write --a
 expect_exit 0 "bram: verify" -- "$cli" --board bram verify --addr 0x3 --pattern 3 --size 4097
 expect_exit 3 "bram: past the window" -- "$cli" --board bram read --addr 1M --size 1 --out "$tmp/x"
 
+# --- entitlements (docs/emulation-user-client.md) ---------------------------------------------
+# The product dext allows any client; a copy of its bundle without its entitlements file does
+# not, and then only an app entitled with userclient-access for org.fpgadext.driver may open it.
+export FPGADEXT_CARD_FILE=$tmp/card.bin
+fpga info --json >"$tmp/out" 2>/dev/null
+bundle=$("${PYTHON:-python3}" -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"]["dext_bundle"])' "$tmp/out")
+mkdir -p "$tmp/unentitled.dext"
+cp "$bundle/Info.plist" "$tmp/unentitled.dext/"
+ln -s "$bundle/FpgaDext" "$tmp/unentitled.dext/FpgaDext"
+expect_exit 0 "an unsigned app opens the dext that allows any client" -- \
+  env FPGADEXT_APP_ENTITLEMENTS=none "$cli" --card-size 256M info
+expect_exit 0 "the entitled app (the default) opens a dext without allow-any" -- \
+  env FPGADEXT_DEXT_BUNDLE="$tmp/unentitled.dext" "$cli" --card-size 256M info
+expect_exit 3 "an unsigned app is refused by a dext without allow-any" -- \
+  env FPGADEXT_DEXT_BUNDLE="$tmp/unentitled.dext" FPGADEXT_APP_ENTITLEMENTS=none "$cli" --card-size 256M info
+grep -q "userclient-access" "$tmp/err" && grep -q '"org.fpgadext.driver"' "$tmp/err" &&
+  pass "the refusal names the entitlement and the bundle ID" ||
+  fail "the refusal does not name the entitlement and bundle ID: $(head -2 "$tmp/err")"
+cat >"$tmp/app.entitlements" <<'PLIST'
+<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>com.apple.developer.driverkit.userclient-access</key>
+<array><string>org.fpgadext.driver</string></array>
+</dict></plist>
+PLIST
+expect_exit 0 "an app whose entitlements file lists the dext opens it" -- \
+  env FPGADEXT_DEXT_BUNDLE="$tmp/unentitled.dext" FPGADEXT_APP_ENTITLEMENTS="$tmp/app.entitlements" \
+  "$cli" --card-size 256M info
+expect_exit 3 "an unreadable entitlements file is an error" -- \
+  env FPGADEXT_APP_ENTITLEMENTS="$tmp/missing.entitlements" "$cli" --card-size 256M info
+
 echo
 if [ "$failures" -ne 0 ]; then
   echo "cli_test: $failures failure(s)"

@@ -1,8 +1,13 @@
 #include "harness.h"
 
+#include <fpgadext/emu/entitlements.h>
+
 namespace fpgadext::conformance {
 
 void ConformanceTest::SetUp() {
+  // The app is entitled to open the conformance dext, which allows no unentitled client
+  // (entitlement_test.cpp tests the refusals).
+  emu::GrantUserClientAccess(kConformanceDextBundleID);
   machine_ = std::make_unique<emu::Machine>(MachineConfig());
   device_ = std::make_unique<ProbeDevice>();
   ASSERT_EQ(machine_->AttachPciFunction(device_.get(), "probe"), kIOReturnSuccess);

@@ -16,6 +16,10 @@
 
 namespace fpgadext::conformance {
 
+// The conformance dext's CFBundleIdentifier (BUNDLE_ID in tests/conformance/CMakeLists.txt): what
+// the app's userclient-access entitlement must name.
+inline constexpr char kConformanceDextBundleID[] = "org.fpgadext.conformance";
+
 class ConformanceTest : public ::testing::Test {
  protected:
   // Override to configure the machine (e.g. a fragmenting IOMMU) before it starts.

@@ -1,5 +1,6 @@
 #include "board_fixture.h"
 
+#include <fpgadext/emu/entitlements.h>
 #include <fpgadext/protocol.h>
 #include <sys/mman.h>
 
@@ -62,6 +63,7 @@ std::unique_ptr<Device> BoardFixture::device_;
 
 void BoardFixture::SetUpBoard(std::unique_ptr<emu::PciFunction> board) {
   board_ = std::move(board);
+  emu::GrantUserClientAccess("org.fpgadext.driver");  // as a signed app would be (the dext's ID)
   machine_ = std::make_unique<emu::Machine>();
   ASSERT_EQ(machine_->AttachPciFunction(board_.get(), "fpga0"), kIOReturnSuccess);
   ASSERT_EQ(machine_->LoadDext(FPGADEXT_DEXT_BUNDLE), kIOReturnSuccess);

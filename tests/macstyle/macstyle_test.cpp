@@ -5,6 +5,7 @@
 // handlers, DMA in both directions.
 #include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
+#include <fpgadext/emu/entitlements.h>
 #include <fpgadext/emu/machine.h>
 #include <gtest/gtest.h>
 #include <reference_design/user_block_registers.h>
@@ -65,6 +66,8 @@ class MacStyleDextTest : public ::testing::Test {
     config.bypassBar = true;  // BAR2: a window on card memory from AXI address 0
     config.bypassBarSize = 64 * 1024;
     board_ = std::make_unique<XdmaModel>(config);
+    // The test app is entitled to open the dext, which allows no unentitled client.
+    fpgadext::emu::GrantUserClientAccess("org.fpgadext.macstyle");
     machine_ = std::make_unique<fpgadext::emu::Machine>();
     ASSERT_EQ(machine_->AttachPciFunction(board_.get(), "fpga0"), kIOReturnSuccess);
     ASSERT_EQ(machine_->LoadDext(MACSTYLE_DEXT_BUNDLE), kIOReturnSuccess);

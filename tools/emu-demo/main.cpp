@@ -5,6 +5,7 @@
 // client sees for in-band and out-of-line outputs, and that the corrected handler returns the
 // right bytes for every size.
 #include <IOKit/IOKitLib.h>
+#include <fpgadext/emu/entitlements.h>
 #include <fpgadext/emu/machine.h>
 
 #include <cstdio>
@@ -25,6 +26,8 @@ uint8_t Pattern(uint64_t seed, uint64_t i) {
 
 int main() {
   fpgadext::conformance::ProbeDevice device;  // outlives the machine it is plugged into
+  // Entitled to open the conformance dext, as a signed app would be.
+  fpgadext::emu::GrantUserClientAccess("org.fpgadext.conformance");
   fpgadext::emu::Machine machine;
   if (machine.AttachPciFunction(&device, "probe") != kIOReturnSuccess ||
       machine.LoadDext(CONFORMANCE_DEXT_BUNDLE) != kIOReturnSuccess) {

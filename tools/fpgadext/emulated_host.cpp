@@ -4,6 +4,7 @@
 // FpgaDext bundle, which matches the board and starts the driver.
 #include <IOKit/IOReturn.h>
 #include <fcntl.h>
+#include <fpgadext/emu/entitlements.h>
 #include <fpgadext/emu/log_capture.h>
 #include <fpgadext/emu/machine.h>
 #include <sys/stat.h>
@@ -41,6 +42,27 @@ std::string DefaultCardFile(const std::string& board) {
     return std::string(home) + "/.cache/fpgadext/" + name;
   }
   return "/tmp/fpgadext-" + name;
+}
+
+// The emulated app's entitlements, what a signed fpgadext would carry on a Mac: by default
+// userclient-access for the product dext (org.fpgadext.driver, dext/CMakeLists.txt); env
+// FPGADEXT_APP_ENTITLEMENTS names an entitlements file to use instead, or "none" for an
+// unsigned app (docs/emulation-user-client.md).
+Status SetAppEntitlements() {
+  const char* env = std::getenv("FPGADEXT_APP_ENTITLEMENTS");
+  if (env == nullptr || *env == '\0') {
+    emu::GrantUserClientAccess("org.fpgadext.driver");
+  } else if (std::strcmp(env, "none") == 0) {
+    emu::ClearProcessEntitlements();
+  } else {
+    emu::Entitlements entitlements;
+    std::string error;
+    if (!emu::LoadEntitlementsFile(env, &entitlements, &error)) {
+      return Status(kIOReturnBadArgument, fmt::format("FPGADEXT_APP_ENTITLEMENTS: {}", error));
+    }
+    emu::SetProcessEntitlements(entitlements);
+  }
+  return Status::Ok();
 }
 
 // CardMemory aborts when it cannot open its file; find out first and say why.
@@ -132,6 +154,7 @@ class EmulatedHost : public Host {
       board_ = std::move(xdma);
     }
 
+    if (Status s = SetAppEntitlements(); !s) return s;
     machine_ = std::make_unique<emu::Machine>();
     if (IOReturn ret = machine_->AttachPciFunction(board_.get(), options.board + "0");
         ret != kIOReturnSuccess) {

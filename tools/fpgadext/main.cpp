@@ -35,7 +35,10 @@ With --json every command prints one JSON object on stdout, errors included:
 On Linux the board is emulated: an XDMA board model (or --board bram) whose card memory is the
 file --card-file (env FPGADEXT_CARD_FILE; default $XDG_CACHE_HOME/fpgadext/card0.bin or
 ~/.cache/fpgadext/card0.bin; 1 GiB sparse, --card-size), driven by the FpgaDext bundle
-(env FPGADEXT_DEXT_BUNDLE overrides the one this build knows). On a Mac those options do nothing.)";
+(env FPGADEXT_DEXT_BUNDLE overrides the one this build knows). The emulated app is entitled to
+open that dext (userclient-access for org.fpgadext.driver); env FPGADEXT_APP_ENTITLEMENTS names an
+entitlements file to use instead, or "none" to run as an unsigned app. On a Mac those options do
+nothing.)";
 
 // A number option parsed with ParseNumber (hex, decimal, size suffixes).
 template <typename T>
