@@ -142,13 +142,17 @@ class PatternSource : public Source {
 class FileSource : public Source {
  public:
   FileSource(const std::string& path, std::optional<uint64_t> size) : path_(path) {
-    fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking, so a FIFO without a writer is refused below instead of hanging in open().
+    fd_ = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0)
       Throw(kExitUsage, "usage", fmt::format("cannot open {}: {}", path, std::strerror(errno)));
     struct stat st{};
     if (fstat(fd_, &st) != 0) ThrowErrno("cannot stat", path);
     if (!S_ISREG(st.st_mode)) {
-      Throw(kExitUsage, "usage", fmt::format("{} is not a regular file", path));
+      Throw(kExitUsage, "usage",
+            fmt::format("--file {} is not a regular file (for a pipe or device, redirect it "
+                        "to standard input and give --file -)",
+                        path));
     }
     const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
     if (size && *size > fileSize) {
@@ -189,7 +193,10 @@ class StdinSource : public Source {
           size ? std::min<uint64_t>(sizeof block, *size - bytes_.size()) : sizeof block;
       const ssize_t n = read(STDIN_FILENO, block, want);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) ThrowErrno("cannot read", "standard input");
+      if (n < 0) {
+        Throw(kExitUsage, "usage",
+              fmt::format("cannot read standard input: {}", std::strerror(errno)));
+      }
       if (n == 0) break;
       bytes_.insert(bytes_.end(), block, block + n);
     }
@@ -278,6 +285,70 @@ void ReadCard(Device& device, uint64_t address, uint64_t size, const TransferOpt
     progress.Update(done);
   } while (done < size);
 }
+
+// Where `read` puts its bytes when given --out: a new file in the same directory, renamed over
+// the destination only once every byte is written, so a failed read leaves no partial file and
+// an existing destination untouched. A destination that is not a regular file (/dev/null, a
+// FIFO with a reader) is written directly.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path, const std::string& cardFile) : path_(path) {
+    struct stat st{};
+    const bool exists = stat(path.c_str(), &st) == 0;
+    struct stat card{};
+    if (exists && !cardFile.empty() && stat(cardFile.c_str(), &card) == 0 &&
+        st.st_dev == card.st_dev && st.st_ino == card.st_ino) {
+      Throw(
+          kExitUsage, "usage",
+          fmt::format("--out {} is the emulated card's memory file; read into another file", path));
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+      fd_ = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd_ < 0) Cannot("open");
+      fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+      return;
+    }
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    temporary_ = dir + "." + base + ".XXXXXX";
+    fd_ = mkostemp(temporary_.data(), O_CLOEXEC);
+    if (fd_ < 0) {
+      temporary_.clear();
+      Cannot("create");
+    }
+    const mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd_, exists ? (st.st_mode & 07777) : (0666 & ~mask));
+  }
+  ~OutputFile() {
+    if (fd_ >= 0) close(fd_);
+    if (!temporary_.empty()) unlink(temporary_.c_str());
+  }
+  int fd() const { return fd_; }
+
+  // Every byte is written: make the file the destination.
+  void Commit() {
+    if (fsync(fd_) != 0 && errno != EINVAL) ThrowErrno("cannot write", path_);
+    if (close(fd_) != 0) {
+      fd_ = -1;
+      ThrowErrno("cannot write", path_);
+    }
+    fd_ = -1;
+    if (temporary_.empty()) return;
+    if (rename(temporary_.c_str(), path_.c_str()) != 0) ThrowErrno("cannot create", path_);
+    temporary_.clear();
+  }
+
+ private:
+  [[noreturn]] void Cannot(const char* what) {
+    Throw(kExitUsage, "usage",
+          fmt::format("--out {}: cannot {}: {}", path_, what, std::strerror(errno)));
+  }
+  std::string path_;
+  std::string temporary_;  // empty once renamed, or when writing the destination directly
+  int fd_ = -1;
+};
 
 void WriteAll(int fd, std::span<const std::byte> bytes, const std::string& name) {
   size_t done = 0;
@@ -468,26 +539,22 @@ int RunRead(const CommonOptions& common, const TransferOptions& t) {
     Throw(kExitUsage, "usage",
           "refusing to write binary data to a terminal; give --out FILE, pipe it, or --force");
   }
+  if (toStdout && !hexInJson && (fcntl(STDOUT_FILENO, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+    Throw(kExitUsage, "usage", "standard output is closed; give --out FILE");
+  }
   Session session(common);
   Device& device = session.Open();
   CheckRange(device, t.address, size);
 
   // The output file is created only once the read can start: a refused read leaves no file.
+  std::optional<OutputFile> out;
   int fd = STDOUT_FILENO;
   std::string name = "standard output";
   if (!toStdout) {
-    fd = open(t.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      Throw(kExitUsage, "usage", fmt::format("cannot create {}: {}", t.file, std::strerror(errno)));
-    }
+    out.emplace(t.file, session.host().Describe().cardFile);
+    fd = out->fd();
     name = t.file;
   }
-  struct Closer {
-    int fd;
-    ~Closer() {
-      if (fd != STDOUT_FILENO) close(fd);
-    }
-  } closer{fd};
 
   std::string hex;
   const auto start = Clock::now();
@@ -500,7 +567,7 @@ int RunRead(const CommonOptions& common, const TransferOptions& t) {
              }
            });
   const double seconds = Seconds(start);
-  if (!toStdout && fsync(fd) != 0 && errno != EINVAL) ThrowErrno("cannot write", name);
+  if (out) out->Commit();
   if (common.json) {
     JsonObject o = TransferJson("read", t.address, size, seconds);
     if (hexInJson) {
@@ -606,7 +673,46 @@ int RunVerify(const CommonOptions& common, const TransferOptions& t) {
   return first ? kExitMismatch : kExitOk;
 }
 
+namespace {
+
+constexpr uint64_t kDefaultLargestBenchSize = 64ull << 20;  // bench.cpp's default sizes end here
+
+// Refuses, before a run of minutes, an output that could not be written at its end.
+void CheckWritable(const std::string& option, const std::string& path, bool directory) {
+  struct stat st{};
+  std::string probe = path;
+  if (stat(path.c_str(), &st) == 0) {
+    if (directory != S_ISDIR(st.st_mode)) {
+      Throw(kExitUsage, "usage",
+            fmt::format("{} {}: {}", option, path,
+                        directory ? "not a directory" : "a directory, not a file"));
+    }
+  } else if (directory) {
+    Throw(kExitUsage, "usage", fmt::format("{} {}: {}", option, path, std::strerror(errno)));
+  } else {
+    const size_t slash = path.find_last_of('/');
+    probe = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  }
+  if (access(probe.c_str(), W_OK | (probe == path && !directory ? 0 : X_OK)) != 0) {
+    Throw(kExitUsage, "usage",
+          fmt::format("{} {}: cannot write there: {}", option, path, std::strerror(errno)));
+  }
+}
+
+}  // namespace
+
 int RunBench(const CommonOptions& common, const BenchOptions& options) {
+  const uint64_t largest = options.sizes.empty()
+                               ? kDefaultLargestBenchSize
+                               : *std::max_element(options.sizes.begin(), options.sizes.end());
+  if (options.address > UINT64_MAX - largest) {
+    Throw(kExitUsage, "usage",
+          fmt::format("--addr {}: transfers of up to {} bytes there run past the end of the "
+                      "64-bit address space",
+                      Hex(options.address), largest));
+  }
+  if (!options.csvFile.empty()) CheckWritable("--csv", options.csvFile, false);
+  if (!options.plotDir.empty()) CheckWritable("--plots", options.plotDir, true);
   Session session(common);
   Device& device = session.Open();
   bench::Options o;
@@ -624,7 +730,10 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   }
   const bench::Report report = bench::Run(device, o);
   if (!options.csvFile.empty()) {
-    std::ofstream(options.csvFile) << bench::FormatCsv(report);
+    std::ofstream csv(options.csvFile);
+    csv << bench::FormatCsv(report);
+    csv.close();
+    if (!csv) ThrowErrno("cannot write", options.csvFile);
   }
   std::vector<std::string> plots;
   if (!options.plotDir.empty()) plots = bench::WriteSvgPlots(report, options.plotDir);

@@ -7,18 +7,23 @@
 #include <fpgadext/emu/entitlements.h>
 #include <fpgadext/emu/log_capture.h>
 #include <fpgadext/emu/machine.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "host.h"
 #include "models/bram/bram_model.h"
 #include "models/xdma/xdma_model.h"
+#include "output.h"
 
 #ifndef FPGADEXT_DEXT_BUNDLE_PATH
 #define FPGADEXT_DEXT_BUNDLE_PATH ""
@@ -65,8 +70,32 @@ Status SetAppEntitlements() {
   return Status::Ok();
 }
 
-// CardMemory aborts when it cannot open its file; find out first and say why.
-Status PrepareCardFile(const std::string& path) {
+[[noreturn]] void ThrowUsage(std::string message) {
+  throw CliError{kExitUsage, "usage", std::nullopt, std::move(message)};
+}
+
+// The card memory the board model will map: the board's default, and a BRAM window rounded up
+// to a power of two of at least 4 KiB as the model does — computed here without overflowing.
+uint64_t EffectiveCardSize(const HostOptions& options) {
+  const bool bram = options.board == "bram";
+  uint64_t size = options.cardSize != 0 ? options.cardSize
+                  : bram                ? kBramDefaultSize
+                                        : kXdmaDefaultSize;
+  if (bram) {
+    if (size > (1ull << 62)) {
+      ThrowUsage(fmt::format("--card-size {}: too large for a BAR window", options.cardSize));
+    }
+    size = std::bit_ceil(std::max<uint64_t>(size, 4096));
+  }
+  if (size > static_cast<uint64_t>(std::numeric_limits<off_t>::max())) {
+    ThrowUsage(fmt::format("--card-size {}: larger than any file", options.cardSize));
+  }
+  return size;
+}
+
+// CardMemory aborts when it cannot open, extend or map its file; find out first and say why.
+// Bad --card-file or --card-size values are usage errors (exit 1).
+Status PrepareCardFile(const std::string& path, uint64_t size) {
   std::error_code ec;
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -74,12 +103,33 @@ Status PrepareCardFile(const std::string& path) {
     return Status(kIOReturnNotPermitted,
                   fmt::format("cannot create {}: {}", parent.string(), ec.message()));
   }
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Non-blocking: a FIFO is refused below, not waited on.
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status(kIOReturnNotPermitted,
                   fmt::format("cannot open card file {}: {}", path, std::strerror(errno)));
   }
-  close(fd);
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ThrowUsage(
+        fmt::format("--card-file {}: not a regular file (the card memory is a file it maps; "
+                    "--card-file or FPGADEXT_CARD_FILE)",
+                    path));
+  }
+  void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    ThrowUsage(fmt::format("--card-size {}: cannot map that much card memory: {}", size,
+                           std::strerror(errno)));
+  }
+  munmap(map, size);
+  if (static_cast<uint64_t>(st.st_size) < size && ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    ThrowUsage(fmt::format("--card-size {}: cannot extend the card file {} to it: {}", size, path,
+                           std::strerror(errno)));
+  }
   return Status::Ok();
 }
 
@@ -122,7 +172,8 @@ class EmulatedHost : public Host {
     description_.board = options.board;
     description_.cardFile =
         options.cardFile.empty() ? DefaultCardFile(options.board) : options.cardFile;
-    if (Status s = PrepareCardFile(description_.cardFile); !s) return s;
+    const uint64_t cardSize = EffectiveCardSize(options);
+    if (Status s = PrepareCardFile(description_.cardFile, cardSize); !s) return s;
 
     const char* env = std::getenv("FPGADEXT_DEXT_BUNDLE");
     description_.dextBundle = env != nullptr && *env != '\0' ? env : FPGADEXT_DEXT_BUNDLE_PATH;

@@ -50,7 +50,8 @@ class Host {
   virtual DeviceProbes Probes() const { return {}; }
 };
 
-// Prepares the platform. On failure the Status says why (the command exits with the I/O code).
+// Prepares the platform. On failure the Status says why (the command exits with the I/O code);
+// an emulated card file or size that cannot work throws CliError with the usage code.
 // The host must outlive every Device opened after it.
 Status StartHost(const HostOptions& options, std::unique_ptr<Host>* host);
 

@@ -4,6 +4,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -23,7 +27,9 @@ Numbers: decimal, or hexadecimal with 0x; decimal numbers take K, M, G, T (binar
 
 Exit codes:
   0  success
-  1  usage error (bad option or number, unreadable input file, binary to a terminal)
+  1  usage error (bad option or number, unreadable input file or standard input, an output
+     that cannot be created, a --card-file or --card-size that cannot work, binary to a
+     terminal)
   2  no such device (no board at --device)
   3  I/O or driver error (an IOReturn from the driver, e.g. kIOReturnOverrun for a range
      outside card memory; file write errors)
@@ -37,8 +43,9 @@ file --card-file (env FPGADEXT_CARD_FILE; default $XDG_CACHE_HOME/fpgadext/card0
 ~/.cache/fpgadext/card0.bin; 1 GiB sparse, --card-size), driven by the FpgaDext bundle
 (env FPGADEXT_DEXT_BUNDLE overrides the one this build knows). The emulated app is entitled to
 open that dext (userclient-access for org.fpgadext.driver); env FPGADEXT_APP_ENTITLEMENTS names an
-entitlements file to use instead, or "none" to run as an unsigned app. On a Mac those options do
-nothing.)";
+entitlements file to use instead, or "none" to run as an unsigned app. The emulated Mac's
+hardware profile: environment FPGADEXT_EMU_PROFILE=apple-silicon|intel (default apple-silicon),
+read by the emulated machine. On a Mac those options do nothing.)";
 
 // A number option parsed with ParseNumber (hex, decimal, size suffixes).
 template <typename T>
@@ -66,9 +73,25 @@ CLI::Option* AddNumber(CLI::App* app, const std::string& name, T* target,
       ->type_name("NUM");
 }
 
+// A standard descriptor the parent left closed would be the number the next open() gets — the
+// card file could become "standard output" and `read` would write over card memory. Each
+// closed one gets /dev/null opened the wrong way round, so using it still fails (EBADF).
+void OccupyClosedStandardDescriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int placeholder = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+    if (placeholder < 0) _exit(kExitIo);
+    if (placeholder != fd) {
+      dup2(placeholder, fd);
+      close(placeholder);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  OccupyClosedStandardDescriptors();
   bool json = false;
   for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
 
@@ -156,15 +179,19 @@ int main(int argc, char** argv) {
       ->transform([](std::string text) {
         std::string error;
         std::optional<uint64_t> v = ParseNumber(text, &error);
-        if (!v) throw CLI::ValidationError("--sizes", error);
+        if (!v) throw CLI::ValidationError(error);
+        if (*v == 0) throw CLI::ValidationError(fmt::format("'{}': a size of 0", text));
         return std::to_string(*v);
       });
   benchCmd
       ->add_option("--paths", benchOptions.paths,
                    "Paths: inband, out-of-line, client-memory, registered, "
                    "register-mapped, register-call, async, ring (default: all)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(CLI::IsMember({"inband", "out-of-line", "client-memory", "registered",
+                             "register-mapped", "register-call", "async", "ring"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   benchCmd
       ->add_option("--iterations", benchOptions.minIterations,
