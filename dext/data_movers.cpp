@@ -10,6 +10,7 @@
 #include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOMemoryMap.h>
+#include <os/log.h>
 #include <pio/pio_engine.h>
 #include <xdma/xdma_engine.h>
 
@@ -131,7 +132,8 @@ IOReturn CreatePioMover(IOService* owner, IOPCIDevice* device, const BarLayout& 
   if (bar == 6) return kIOReturnNoResources;
   auto* r = IONewZero(MoverResources, 1);
   if (r == nullptr) return kIOReturnNoMemory;
-  IOReturn ret = device->_CopyDeviceMemoryWithIndex(layout.bars[bar].memoryIndex, &r->window, owner);
+  IOReturn ret =
+      device->_CopyDeviceMemoryWithIndex(layout.bars[bar].memoryIndex, &r->window, owner);
   if (ret == kIOReturnSuccess) ret = r->window->CreateMapping(0, 0, 0, 0, 0, &r->windowMap);
   if (ret == kIOReturnSuccess) {
     void* storage = IOMallocZero(sizeof(engine::PioEngine));
@@ -160,7 +162,12 @@ void DestroyMover(MoverResources* r) {
     const engine::EngineLimits& limits = r->mover->Limits();
     for (uint32_t d = 0; d < kDirections; ++d) {
       for (uint32_t c = 0; c < limits.channels[d]; ++c) {
-        r->mover->Recover(static_cast<engine::Direction>(d), c);
+        const IOReturn stopped = r->mover->Recover(static_cast<engine::Direction>(d), c);
+        // A channel that stays busy still has its ring unprepared below: the IOMMU then keeps
+        // the engine from the memory. Worth a line in the log, nothing more to do.
+        if (stopped != kIOReturnSuccess) {
+          os_log_error(OS_LOG_DEFAULT, "fpgadext: channel %u/%u did not stop: 0x%x", d, c, stopped);
+        }
       }
     }
     r->destroy(r->mover);

@@ -38,8 +38,9 @@ class PioEngine final : public DataMover {
   // Errors: kIOReturnBadArgument (channel, length 0, ranges), kIOReturnOverrun (past the
   // window), kIOReturnBusy (channel in use), HostMemory::MapForCpu's (kIOReturnUnsupported when
   // the memory has no CPU mapping).
-  IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress, HostMemory& host,
-                 uint32_t slot, uint64_t hostOffset, uint64_t length) override {
+  [[nodiscard]] IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress,
+                               HostMemory& host, uint32_t slot, uint64_t hostOffset,
+                               uint64_t length) override {
     if (channel != 0 || length == 0) return kIOReturnBadArgument;
     if (hostOffset > host.Length() || length > host.Length() - hostOffset) {
       return kIOReturnBadArgument;
@@ -56,7 +57,7 @@ class PioEngine final : public DataMover {
     return kIOReturnSuccess;
   }
 
-  IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override {
+  [[nodiscard]] IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override {
     if (channel != 0) return kIOReturnBadArgument;
     Job& job = jobs_[static_cast<int>(direction)];
     if (!job.active) return kIOReturnNotOpen;
@@ -76,7 +77,7 @@ class PioEngine final : public DataMover {
     return kIOReturnSuccess;
   }
 
-  IOReturn Recover(Direction direction, uint32_t channel) override {
+  [[nodiscard]] IOReturn Recover(Direction direction, uint32_t channel) override {
     if (channel != 0) return kIOReturnBadArgument;
     jobs_[static_cast<int>(direction)] = Job{};
     return kIOReturnSuccess;

@@ -1,11 +1,17 @@
+// The transfer planner's one state machine (docs/engine.md "Transfer planner"): Begin checks a
+// transfer and starts it when a channel is free, Poll advances it, Abort stops it. Execute is
+// Begin plus Poll until the job is done, relaxing between polls that found nothing new; the
+// dext's synchronous selectors use Execute, its async selectors and submission rings poll the
+// job themselves from dispatch queues.
 #include <fpgadext/engine/transfer_planner.h>
 
 namespace fpgadext::engine {
 
 namespace {
 
+// Shares are whole multiples of this, so every channel but the last starts on a page boundary
+// of the host memory and of the card.
 constexpr uint64_t kShareAlignment = 4096;
-constexpr uint32_t kMaxShares = 4;  // channels per direction (xdma-facts §2)
 
 // base + length / rate, in ns, saturating instead of wrapping.
 uint64_t TimeoutNs(const PlannerOptions& options, uint64_t length) {
@@ -28,102 +34,189 @@ TransferPlanner::TransferPlanner(DataMover& mover, ChannelPool& channels, const 
 
 IOReturn TransferPlanner::Execute(Direction direction, uint64_t cardAddress, HostMemory& host,
                                   uint64_t length) {
+  // Nothing to move is never an error here, wherever it points (Begin checks the range even
+  // for 0 bytes).
   if (length == 0) return kIOReturnSuccess;
+  TransferJob job;  // already fresh: BeginFresh, not Begin, so it is not cleared twice
+  const IOReturn begun = BeginFresh(direction, cardAddress, host, length, &job, 0);
+  if (begun != kIOReturnSuccess) return begun;
+  for (;;) {
+    const TransferJob::State before = job.state;
+    const uint32_t activeBefore = job.active;
+    const IOReturn r = Poll(&job);
+    if (r != kIOReturnNotReady) return r;
+    // Relax only when the round found nothing new: a share that just finished gave its channel
+    // back, and the next round should look at the others at once.
+    if (job.state == before && job.active == activeBefore) platform_.relax();
+  }
+}
+
+IOReturn TransferPlanner::Begin(Direction direction, uint64_t cardAddress, HostMemory& host,
+                                uint64_t length, TransferJob* job, uint32_t ownedChannels) {
+  if (job == nullptr) return kIOReturnBadArgument;
+  *job = TransferJob{};
+  return BeginFresh(direction, cardAddress, host, length, job, ownedChannels);
+}
+
+IOReturn TransferPlanner::BeginFresh(Direction direction, uint64_t cardAddress, HostMemory& host,
+                                     uint64_t length, TransferJob* job, uint32_t ownedChannels) {
   if (length > host.Length()) return kIOReturnBadArgument;
   if (cardAddress + length < cardAddress) return kIOReturnBadArgument;  // wraps around
-  const EngineLimits& limits = mover_.Limits();
-  if (cardAddress + length > limits.cardMemorySize) return kIOReturnOverrun;
-
+  if (cardAddress + length > mover_.Limits().cardMemorySize) return kIOReturnOverrun;
+  if (length != 0 && host.Slots() == 0) return kIOReturnBadArgument;
+  job->direction = direction;
+  job->cardAddress = cardAddress;
+  job->length = length;
+  job->host = &host;
+  job->ownedChannels = ownedChannels;
+  if (length == 0) {
+    job->state = TransferJob::State::kDone;
+    return kIOReturnSuccess;
+  }
+  // One deadline, computed once: it covers waiting for a channel too.
   const uint64_t start = platform_.nowNs();
   const uint64_t timeout = TimeoutNs(options_, length);
-  const uint64_t deadline = start + timeout < start ? ~uint64_t{0} : start + timeout;
-
-  // How many shares: one, or as many channels as are free and as the memory has slots.
+  job->deadline = start + timeout < start ? ~uint64_t{0} : start + timeout;
+  // How many shares: one, or as many channels as the direction has and the memory has slots.
   uint32_t wanted = 1;
   if (length >= options_.parallelThreshold) {
-    wanted = channels_.Count(direction);
+    wanted = ownedChannels != 0 ? PopCount(ownedChannels) : channels_.Count(direction);
     if (host.Slots() < wanted) wanted = host.Slots();
-    if (wanted > kMaxShares) wanted = kMaxShares;
+    if (wanted > TransferJob::kMaxShares) wanted = TransferJob::kMaxShares;
     if (wanted == 0) wanted = 1;
   }
-  if (host.Slots() == 0) return kIOReturnBadArgument;
+  job->wanted = wanted;
+  job->state = TransferJob::State::kWaitingForChannel;
+  // Start it now if a channel is free. What the first poll finds (an error of Start, say) is
+  // the job's result, which the caller's next Poll returns.
+  (void)Poll(job);
+  return kIOReturnSuccess;
+}
 
-  // Wait (politely) for at least one free channel.
-  uint32_t mask;
-  while ((mask = channels_.TryAcquire(direction, wanted)) == 0) {
-    if (platform_.nowNs() > deadline) return kIOReturnTimeout;
-    platform_.relax();
+void TransferPlanner::ReleaseChannels(TransferJob* job, uint32_t mask) {
+  if (job->ownedChannels == 0 && mask != 0) channels_.Release(job->direction, mask);
+}
+
+void TransferPlanner::Finish(TransferJob* job, IOReturn result) {
+  // Every channel still holding part of the transfer is stopped before the job is done: the
+  // host memory must not be touched afterwards. A channel that does not go idle is given back
+  // all the same: it refuses its next Start (kIOReturnBusy) until a later Recover finds it idle,
+  // and the job's result stays the first error, which is what the caller needs to know.
+  for (uint32_t i = 0; i < job->shareCount; ++i) {
+    if (!job->shares[i].active) continue;
+    if (result != kIOReturnSuccess) (void)mover_.Recover(job->direction, job->shares[i].channel);
+    job->shares[i].active = false;
+    ReleaseChannels(job, 1u << job->shares[i].channel);
   }
+  job->active = 0;
+  job->result = result;
+  job->state = TransferJob::State::kDone;
+}
 
-  // Split into shares of whole 4 KiB multiples (the last one takes the rest). Channels that
-  // would get nothing are given back at once.
-  struct Share {
-    uint32_t channel;
-    bool active;
-  };
-  Share shares[kMaxShares] = {};
-  uint32_t shareCount = 0;
+void TransferPlanner::StartShares(TransferJob* job, uint32_t mask) {
+  // Shares of whole 4 KiB multiples, the last one takes the rest; share i uses window slot i.
+  // Channels that would get nothing are given back at once.
   const uint32_t taken = PopCount(mask);
-  uint64_t shareLength = (length + taken - 1) / taken;
+  uint64_t shareLength = (job->length + taken - 1) / taken;
   shareLength = (shareLength + kShareAlignment - 1) / kShareAlignment * kShareAlignment;
-
   IOReturn result = kIOReturnSuccess;
   uint64_t offset = 0;
   for (uint32_t ch = 0; ch < 32 && mask >> ch != 0; ++ch) {
     if ((mask & (1u << ch)) == 0) continue;
-    if (offset >= length || result != kIOReturnSuccess) {
-      channels_.Release(direction, 1u << ch);
-      mask &= ~(1u << ch);
+    if (offset >= job->length || result != kIOReturnSuccess ||
+        job->shareCount == TransferJob::kMaxShares) {
+      ReleaseChannels(job, 1u << ch);
       continue;
     }
-    const uint64_t n = length - offset < shareLength ? length - offset : shareLength;
-    const IOReturn r =
-        mover_.Start(direction, ch, cardAddress + offset, host, shareCount, offset, n);
+    const uint64_t n = job->length - offset < shareLength ? job->length - offset : shareLength;
+    const IOReturn r = mover_.Start(job->direction, ch, job->cardAddress + offset, *job->host,
+                                    job->shareCount, offset, n);
     if (r != kIOReturnSuccess) {
-      // A failed Start may have touched the engine (e.g. a window was refused after the channel
-      // was stopped): recover it like the others.
-      (void)mover_.Recover(direction, ch);
-      channels_.Release(direction, 1u << ch);
-      mask &= ~(1u << ch);
+      // A failed Start may have touched the engine (a window refused after the channel was
+      // stopped): recover it like the others. Its own result adds nothing to Start's error.
+      (void)mover_.Recover(job->direction, ch);
+      ReleaseChannels(job, 1u << ch);
       result = r;
       continue;
     }
-    shares[shareCount++] = Share{ch, true};
+    job->shares[job->shareCount++] = TransferJob::Share{ch, true, n};
+    ++job->active;
     offset += n;
   }
+  job->state = TransferJob::State::kRunning;
+  if (result != kIOReturnSuccess) Finish(job, result);
+}
 
-  uint32_t active = result == kIOReturnSuccess ? shareCount : 0;
-  while (active > 0) {
-    bool finished = false;
-    for (uint32_t i = 0; i < shareCount && result == kIOReturnSuccess; ++i) {
-      if (!shares[i].active) continue;
-      const IOReturn r = mover_.Poll(direction, shares[i].channel, nullptr);
-      if (r == kIOReturnNotReady) continue;
-      if (r == kIOReturnSuccess) {
-        shares[i].active = false;
-        --active;
-        channels_.Release(direction, 1u << shares[i].channel);
-        finished = true;
-        continue;
+uint32_t TransferPlanner::TakeChannels(TransferJob* job) {
+  if (job->ownedChannels == 0) return channels_.TryAcquire(job->direction, job->wanted);
+  // The caller's own channels: as many as wanted, lowest first.
+  uint32_t mask = 0;
+  uint32_t rest = job->ownedChannels;
+  for (uint32_t n = 0; rest != 0 && n < job->wanted; ++n) {
+    const uint32_t lowest = rest & (~rest + 1u);
+    mask |= lowest;
+    rest &= ~lowest;
+  }
+  return mask;
+}
+
+IOReturn TransferPlanner::Poll(TransferJob* job) {
+  if (job == nullptr) return kIOReturnBadArgument;
+  switch (job->state) {
+    case TransferJob::State::kIdle:
+      return kIOReturnNotOpen;
+    case TransferJob::State::kDone:
+      return job->result;
+    case TransferJob::State::kWaitingForChannel: {
+      const uint32_t mask = TakeChannels(job);
+      if (mask != 0) {
+        StartShares(job, mask);
+      } else if (platform_.nowNs() > job->deadline) {
+        Finish(job, kIOReturnTimeout);  // nothing started
       }
-      // This channel stopped on an error (its window is completed); it needs Recover too.
-      result = r;
+      return job->state == TransferJob::State::kDone ? job->result : kIOReturnNotReady;
     }
-    if (result == kIOReturnSuccess && active > 0 && platform_.nowNs() > deadline) {
-      result = kIOReturnTimeout;
-    }
-    if (result != kIOReturnSuccess) break;
-    if (!finished && active > 0) platform_.relax();
+    case TransferJob::State::kRunning:
+      break;
   }
+  // One round over the running shares.
+  for (uint32_t i = 0; i < job->shareCount; ++i) {
+    TransferJob::Share& share = job->shares[i];
+    if (!share.active) continue;
+    uint64_t moved = 0;
+    const IOReturn r = mover_.Poll(job->direction, share.channel, &moved);
+    if (r == kIOReturnNotReady) continue;
+    if (r == kIOReturnSuccess) {
+      // Done: its channel goes back at once (another transfer may take it).
+      share.active = false;
+      --job->active;
+      job->done += share.length;
+      ReleaseChannels(job, 1u << share.channel);
+      continue;
+    }
+    // This channel stopped on an error (its window is completed); the first error ends the
+    // transfer, and every channel still holding a share, this one included, is recovered.
+    job->done += moved;
+    Finish(job, r);
+    return r;
+  }
+  if (job->active == 0) {
+    Finish(job, kIOReturnSuccess);
+    return kIOReturnSuccess;
+  }
+  if (platform_.nowNs() > job->deadline) {
+    Finish(job, kIOReturnTimeout);
+    return kIOReturnTimeout;
+  }
+  return kIOReturnNotReady;
+}
 
-  // After an error or a timeout, stop every channel still holding part of this transfer: the
-  // host memory must not be touched once we return.
-  for (uint32_t i = 0; i < shareCount; ++i) {
-    if (!shares[i].active) continue;
-    if (result != kIOReturnSuccess) (void)mover_.Recover(direction, shares[i].channel);
-    channels_.Release(direction, 1u << shares[i].channel);
+void TransferPlanner::Abort(TransferJob* job, IOReturn reason) {
+  if (job == nullptr || job->state == TransferJob::State::kDone ||
+      job->state == TransferJob::State::kIdle) {
+    return;
   }
-  return result;
+  Finish(job, reason);
 }
 
 }  // namespace fpgadext::engine

@@ -24,25 +24,11 @@
 #include <fpgadext/engine/platform.h>
 #include <fpgadext/engine/register_io.h>
 
+#include "xdma/xdma_descriptors.h"
 #include "xdma/xdma_registers.h"
+#include "xdma/xdma_status.h"
 
 namespace fpgadext::engine {
-
-// A channel's descriptor ring: host memory the dext allocated (IOBufferMemoryDescriptor,
-// kIOMemoryDirectionOut is enough: the device only reads it) and prepared for DMA once.
-struct XdmaDescriptorRing {
-  // CPU address of the ring, contiguous for the CPU, 32-byte aligned.
-  xdma::Descriptor* cpu = nullptr;
-  // The ring's bus segments in order (pages may be scattered). Every segment must start on a
-  // 32-byte boundary and be a multiple of 32 bytes long; together they cover at least
-  // `capacity` descriptors. The array is not copied: it must outlive the engine.
-  const BusSegment* segments = nullptr;
-  uint32_t segmentCount = 0;
-  // Descriptors the ring holds; a window never uses more (a window with more pieces is cut
-  // short and the rest goes in the next window). At least 1; 32·k + extra pieces for segments
-  // longer than maxDescriptorBytes is enough for full 32-segment windows.
-  uint32_t capacity = 0;
-};
 
 // A channel's poll-mode writeback word (xdma-facts §5.1): 4 bytes the device writes, 4-byte
 // aligned, prepared for device writes (kIOMemoryDirectionIn).
@@ -78,29 +64,6 @@ struct XdmaEngineConfig {
   uint64_t maxDescriptorBytes = 0;
 };
 
-// Maps a channel's Status value (error stop) to an IOReturn. Table in docs/engine.md.
-constexpr IOReturn XdmaStatusToIOReturn(xdma::Direction dir, uint32_t status) {
-  using S = xdma::ChannelStatus;
-  if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;  // surprise removal (facts §8)
-  if (S::desc_error_field::Get(status) != 0) return kIOReturnDMAError;  // descriptor fetch
-  if (status & S::kMagicStopped) return kIOReturnInternalError;         // our descriptors
-  if (status & S::kAlignMismatch) return kIOReturnNotAligned;
-  if (status & S::kInvalidLength) return kIOReturnInternalError;
-  if (dir == xdma::Direction::kH2c) {
-    // read_error: completions of host memory reads. UR/CA = the IOMMU (or host) refused.
-    if (status & (S::kReadErrorUnsupportedRequest | S::kReadErrorCompleterAbort)) {
-      return kIOReturnNotPermitted;
-    }
-    if (S::read_error_field::Get(status) != 0) return kIOReturnIOError;   // parity, poisoned…
-    if (S::write_error_field::Get(status) != 0) return kIOReturnIOError;  // card AXI decode/slave
-  } else {
-    // write_error is unused by the IP for C2H; models/xdma reports a refused host write there.
-    if (S::write_error_field::Get(status) != 0) return kIOReturnNotPermitted;
-    if (S::read_error_field::Get(status) != 0) return kIOReturnIOError;  // card AXI decode/slave
-  }
-  return kIOReturnIOError;  // stopped with an error the status does not name
-}
-
 template <RegisterIo Io>
 class XdmaEngine final : public DataMover {
  public:
@@ -114,7 +77,7 @@ class XdmaEngine final : public DataMover {
   // status and interrupt masks. Errors: kIOReturnNoDevice (all ones: the board is gone),
   // kIOReturnNotFound (no memory-mapped H2C or C2H channel 0), kIOReturnBadArgument (a ring or
   // writeback word that breaks the rules above).
-  IOReturn Probe();
+  [[nodiscard]] IOReturn Probe();
 
   // Valid after a successful Probe().
   const EngineLimits& Limits() const override { return limits_; }
@@ -123,13 +86,14 @@ class XdmaEngine final : public DataMover {
   // kIOReturnOverrun (past card memory), kIOReturnBusy (the channel has a transfer, an error
   // not yet recovered, or the engine is still busy), kIOReturnNotAligned (addressAlignment > 1
   // and host/card addresses disagree), kIOReturnNoDevice, and HostMemory::PrepareWindow's.
-  IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress, HostMemory& host,
-                 uint32_t slot, uint64_t hostOffset, uint64_t length) override;
+  [[nodiscard]] IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress,
+                               HostMemory& host, uint32_t slot, uint64_t hostOffset,
+                               uint64_t length) override;
   // Poll returns kIOReturnNotOpen for a channel with no transfer.
-  IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override;
+  [[nodiscard]] IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override;
   // Returns kIOReturnNotResponding if Busy did not drop within stopTimeoutNs (the channel then
   // refuses Start until a later Recover finds it idle), kIOReturnNoDevice after removal.
-  IOReturn Recover(Direction direction, uint32_t channel) override;
+  [[nodiscard]] IOReturn Recover(Direction direction, uint32_t channel) override;
 
   // Largest descriptor length: 2^28 - 1 rounded down to 4 KiB, so that a long segment is split
   // into page-aligned pieces (the in-tree driver uses 2^28 - PAGE_SIZE; facts §4).
@@ -164,19 +128,16 @@ class XdmaEngine final : public DataMover {
     xdma::ChannelControl::GetW1C(Dir(d), c).FromValue(0).set_run(1).WriteTo(io_);
   }
   // Waits until Busy = 0: kIOReturnSuccess, kIOReturnNoDevice or kIOReturnNotResponding.
-  IOReturn WaitIdle(Direction d, uint32_t c);
+  [[nodiscard]] IOReturn WaitIdle(Direction d, uint32_t c);
   // Prepares the next window and runs it.
-  IOReturn StartWindow(Direction d, uint32_t c);
-  // Builds the window's descriptors; returns their count (0 on error, *error set).
-  uint32_t BuildDescriptors(Direction d, uint32_t c, const BusSegment* segments, uint32_t count,
-                            uint64_t covered, uint64_t* bytes, uint32_t* dscAdj, IOReturn* error);
+  [[nodiscard]] IOReturn StartWindow(Direction d, uint32_t c);
   // Bytes moved by the first `count` descriptors of the current window.
   uint64_t WindowPrefixBytes(Direction d, uint32_t c, uint32_t count) const;
   // The engine stopped on an error (or vanished): collects status and count, completes the
   // window, latches the error.
-  IOReturn Fail(Direction d, uint32_t c, uint64_t* done);
+  [[nodiscard]] IOReturn Fail(Direction d, uint32_t c, uint64_t* done);
   // The window's last descriptor completed: next window or success.
-  IOReturn WindowDone(Direction d, uint32_t c, uint64_t* done);
+  [[nodiscard]] IOReturn WindowDone(Direction d, uint32_t c, uint64_t* done);
   void CompleteWindow(ChannelState& s) {
     if (s.windowPrepared) s.host->CompleteWindow(s.slot);
     s.windowPrepared = false;
@@ -204,7 +165,7 @@ IOReturn XdmaEngine<Io>::Probe() {
     uint32_t present = 0;
     for (uint32_t c = 0; c < kMaxChannels; ++c) {
       const uint32_t id = Identifier::Get(target, c).ReadFrom(io_).reg_value();
-      if (id == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+      if (id == kXdmaAllOnes) return kIOReturnNoDevice;
       const Identifier reg = Identifier::Get(target, c).FromValue(id);
       // Stream channels are a different engine (C2H writebacks, EOP): not supported.
       if (reg.subsystem_id() != kSubsystemId || reg.target() != static_cast<uint32_t>(target) ||
@@ -239,7 +200,7 @@ IOReturn XdmaEngine<Io>::Probe() {
     limits_.channels[d] = usable;
     for (uint32_t c = 0; c < usable; ++c) {
       const uint32_t a = ChannelAlignments::Get(Dir(dir), c).ReadFrom(io_).reg_value();
-      if (a == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+      if (a == kXdmaAllOnes) return kIOReturnNoDevice;
       const uint32_t align = ChannelAlignments::Get(Dir(dir), c).FromValue(a).addr_alignment();
       if (align > alignment) alignment = align;
       // Quiesce: stop, incremental addressing, no interrupts (poll mode), status cleared.
@@ -267,7 +228,7 @@ IOReturn XdmaEngine<Io>::WaitIdle(Direction d, uint32_t c) {
   const uint64_t deadline = platform_.nowNs() + config_.stopTimeoutNs;
   for (;;) {
     const uint32_t status = ReadStatus(d, c);
-    if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+    if (status == kXdmaAllOnes) return kIOReturnNoDevice;
     if ((status & xdma::ChannelStatus::kBusy) == 0) return kIOReturnSuccess;
     if (platform_.nowNs() > deadline) return kIOReturnNotResponding;
     platform_.relax();
@@ -309,7 +270,7 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
 
   // The engine must be idle before it is reprogrammed (Run is cleared after every window).
   const uint32_t status = ReadStatus(d, c);
-  if (status == 0xFFFF'FFFFu) return kIOReturnNoDevice;
+  if (status == kXdmaAllOnes) return kIOReturnNoDevice;
   if (status & ChannelStatus::kBusy) return kIOReturnBusy;
 
   BusSegment segments[kMaxSegmentsPerWindow];
@@ -323,10 +284,10 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
     return kIOReturnInternalError;  // HostMemory broke its contract
   }
 
-  uint64_t bytes = 0;
-  uint32_t dscAdj = 0;
-  const uint32_t n = BuildDescriptors(d, c, segments, count, covered, &bytes, &dscAdj, &r);
-  if (n == 0) return r;
+  XdmaDescriptorChain chain;
+  r = BuildXdmaDescriptors(m.ring, d, s.nextCard, segments, count, covered,
+                           limits_.maxDescriptorBytes, limits_.addressAlignment, &chain);
+  if (r != kIOReturnSuccess) return r;
 
   // Program the channel (facts §6.2): Run 0, descriptor address and first-block count,
   // writeback address, then Run with logging of every error (stop on them) and poll-mode
@@ -336,10 +297,10 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
   const uint64_t first = m.ring.segments[0].address;
   SgdmaDescAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first)).WriteTo(io_);
   SgdmaDescAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first >> 32)).WriteTo(io_);
-  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).set_dsc_adj(dscAdj).WriteTo(io_);
-  const uint32_t base = ChannelBase(Dir(d), c);
-  io_.Write32(base + channel_reg::kPollModeWbAddrLo, static_cast<uint32_t>(m.writeback.bus));
-  io_.Write32(base + channel_reg::kPollModeWbAddrHi, static_cast<uint32_t>(m.writeback.bus >> 32));
+  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).set_dsc_adj(chain.dscAdj).WriteTo(io_);
+  const uint64_t wb = m.writeback.bus;
+  ChannelPollModeWbAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb)).WriteTo(io_);
+  ChannelPollModeWbAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb >> 32)).WriteTo(io_);
   ChannelControl::Get(Dir(d), c)
       .FromValue(0)
       .set_ie_descriptor_stopped(1)
@@ -354,103 +315,20 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
       .set_run(1)
       .WriteTo(io_);
 
-  s.windowDescriptors = n;
-  s.windowBytes = bytes;
-  s.nextHostOffset += bytes;
-  s.nextCard += bytes;
-  s.remaining -= bytes;
+  s.windowDescriptors = chain.count;
+  s.windowBytes = chain.bytes;
+  s.nextHostOffset += chain.bytes;
+  s.nextCard += chain.bytes;
+  s.remaining -= chain.bytes;
   s.nextStatusCheckNs = platform_.nowNs() + config_.statusCheckIntervalNs;
   return kIOReturnSuccess;
-}
-
-template <RegisterIo Io>
-uint32_t XdmaEngine<Io>::BuildDescriptors(Direction d, uint32_t c, const BusSegment* segments,
-                                          uint32_t count, uint64_t covered, uint64_t* bytes,
-                                          uint32_t* dscAdj, IOReturn* error) {
-  using namespace xdma;
-  const XdmaDescriptorRing& ring = config_.channels[static_cast<int>(d)][c].ring;
-  ChannelState& s = state_[static_cast<int>(d)][c];
-  Descriptor* desc = ring.cpu;
-  const bool h2c = d == Direction::kHostToCard;
-  const uint64_t align = limits_.addressAlignment;
-  const uint64_t maxPiece = limits_.maxDescriptorBytes;
-
-  // Pass 1: one descriptor per piece (segments split at maxDescriptorBytes), linked in ring
-  // order. Block starts are marked in the control word until pass 2 writes it.
-  constexpr uint32_t kBlockStart = 1;
-  uint32_t ringSeg = 0;
-  uint64_t ringSegOffset = 0;
-  uint64_t prevBus = 0;
-  uint32_t blockLength = 0;
-  uint32_t n = 0;
-  uint64_t card = s.nextCard;
-  uint64_t left = covered;
-  *bytes = 0;
-  for (uint32_t i = 0; i < count && left > 0 && n < ring.capacity; ++i) {
-    uint64_t address = segments[i].address;
-    uint64_t segLeft = segments[i].length < left ? segments[i].length : left;
-    while (segLeft > 0 && n < ring.capacity) {
-      const uint64_t piece = segLeft < maxPiece ? segLeft : maxPiece;
-      if (align > 1 && address % align != card % align) {
-        *error = kIOReturnNotAligned;  // docs/engine.md: no bounce path
-        return 0;
-      }
-      while (ringSegOffset >= ring.segments[ringSeg].length) {
-        ringSegOffset -= ring.segments[ringSeg].length;
-        ++ringSeg;
-      }
-      const uint64_t bus = ring.segments[ringSeg].address + ringSegOffset;
-      ringSegOffset += sizeof(Descriptor);
-      // A block of adjacent descriptors is contiguous on the bus, stays inside one 4 KiB page
-      // and has at most 64 entries (6-bit Nxt_adj; facts §4).
-      const bool start = n == 0 || blockLength == kDescriptorMaxAdjacent + 1 ||
-                         bus != prevBus + sizeof(Descriptor) || (bus >> 12) != (prevBus >> 12);
-      blockLength = start ? 1 : blockLength + 1;
-      if (n > 0) {
-        desc[n - 1].next_lo = static_cast<uint32_t>(bus);
-        desc[n - 1].next_hi = static_cast<uint32_t>(bus >> 32);
-      }
-      desc[n] = Descriptor::Make(h2c ? address : card, h2c ? card : address,
-                                 static_cast<uint32_t>(piece), 0, 0, 0);
-      desc[n].control = start ? kBlockStart : 0;
-      prevBus = bus;
-      ++n;
-      *bytes += piece;
-      address += piece;
-      card += piece;
-      segLeft -= piece;
-      left -= piece;
-    }
-  }
-
-  // Pass 2, backwards: Nxt_adj of descriptor i = descriptors after i+1 in i+1's block (counts
-  // down inside a block; the block's last descriptor announces the next block; facts §4).
-  // The last descriptor stops the engine and writes back the count.
-  int64_t endOfCurrent = static_cast<int64_t>(n) - 1;  // last index of the block holding i
-  int64_t endOfNext = endOfCurrent;                    // ... holding i + 1
-  for (int64_t i = static_cast<int64_t>(n) - 1; i >= 0; --i) {
-    Descriptor& di = desc[i];
-    const bool start = (di.control & kBlockStart) != 0;
-    const bool last = i == static_cast<int64_t>(n) - 1;
-    const uint32_t nxtAdj = last ? 0 : static_cast<uint32_t>(endOfNext - (i + 1));
-    di.control = DescriptorControl::magic_field::Make(kDescriptorMagic) |
-                 DescriptorControl::nxt_adj_field::Make(nxtAdj) |
-                 (last ? (Descriptor::kStop | Descriptor::kCompleted) : 0);
-    endOfNext = endOfCurrent;
-    if (start) endOfCurrent = i - 1;
-  }
-  *dscAdj = static_cast<uint32_t>(endOfNext);  // block of descriptor 0 holds endOfNext + 1
-  return n;
 }
 
 template <RegisterIo Io>
 uint64_t XdmaEngine<Io>::WindowPrefixBytes(Direction d, uint32_t c, uint32_t count) const {
   const ChannelState& s = state_[static_cast<int>(d)][c];
   const xdma::Descriptor* desc = config_.channels[static_cast<int>(d)][c].ring.cpu;
-  if (count > s.windowDescriptors) count = s.windowDescriptors;
-  uint64_t bytes = 0;
-  for (uint32_t i = 0; i < count; ++i) bytes += desc[i].Length();
-  return bytes;
+  return XdmaChainPrefixBytes(desc, count < s.windowDescriptors ? count : s.windowDescriptors);
 }
 
 template <RegisterIo Io>
@@ -477,7 +355,7 @@ IOReturn XdmaEngine<Io>::Poll(Direction d, uint32_t c, uint64_t* done) {
   if (now >= s.nextStatusCheckNs) {
     s.nextStatusCheckNs = now + config_.statusCheckIntervalNs;
     const uint32_t status = ReadStatus(d, c);
-    if (status == 0xFFFF'FFFFu) return Fail(d, c, done);
+    if (status == kXdmaAllOnes) return Fail(d, c, done);
     if ((status & ChannelStatus::kAnyErrorMask) != 0) return Fail(d, c, done);
     if ((status & ChannelStatus::kBusy) == 0) {
       // Idle: either the writeback is on its way or was lost. Re-read the word first.
@@ -527,12 +405,14 @@ IOReturn XdmaEngine<Io>::Fail(Direction d, uint32_t c, uint64_t* done) {
   IOReturn error = XdmaStatusToIOReturn(Dir(d), status);
   if (error != kIOReturnNoDevice) {
     const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
-    if (count == 0xFFFF'FFFFu) {
+    if (count == kXdmaAllOnes) {
       error = kIOReturnNoDevice;
     } else {
       s.doneBytes += WindowPrefixBytes(d, c, count);
     }
-    // An error stops the engine; make sure before the memory goes away.
+    // An error stops the engine; make sure before the memory goes away. If it stays busy the
+    // error reported is still the one that stopped it: the latched error makes Start refuse
+    // the channel, and Recover waits for it again.
     ClearRun(d, c);
     if ((status & ChannelStatus::kBusy) != 0) (void)WaitIdle(d, c);
   }

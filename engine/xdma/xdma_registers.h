@@ -34,6 +34,13 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 // ------------------------------------------------------------------------------------------------
 // Bit-field helpers.
 
+// Reached only by a value wider than its field: stops the process (a trap needs no exceptions,
+// so the dext may use it). Not constexpr, so that the same mistake in a constant expression
+// does not compile.
+[[noreturn]] inline void FieldValueTooWide() {
+  __builtin_trap();
+}
+
 // Bits [Hi:Lo] of a 32-bit register, high bit first as in the data book.
 template <unsigned Hi, unsigned Lo>
 struct Field {
@@ -44,7 +51,15 @@ struct Field {
   static constexpr uint32_t kMask = kMax << Lo;
 
   static constexpr uint32_t Get(uint32_t reg) { return (reg & kMask) >> Lo; }
-  static constexpr uint32_t Make(uint32_t value) { return (value << Lo) & kMask; }
+  static constexpr bool Fits(uint32_t value) { return value <= kMax; }
+  // The field's bits holding `value`. A value that does not fit is a programmer error (a
+  // descriptor length past 28 bits, a channel number past 15), never cut silently: see
+  // FieldValueTooWide. Truncate is for the places that mean "the low bits".
+  static constexpr uint32_t Make(uint32_t value) {
+    if (!Fits(value)) FieldValueTooWide();
+    return value << Lo;
+  }
+  static constexpr uint32_t Truncate(uint32_t value) { return (value & kMax) << Lo; }
   static constexpr uint32_t Set(uint32_t reg, uint32_t value) {
     return (reg & ~kMask) | Make(value);
   }
@@ -358,6 +373,27 @@ class ChannelCompletedCount : public RegisterBase<ChannelCompletedCount> {
                                                channel_reg::kCompletedDescCount);
   }
 };
+
+// Poll-mode writeback address, channel offsets 0x88 (low half) and 0x8C (high half)
+// (facts §3.2, §5.1): the bus address of the 4-byte word the channel writes its completed count
+// to (PollModeWriteback, below) when pollmode_wb_enable is set.
+class ChannelPollModeWbAddrLo : public RegisterBase<ChannelPollModeWbAddrLo> {
+ public:
+  FPGADEXT_XDMA_FIELD(31, 0, addr_lo);
+  static constexpr RegisterAddr<ChannelPollModeWbAddrLo> Get(Direction dir, unsigned ch) {
+    return RegisterAddr<ChannelPollModeWbAddrLo>(ChannelBase(dir, ch) +
+                                                 channel_reg::kPollModeWbAddrLo);
+  }
+};
+class ChannelPollModeWbAddrHi : public RegisterBase<ChannelPollModeWbAddrHi> {
+ public:
+  FPGADEXT_XDMA_FIELD(31, 0, addr_hi);
+  static constexpr RegisterAddr<ChannelPollModeWbAddrHi> Get(Direction dir, unsigned ch) {
+    return RegisterAddr<ChannelPollModeWbAddrHi>(ChannelBase(dir, ch) +
+                                                 channel_reg::kPollModeWbAddrHi);
+  }
+};
+static_assert(ChannelPollModeWbAddrLo::Get(Direction::kC2h, 1).addr() == 0x1188);
 
 // Alignments, channel offset 0x4C (facts §3.2). Real MM engines report 0x00010140.
 class ChannelAlignments : public RegisterBase<ChannelAlignments> {

@@ -470,7 +470,7 @@ void Channel::StopWithError(uint32_t statusBits) {
 void Channel::Writeback(bool error) {
   // One 32-bit word: bit 31 error, 23:0 completed count (xdma-facts §5.1).
   const uint32_t word = PollModeWriteback::sts_err_field::Make(error) |
-                        PollModeWriteback::completed_count_field::Make(completed_);
+                        PollModeWriteback::completed_count_field::Truncate(completed_);
   if (board_.cfg.timing.enabled) DelayNs(board_.cfg.timing.writebackNs);
   (void)board_.HostWrite((uint64_t{wbHi_} << 32) | wbLo_, &word, sizeof word);
 }

@@ -170,12 +170,13 @@ long FirstMismatch(const uint8_t* a, const uint8_t* b, size_t n) {
 Bench::Bench(const BenchOptions& options)
     : model(options.model),
       channelMemory(iommu, options.ringCapacity, options.ringOffset),
-      platform(TestPlatform()) {
+      platform(options.platform) {
   model.ConfigWrite(models::pci::kCommand, 2,
                     models::pci::kCommandMemorySpace | models::pci::kCommandBusMaster);
   model.Connect(&port);
   io.bar = model.Bar(static_cast<unsigned>(model.dmaBarIndex()));
   channelMemory.config().cardMemorySize = options.model.cardMemorySize;
+  channelMemory.config().stopTimeoutNs = options.stopTimeoutNs;
   engine = std::make_unique<Engine>(io, platform, channelMemory.config());
   probeResult = engine->Probe();
   pool = std::make_unique<ChannelPool>(engine->Limits().channels[0], engine->Limits().channels[1]);

@@ -121,6 +121,10 @@ struct BenchOptions {
   uint32_t ringCapacity = 256;
   uint32_t ringOffset = 0;
   PlannerOptions planner{};
+  // The clock and relax of the engine and the planner (a test may drive its own clock).
+  Platform platform = TestPlatform();
+  // XdmaEngineConfig::stopTimeoutNs: how long Recover waits for a busy channel.
+  uint64_t stopTimeoutNs = XdmaEngineConfig{}.stopTimeoutNs;
   static models::XdmaModel::Config DefaultModel() {
     models::XdmaModel::Config c;
     c.cardMemorySize = 256ull << 20;

@@ -23,20 +23,20 @@ class DataMover {
   // Begins moving `length` (> 0) bytes between the card at `cardAddress` and the bytes
   // [hostOffset, hostOffset + length) of `host`, on `channel` of `direction`, using window slot
   // `slot` of `host`. Returns at once; the channel must be idle (one transfer per channel).
-  virtual IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress,
-                         HostMemory& host, uint32_t slot, uint64_t hostOffset,
-                         uint64_t length) = 0;
+  [[nodiscard]] virtual IOReturn Start(Direction direction, uint32_t channel, uint64_t cardAddress,
+                                       HostMemory& host, uint32_t slot, uint64_t hostOffset,
+                                       uint64_t length) = 0;
 
   // Advances the channel's transfer without blocking: kIOReturnNotReady while it runs (the
   // next window is started as soon as the previous one is done), kIOReturnSuccess once every
   // byte has moved and the last window is completed, or the error that stopped it — then the
   // window is completed and the channel needs Recover(). *done, if not null, is the number of
   // bytes known to have moved.
-  virtual IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) = 0;
+  [[nodiscard]] virtual IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) = 0;
 
   // Stops the channel (waiting for the engine to go idle), completes any window still
   // prepared, and clears errors so that the channel can be used again.
-  virtual IOReturn Recover(Direction direction, uint32_t channel) = 0;
+  [[nodiscard]] virtual IOReturn Recover(Direction direction, uint32_t channel) = 0;
 
  protected:
   ~DataMover() = default;

@@ -18,8 +18,9 @@ class HostMemory {
   // filled and *covered to the bytes they cover (≤ length; less when the memory needs more
   // segments than fit). `slot` (0 ≤ slot < Slots()) names the window: a slot holds one window
   // at a time, so windows in different slots can be in flight together.
-  virtual IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
-                                 BusSegment* segments, uint32_t* count, uint64_t* covered) = 0;
+  [[nodiscard]] virtual IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
+                                               BusSegment* segments, uint32_t* count,
+                                               uint64_t* covered) = 0;
   // Unmaps the slot's window. The device must be done with it.
   virtual void CompleteWindow(uint32_t slot) = 0;
   // How many windows can be prepared at once.
@@ -30,7 +31,7 @@ class HostMemory {
   // (the dext maps the memory descriptor once, e.g. IOMemoryDescriptor::CreateMapping). The
   // address stays valid as long as this object lives. Memory that cannot be reached by the CPU
   // returns kIOReturnUnsupported (the default), out-of-range requests kIOReturnBadArgument.
-  virtual IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) {
+  [[nodiscard]] virtual IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) {
     return kIOReturnUnsupported;
   }
 

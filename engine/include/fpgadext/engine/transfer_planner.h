@@ -23,7 +23,10 @@ struct PlannerOptions {
 // owns (no allocation). The host memory must stay alive until Poll returns a final status or
 // Abort returns.
 struct TransferJob {
+  // kIdle: never begun (or Begin refused it). kWaitingForChannel: checked, no channel free yet.
+  // kRunning: shares started on their channels. kDone: `result` is final, no channel held.
   enum class State : uint8_t { kIdle, kWaitingForChannel, kRunning, kDone };
+  static constexpr uint32_t kMaxShares = 4;  // channels per direction (xdma-facts §2)
   struct Share {
     uint32_t channel;
     bool active;
@@ -39,7 +42,7 @@ struct TransferJob {
   uint32_t ownedChannels = 0;  // channels the caller holds itself (not taken from the pool)
   uint32_t shareCount = 0;
   uint32_t active = 0;
-  Share shares[4] = {};
+  Share shares[kMaxShares] = {};
   IOReturn result = kIOReturnSuccess;
   uint64_t done = 0;  // bytes known to have moved
 };
@@ -53,8 +56,10 @@ class TransferPlanner {
   // `host`. Errors: kIOReturnBadArgument when length > host.Length() or the card range wraps
   // around; kIOReturnOverrun when it ends past the card's memory; kIOReturnTimeout; the
   // engine's error otherwise (the channels are recovered before returning). Length 0 succeeds
-  // at once.
-  IOReturn Execute(Direction direction, uint64_t cardAddress, HostMemory& host, uint64_t length);
+  // at once. Begin, then Poll until the job is done, relaxing (Platform::relax) between polls
+  // that found nothing new: the same checks, shares, deadline and recovery as the job API.
+  [[nodiscard]] IOReturn Execute(Direction direction, uint64_t cardAddress, HostMemory& host,
+                                 uint64_t length);
 
   // The same transfer without blocking: Begin checks it (the errors of Execute, returned at
   // once; nothing started) and starts it if a channel is free; Poll advances it and returns
@@ -63,9 +68,9 @@ class TransferPlanner {
   // polls again when it likes (e.g. from a dispatch queue). `ownedChannels`, if not 0, is a
   // mask of channels of `direction` the caller has taken from the pool for itself (a ring's
   // exclusive channel): the job runs on those and never takes or gives back pool channels.
-  IOReturn Begin(Direction direction, uint64_t cardAddress, HostMemory& host, uint64_t length,
-                 TransferJob* job, uint32_t ownedChannels = 0);
-  IOReturn Poll(TransferJob* job);
+  [[nodiscard]] IOReturn Begin(Direction direction, uint64_t cardAddress, HostMemory& host,
+                               uint64_t length, TransferJob* job, uint32_t ownedChannels = 0);
+  [[nodiscard]] IOReturn Poll(TransferJob* job);
   // Stops a job that has not finished (its channels recovered and given back; the host memory
   // is no longer touched once it returns) and completes it with `reason`.
   void Abort(TransferJob* job, IOReturn reason);
@@ -76,6 +81,11 @@ class TransferPlanner {
   Platform platform_;
   PlannerOptions options_;
 
+  // Begin for a job that is already default-initialised.
+  [[nodiscard]] IOReturn BeginFresh(Direction direction, uint64_t cardAddress, HostMemory& host,
+                                    uint64_t length, TransferJob* job, uint32_t ownedChannels);
+  // The channels a waiting job may start on now (0: none free).
+  uint32_t TakeChannels(TransferJob* job);
   void StartShares(TransferJob* job, uint32_t mask);
   void ReleaseChannels(TransferJob* job, uint32_t mask);
   void Finish(TransferJob* job, IOReturn result);
