@@ -44,7 +44,8 @@ head -c 65536 /dev/urandom >"$tmp/data.bin"
 expect_exit 0 "setup: write a file to the card" -- fpga write -a 0 -i "$tmp/data.bin"
 
 # --- closed standard descriptors -----------------------------------------------------------
-expect_exit 1 "read_with_stdout_closed_fails" -- bash -c '"$0" --card-size 16M -q read -a 0 -s 65536 >&-' "$cli"
+# (Reading from 0x8000: were the card file descriptor 1, the bytes would land at card offset 0.)
+expect_exit 1 "read_with_stdout_closed_fails" -- bash -c '"$0" --card-size 16M -q read -a 0x8000 -s 4096 >&-' "$cli"
 expect_message "standard output"
 fpga read -a 0 -s 65536 -o "$tmp/after.bin" && cmp -s "$tmp/data.bin" "$tmp/after.bin" &&
   pass "read_with_stdout_closed_leaves_card_memory_intact" ||
