@@ -41,7 +41,7 @@ struct Mapping {
   uint32_t type;
   uint64_t address;
   uint64_t size;
-  IOMemoryDescriptor* memory;  // retained while mapped
+  IOMemoryDescriptor* memory;                // retained while mapped
   void (*unmap)(void*, uint64_t) = nullptr;  // undoes the view (buffer view, device mapping)
 };
 
@@ -216,12 +216,20 @@ bool ClassesOf(uint32_t handle, std::vector<std::string>* classes) {
   auto it = gHandles.find(handle);
   if (it == gHandles.end()) return false;
   switch (it->second.kind) {
-    case Handle::Kind::kService: *classes = it->second.classes; break;
-    case Handle::Kind::kIterator: *classes = {"OSIterator", "OSObject"}; break;
-    case Handle::Kind::kConnection: *classes = {"IOUserUserClient", "IOUserClient", "IOService",
-                                                "IORegistryEntry", "OSObject"}; break;
-    case Handle::Kind::kNotifier: *classes = {"IOUserNotification", "OSIterator", "OSObject"}; break;
-    case Handle::Kind::kPort: return false;  // a receive right, not an IOKit object
+    case Handle::Kind::kService:
+      *classes = it->second.classes;
+      break;
+    case Handle::Kind::kIterator:
+      *classes = {"OSIterator", "OSObject"};
+      break;
+    case Handle::Kind::kConnection:
+      *classes = {"IOUserUserClient", "IOUserClient", "IOService", "IORegistryEntry", "OSObject"};
+      break;
+    case Handle::Kind::kNotifier:
+      *classes = {"IOUserNotification", "OSIterator", "OSObject"};
+      break;
+    case Handle::Kind::kPort:
+      return false;  // a receive right, not an IOKit object
   }
   return true;
 }
@@ -243,7 +251,7 @@ bool ObjectConformsTo(uint32_t handle, const char* className) {
 
 std::string SuperclassOf(const std::string& className) {
   static const std::map<std::string, std::string> kSuper = {
-      {"IOPCIDevice", "IOService"},        {"IOUserService", "IOService"},
+      {"IOPCIDevice", "IOService"},         {"IOUserService", "IOService"},
       {"IOUserUserClient", "IOUserClient"}, {"IOUserClient", "IOService"},
       {"IOService", "IORegistryEntry"},     {"IORegistryEntry", "OSObject"},
       {"IOUserNotification", "OSIterator"}, {"OSIterator", "OSObject"},
@@ -367,7 +375,8 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
     return;
   }
   if ((rq.oolInputSize != 0 && rq.oolInputSize <= kInbandMax) ||
-      (rq.oolOutputSize != 0 && (rq.oolOutputSize <= kInbandMax || rq.oolOutputSize > UINT32_MAX)) ||
+      (rq.oolOutputSize != 0 &&
+       (rq.oolOutputSize <= kInbandMax || rq.oolOutputSize > UINT32_MAX)) ||
       rq.inbandInputSize > kInbandMax || rq.inbandOutputCapacity > kInbandMax) {
     reply->status = kIOReturnIPCError;
     return;
@@ -393,7 +402,8 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
   args.selector = rq.selector;
   args.scalarInput = rq.scalarInput;
   args.scalarInputCount = rq.scalarInputCount;
-  if (rq.inbandInputSize != 0) args.structureInput = OSData::withBytes(rq.inbandInput, rq.inbandInputSize);
+  if (rq.inbandInputSize != 0)
+    args.structureInput = OSData::withBytes(rq.inbandInput, rq.inbandInputSize);
   if (rq.oolInputSize != 0) {
     const IOAddressSegment seg{rq.oolInputAddress, rq.oolInputSize};
     args.structureInputDescriptor =
@@ -406,7 +416,7 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
   }
   args.scalarOutput = scalarOutput;
   args.scalarOutputCount = rq.scalarOutputCapacity;
-  args.structureOutputMaximumSize = rq.variableOutput ? 0xffffffffull
+  args.structureOutputMaximumSize = rq.variableOutput  ? 0xffffffffull
                                     : rq.oolOutputSize ? rq.oolOutputSize
                                                        : rq.inbandOutputCapacity;
   if (rq.async) {
@@ -478,6 +488,16 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
   Mapping m{type, 0, b ? b->length : 0, memory, nullptr};
   if (b == nullptr || m.size == 0) {
     ret = kIOReturnBadArgument;
+  } else if (b->multi) {
+    // Each part mapped in turn into one range, as xnu's IOMultiMemoryDescriptor::doMap does.
+    // A mapping that fails is kIOReturnBadArgument to the app (xnu IOUserClient.cpp,
+    // is_io_connect_map_memory_into_task); what is not emulated stays kIOReturnUnsupported.
+    ret = MapMultiMemory(b, 0, m.size, readOnly, &m.address);
+    if (ret == kIOReturnSuccess) {
+      m.unmap = UnmapPages;
+    } else if (ret != kIOReturnUnsupported) {
+      ret = kIOReturnBadArgument;
+    }
   } else if (b->kind == MemoryBacking::Kind::kBuffer) {
     // Whole pages of the emulated Mac (xnu maps page-granular): the app may reach the rest of
     // the buffer's last page, which is the buffer's own (IOBufferMemoryDescriptor.cpp rounds
@@ -627,8 +647,8 @@ void TerminateConnections(ServiceNode* node) {
   for (auto& c : ended) broker::EndConnection(c, false);
 }
 
-AsyncCompletionAction* AsyncCompletionAction::Create(OSObject* target, uint32_t port,
-                                                     const uint64_t reference[broker::kAsyncRefCount]) {
+AsyncCompletionAction* AsyncCompletionAction::Create(
+    OSObject* target, uint32_t port, const uint64_t reference[broker::kAsyncRefCount]) {
   auto* action = ::new AsyncCompletionAction;
   target->retain();
   action->target_ = target;

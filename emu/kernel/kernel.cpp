@@ -58,7 +58,9 @@ bool PciIdListMatches(const char* list, uint32_t id, uint32_t defaultMask) {
 Kernel::Kernel(const Machine::Config& config) : iommu_(config.iommu) {}
 
 Kernel::~Kernel() {
-  // Stop every driver (and its user clients) while the functions are still there.
+  // The dexts end: services whose Start failed go, then every driver (and its user clients)
+  // stops, while the functions are still there.
+  ReleaseFailedServices(nullptr);
   for (auto& slot : slots_) {
     if (slot->node != nullptr) TerminateNode(slot->node);
   }
@@ -83,9 +85,13 @@ Kernel::~Kernel() {
   }
 }
 
-Kernel* Kernel::Current() { return gCurrentKernel; }
+Kernel* Kernel::Current() {
+  return gCurrentKernel;
+}
 
-void SetCurrentKernel(Kernel* kernel) { gCurrentKernel = kernel; }
+void SetCurrentKernel(Kernel* kernel) {
+  gCurrentKernel = kernel;
+}
 
 ServiceNode* Kernel::AddNode(IOService* service, ServiceNode* provider,
                              const std::string& className, const std::string& name,
@@ -96,8 +102,8 @@ ServiceNode* Kernel::AddNode(IOService* service, ServiceNode* provider,
   node->name = name;
   node->service = service;
   node->provider = provider;
-  node->properties = properties ? OSDictionary::withDictionary(properties, 0)
-                                : OSDictionary::withCapacity(4);
+  node->properties =
+      properties ? OSDictionary::withDictionary(properties, 0) : OSDictionary::withCapacity(4);
   node->dext = dext;
   service->EmulationSetNode(node.get());
   std::lock_guard guard(registryLock_);
@@ -144,13 +150,22 @@ IOReturn Kernel::StartService(ServiceNode* node) {
   IOService* provider = node->provider ? node->provider->service : nullptr;
   IOReturn ret = kIOReturnError;
   IOService* service = node->service;
-  IOReturn queued = service->EmulationQueue(nullptr)->EmulationSync(
-      [&] { ret = service->Start(provider); });
+  IOReturn queued =
+      service->EmulationQueue(nullptr)->EmulationSync([&] { ret = service->Start(provider); });
   if (queued != kIOReturnSuccess) ret = queued;
   if (ret != kIOReturnSuccess) {
     os_log_error(OS_LOG_DEFAULT, "%{public}s::Start failed: 0x%x", node->name.c_str(), ret);
-    // A failed Start is followed by Stop on a Mac only when Start called super; the emulation
-    // leaves the service to be freed.
+    // xnu IOService::startCandidate answers a failed start() with detach() alone: no Stop
+    // (IOUserServer::serviceStarted ignores the failure, so a RegisterService made in Start is
+    // never carried out), and the service leaves the registry. Its IOUserServer keeps it
+    // (serviceAttach; only serviceStop removes it) while the dext process runs, and a provider
+    // the driver opened stays open: only Stop closes it (IOUserServer::serviceDidStop).
+    service->retain();
+    if (provider != nullptr) provider->retain();
+    {
+      std::lock_guard guard(registryLock_);
+      failedServices_.emplace_back(service, provider);
+    }
     node->terminated = true;
     RemoveNode(node);
     return ret;
@@ -166,6 +181,23 @@ IOReturn Kernel::StartService(ServiceNode* node) {
   }
   if (publish) ServicePublished(node);
   return ret;
+}
+
+void Kernel::ReleaseFailedServices(IOService* provider) {
+  std::vector<std::pair<IOService*, IOService*>> released;
+  {
+    std::lock_guard guard(registryLock_);
+    std::vector<std::pair<IOService*, IOService*>> kept;
+    for (const auto& f : failedServices_) {
+      (provider == nullptr || f.second == provider ? released : kept).push_back(f);
+    }
+    failedServices_ = std::move(kept);
+  }
+  for (auto& [service, from] : released) {
+    if (auto* pci = OSDynamicCast(IOPCIDevice, from)) pci->EmulationCloseFor(service);
+    OSSafeReleaseNULL(service);
+    OSSafeReleaseNULL(from);
+  }
 }
 
 void Kernel::TerminateNode(ServiceNode* node) {
@@ -261,6 +293,8 @@ void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
   }
   if (slot == nullptr) return;
   if (surprise) slot->Remove();
+  // The emulation lets go of a failed driver of this function now, while its nub still exists.
+  ReleaseFailedServices(slot->nub);
   ServiceTerminating(slot->node);
   // The nub's children (the driver and its user clients) stop; then the nub goes.
   std::vector<ServiceNode*> children;
@@ -386,7 +420,8 @@ void Kernel::MatchSlot(PciSlot* slot) {
   std::vector<Candidate>* list = &candidates;  // blocks capture by copy
   for (auto& owned : dexts_) {
     Dext* dext = owned.get();
-    auto* personalities = OSDynamicCast(OSDictionary, dext->infoPlist->getObject("IOKitPersonalities"));
+    auto* personalities =
+        OSDynamicCast(OSDictionary, dext->infoPlist->getObject("IOKitPersonalities"));
     personalities->iterateObjects(^bool(OSObject* key, OSObject* value) {
       auto* p = OSDynamicCast(OSDictionary, value);
       if (p == nullptr) return true;
@@ -426,7 +461,8 @@ void Kernel::MatchSlot(PciSlot* slot) {
       OSSafeReleaseNULL(object);
       continue;
     }
-    ServiceNode* node = AddNode(service, slot->node, "IOUserService", userClass, c.personality, c.dext);
+    ServiceNode* node =
+        AddNode(service, slot->node, "IOUserService", userClass, c.personality, c.dext);
     if (StartService(node) == kIOReturnSuccess) return;
   }
 }

@@ -69,6 +69,8 @@ struct MemoryBacking {
   unsigned memoryIndex = 0;
   // Sub-descriptors and concatenations keep the descriptors they were cut from alive.
   std::vector<IOMemoryDescriptor*> sources;
+  // Made by CreateWithMemoryDescriptors: `sources` are its parts, mapped part by part.
+  bool multi = false;
 };
 
 // A live IODMACommand preparation.
@@ -189,7 +191,7 @@ struct Dext {
   // What its code signature carries on a Mac: <bundle>/Entitlements.plist (entitlement_check.h);
   // retained, nullptr when the bundle has none.
   OSDictionary* entitlements = nullptr;
-  void* handle = nullptr;             // dlopen handle, when the bundle has an executable
+  void* handle = nullptr;  // dlopen handle, when the bundle has an executable
 };
 
 // The kernel: one per Machine.
@@ -232,6 +234,9 @@ class Kernel {
  private:
   void MatchSlot(PciSlot* slot);
   void RemoveNode(ServiceNode* node);
+  // Lets go of the services whose Start failed (all of them, or those of one provider): a
+  // provider they left open is closed, as when a dext process ends.
+  void ReleaseFailedServices(IOService* provider);
 
   Iommu iommu_;
   std::recursive_mutex registryLock_;
@@ -243,6 +248,9 @@ class Kernel {
   uint64_t nextBar32_ = 0xA000'0000ull;     // 32-bit BARs below 4 GiB
   uint64_t nextBar64_ = 0x60'0000'0000ull;  // 64-bit BARs high
   std::vector<std::unique_ptr<Dext>> dexts_;
+  // Services whose Start failed, with their providers (both retained): detached from the
+  // registry, not stopped, kept alive as xnu's IOUserServer keeps them (kernel.cpp).
+  std::vector<std::pair<IOService*, IOService*>> failedServices_;
 };
 
 // Closes every app connection to the user client `node` (broker.cpp).
@@ -302,5 +310,9 @@ IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryInde
 // when neither is possible. `unmap` receives what must be called to undo it.
 void* MapDeviceMemory(MemoryBacking* backing, bool readOnly, uint64_t* size,
                       void (**unmap)(void*, uint64_t));
+// A view of [offset, offset+length) of a descriptor made by CreateWithMemoryDescriptors, each
+// part mapped in turn into one range (IOMultiMemoryDescriptor.cpp); undone by UnmapPages.
+IOReturn MapMultiMemory(const MemoryBacking* multi, uint64_t offset, uint64_t length, bool readOnly,
+                        uint64_t* address);
 
 }  // namespace fpgadext::emu

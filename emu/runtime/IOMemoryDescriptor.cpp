@@ -129,7 +129,16 @@ kern_return_t IOMemoryDescriptor::CreateMapping(uint64_t options, uint64_t addre
 
   auto* m = OSTypeAllocInitEmulated<IOMemoryMap>();
   if (m == nullptr) return kIOReturnNoMemory;
-  if (b->kind == MemoryBacking::Kind::kBuffer) {
+  if (b->multi) {
+    // Each part mapped in turn into one range (IOMultiMemoryDescriptor.cpp).
+    uint64_t view = 0;
+    const IOReturn ret = fpgadext::emu::MapMultiMemory(b, offset, len, readOnly, &view);
+    if (ret != kIOReturnSuccess) {
+      m->release();
+      return ret;
+    }
+    m->EmulationSet(view, len, offset, UnmapPages, this);
+  } else if (b->kind == MemoryBacking::Kind::kBuffer) {
     // A second view of the shared-memory object, with its own protection.
     const uint64_t page = HostPageSize();
     const uint64_t start = offset & ~(page - 1);
@@ -219,6 +228,7 @@ kern_return_t IOMemoryDescriptor::CreateSubMemoryDescriptor(uint64_t options, ui
   ForEachPiece(b, offset, length, [&](MemoryRange piece) { cut.push_back(piece); });
   b->ranges = std::move(cut);
   b->length = length;
+  b->multi = false;  // a range of one descriptor, mapped as one
   *memory = whole;
   return kIOReturnSuccess;
 }
@@ -246,9 +256,10 @@ kern_return_t IOMemoryDescriptor::CreateWithMemoryDescriptors(
     b->ranges.insert(b->ranges.end(), d->backing_->ranges.begin(), d->backing_->ranges.end());
     b->length += d->backing_->length;
   }
-  // Built by the dext: not client-owned for the read-only rule, and a live view.
+  // Built by the dext: not client-owned for the read-only rule; mapped part by part.
   b->clientOwned = false;
   b->copyOnWrite = false;
+  b->multi = true;
   *memory = NewDescriptor(b);
   return kIOReturnSuccess;
 }

@@ -1,7 +1,9 @@
 // Rules of DriverKit memory objects (driverkit-semantics.md §3.2–§3.4): CreateMapping,
 // sub-descriptors and concatenations, IOBufferMemoryDescriptor, and memory a dext shares with its
 // app through CopyClientMemoryForType + IOConnectMapMemory64.
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "harness.h"
@@ -247,19 +249,25 @@ TEST_F(MemoryRules, CreateWithMemoryDescriptorsWithBadOptionsIsBadArgument) {
 }
 
 TEST_F(MemoryRules, CreateWithMemoryDescriptorsConcatenatesInOrder) {
-  std::vector<uint8_t> a(5000 + 3), b(3000);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = Pattern(7, i);
-  for (size_t i = 0; i < b.size(); ++i) b[i] = Pattern(8, i);
-  const uint8_t* aStart = a.data() + 3;  // misaligned on purpose
+  // Parts that start on a 16 KiB page, the first a whole page: what a Mac maps byte-exact
+  // (multi_memory_test.cpp has the other layouts).
+  constexpr size_t kPage = 16384;
+  std::unique_ptr<uint8_t, decltype(&std::free)> a(
+      static_cast<uint8_t*>(std::aligned_alloc(kPage, kPage)), &std::free);
+  std::unique_ptr<uint8_t, decltype(&std::free)> b(
+      static_cast<uint8_t*>(std::aligned_alloc(kPage, kPage)), &std::free);
+  ASSERT_TRUE(a && b);
+  for (size_t i = 0; i < kPage; ++i) a.get()[i] = Pattern(7, i);
+  for (size_t i = 0; i < 3000; ++i) b.get()[i] = Pattern(8, i);
   std::vector<uint64_t> out(3);
   ASSERT_EQ(Call(kSelConcatenate,
-                 {reinterpret_cast<uint64_t>(aStart), 5000, reinterpret_cast<uint64_t>(b.data()),
-                  b.size(), kClientInOut, 0},
+                 {reinterpret_cast<uint64_t>(a.get()), kPage, reinterpret_cast<uint64_t>(b.get()),
+                  3000, kClientInOut, 0},
                  &out),
             kIOReturnSuccess);
   ASSERT_EQ(static_cast<IOReturn>(out[0]), kIOReturnSuccess);
-  EXPECT_EQ(out[1], 8000u);
-  EXPECT_EQ(out[2], Fnv1a(b.data(), b.size(), Fnv1a(aStart, 5000)));
+  EXPECT_EQ(out[1], kPage + 3000);
+  EXPECT_EQ(out[2], Fnv1a(b.get(), 3000, Fnv1a(a.get(), kPage)));
 }
 
 // ---- §3.3 IOBufferMemoryDescriptor -----------------------------------------------------------

@@ -6,11 +6,24 @@
 #include <os/log.h>
 
 #include "../probe_registers.h"
+#include "failed_start_protocol.h"
 
 struct ConformanceDriver_IVars {
   IOPCIDevice* device;
   uint16_t commandAtOpen;
+  bool failing;       // asked to fail Start (failed_start_protocol.h)
+  uint8_t registers;  // BAR0's memory index
 };
+
+namespace {
+
+void MarkScratch(ConformanceDriver_IVars* iv, uint64_t bits) {
+  uint64_t value = 0;
+  iv->device->MemoryRead64(iv->registers, probe::kScratch, &value);
+  iv->device->MemoryWrite64(iv->registers, probe::kScratch, value | bits);
+}
+
+}  // namespace
 
 bool ConformanceDriver::init() {
   if (!super::init()) return false;
@@ -19,6 +32,11 @@ bool ConformanceDriver::init() {
 }
 
 void ConformanceDriver::free() {
+  if (ivars != nullptr && ivars->device != nullptr) {
+    // Only a driver whose Stop never ran still holds the device here.
+    if (ivars->failing) MarkScratch(ivars, conformance::kFreeRan);
+    OSSafeReleaseNULL(ivars->device);
+  }
   IOSafeDeleteNULL(ivars, ConformanceDriver_IVars, 1);
   super::free();
 }
@@ -36,6 +54,16 @@ kern_return_t IMPL(ConformanceDriver, Start) {
   ivars->commandAtOpen = command;
   ivars->device->ConfigurationWrite16(kIOPCIConfigurationOffsetCommand,
                                       command | kIOPCICommandBusLead | kIOPCICommandMemorySpace);
+  ivars->device->GetBARInfo(0, &ivars->registers, nullptr, nullptr);
+  uint64_t scratch = 0;
+  ivars->device->MemoryRead64(ivars->registers, probe::kScratch, &scratch);
+  if (scratch == conformance::kFailStartRequest) {
+    // Fails after opening the device and registering: what a Mac does next is the test's.
+    ivars->failing = true;
+    ivars->device->MemoryWrite64(ivars->registers, probe::kScratch, conformance::kStartFailed);
+    RegisterService();
+    return conformance::kFailStartError;
+  }
   return RegisterService();
 }
 
@@ -47,6 +75,7 @@ kern_return_t IMPL(ConformanceDriver, Stop) {
     ivars->device->GetBARInfo(0, &index, nullptr, nullptr);
     ivars->device->MemoryRead32(index, probe::kId, &id);
     os_log(OS_LOG_DEFAULT, "ConformanceDriver::Stop: ID register 0x%08x", id);
+    if (ivars->failing) MarkScratch(ivars, conformance::kStopRan);
     ivars->device->Close(this, 0);
     OSSafeReleaseNULL(ivars->device);
   }
@@ -65,5 +94,9 @@ kern_return_t IMPL(ConformanceDriver, NewUserClient) {
   return kIOReturnSuccess;
 }
 
-IOPCIDevice* ConformanceDriver::GetDevice() { return ivars->device; }
-uint16_t ConformanceDriver::CommandAtOpen() { return ivars->commandAtOpen; }
+IOPCIDevice* ConformanceDriver::GetDevice() {
+  return ivars->device;
+}
+uint16_t ConformanceDriver::CommandAtOpen() {
+  return ivars->commandAtOpen;
+}

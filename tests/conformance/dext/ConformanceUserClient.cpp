@@ -10,6 +10,7 @@
 #include "../probe_registers.h"
 #include "ConformanceDriver.h"
 #include "MemPciMethods.h"
+#include "MultiMemoryMethods.h"
 #include "conformance_protocol.h"
 #include "mempci_protocol.h"
 
@@ -170,8 +171,12 @@ kern_return_t IMPL(ConformanceUserClient, CopyClientMemoryForType) {
       *options = kIOUserClientMemoryReadOnly;
       return ivars->driver->GetDevice()->_CopyDeviceMemoryWithIndex(index, memory, ivars->driver);
     }
-    default:
-      return kIOReturnBadArgument;
+    default: {
+      bool handled = false;
+      const kern_return_t ret =
+          MultiMemoryForType(type, ivars->shared, ivars->noLength, memory, &handled);
+      return handled ? ret : kIOReturnBadArgument;
+    }
   }
 }
 
@@ -784,7 +789,8 @@ kern_return_t ConformanceUserClient::ExternalMethod(uint64_t selector,
     }
     default: {
       bool handled = false;
-      const kern_return_t ret = MemPciExternalMethod(device, selector, a, &handled);
+      kern_return_t ret = MultiMemoryExternalMethod(selector, a, &handled);
+      if (!handled) ret = MemPciExternalMethod(device, selector, a, &handled);
       return handled ? ret : kIOReturnBadArgument;  // else an unknown selector
     }
   }
