@@ -12,8 +12,8 @@ void ConformanceTest::SetUp() {
   device_ = std::make_unique<ProbeDevice>();
   ASSERT_EQ(machine_->AttachPciFunction(device_.get(), "probe"), kIOReturnSuccess);
   ASSERT_EQ(machine_->LoadDext(CONFORMANCE_DEXT_BUNDLE), kIOReturnSuccess);
-  service_ = IOServiceGetMatchingService(kIOMainPortDefault,
-                                         IOServiceNameMatching("ConformanceDriver"));
+  service_ =
+      IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("ConformanceDriver"));
   ASSERT_NE(service_, IO_OBJECT_NULL) << "the dext did not match the probe device";
   ASSERT_EQ(IOServiceOpen(service_, mach_task_self(), 0, &connection_), kIOReturnSuccess);
 }
@@ -36,10 +36,9 @@ kern_return_t ConformanceTest::Call(uint32_t selector, const std::vector<uint64_
                                     size_t inStructSize, void* outStruct, size_t* outStructSize) {
   uint64_t scalars[16] = {};
   uint32_t count = out ? static_cast<uint32_t>(out->size()) : 0;
-  kern_return_t ret = IOConnectCallMethod(connection_, selector, in.data(),
-                                          static_cast<uint32_t>(in.size()), inStruct, inStructSize,
-                                          out ? scalars : nullptr, out ? &count : nullptr, outStruct,
-                                          outStructSize);
+  kern_return_t ret = IOConnectCallMethod(
+      connection_, selector, in.data(), static_cast<uint32_t>(in.size()), inStruct, inStructSize,
+      out ? scalars : nullptr, out ? &count : nullptr, outStruct, outStructSize);
   if (out != nullptr && ret == kIOReturnSuccess) out->assign(scalars, scalars + count);
   return ret;
 }

@@ -58,20 +58,22 @@ int main() {
     const bool osdata = seen[kInspectFlags] & kHasStructureOutput;
     char received[64];
     std::snprintf(received, sizeof received, "%s, max %llu",
-                  descriptor ? "descriptor" : osdata ? "OSData" : "both fields NULL",
+                  descriptor ? "descriptor"
+                  : osdata   ? "OSData"
+                             : "both fields NULL",
                   static_cast<unsigned long long>(seen[kInspectOutputMaximumSize]));
 
     const uint64_t length = size;
     capacity = size;
-    kern_return_t ret = IOConnectCallMethod(connection, kSelCorrectedOutput, &length, 1, nullptr,
-                                            0, nullptr, nullptr, size ? buffer.data() : nullptr,
-                                            &capacity);
+    kern_return_t ret =
+        IOConnectCallMethod(connection, kSelCorrectedOutput, &length, 1, nullptr, 0, nullptr,
+                            nullptr, size ? buffer.data() : nullptr, &capacity);
     size_t good = 0;
     while (good < size && buffer[good] == Pattern(2, good)) ++good;
     const bool ok = ret == kIOReturnSuccess && good == size;
     failures += !ok;
-    std::printf("%-12zu %-28s %s (%zu of %zu bytes right)\n", size, received,
-                ok ? "ok" : "WRONG", good, size);
+    std::printf("%-12zu %-28s %s (%zu of %zu bytes right)\n", size, received, ok ? "ok" : "WRONG",
+                good, size);
   }
   IOServiceClose(connection);
   IOObjectRelease(service);
