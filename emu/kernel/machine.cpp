@@ -1,10 +1,6 @@
 #include <DriverKit/IOLib.h>
 #include <fpgadext/emu/machine.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-
 #include "broker.h"
 #include "kernel.h"
 
@@ -14,36 +10,11 @@ Machine* gCurrentMachine = nullptr;
 
 // The machine's config with the IOMMU the profile's Mac has.
 Machine::Config WithProfileIommu(Machine::Config config) {
-  const bool intel = config.profile == HardwareProfile::kIntel;
-  config.iommu.kind = intel ? Iommu::Kind::kVtd : Iommu::Kind::kDart;
-  config.iommu.pageSize = intel ? 4096 : 16384;
+  config.iommu = HardwareProfileIommu(config.profile, config.iommu);
   return config;
 }
 
 }  // namespace
-
-HardwareProfile HardwareProfileFromEnvironment() {
-  const char* value = std::getenv("FPGADEXT_EMU_PROFILE");
-  if (value == nullptr || *value == '\0' || std::strcmp(value, "apple-silicon") == 0) {
-    return HardwareProfile::kAppleSilicon;
-  }
-  if (std::strcmp(value, "intel") == 0) return HardwareProfile::kIntel;
-  std::fprintf(stderr,
-               "fpgadext emulation: FPGADEXT_EMU_PROFILE=%s is not a hardware profile; use "
-               "apple-silicon (the default) or intel\n",
-               value);
-  std::exit(2);
-}
-
-const char* HardwareProfileName(HardwareProfile profile) {
-  return profile == HardwareProfile::kIntel ? "intel" : "apple-silicon";
-}
-
-uint64_t HardwareProfilePageSize(HardwareProfile profile) {
-  // arm64 macOS tasks have 16 KiB pages (xnu osfmk/mach/arm/vm_param.h, __ARM_16K_PG__);
-  // x86_64 has 4 KiB (osfmk/mach/i386/vm_param.h, I386_PGBYTES).
-  return profile == HardwareProfile::kIntel ? 4096 : 16384;
-}
 
 void SetCurrentKernel(Kernel* kernel);
 

@@ -112,12 +112,13 @@ ChannelMemory::ChannelMemory(emu::Iommu& iommu, uint32_t capacity, uint32_t ring
     for (uint32_t c = 0; c < xdma::kMaxChannels; ++c) {
       auto ring = std::make_unique<HostBytes>(ringBytes, ringOffset);
       std::vector<BusSegment>& segs = segments_[d * xdma::kMaxChannels + c];
-      // One mapping per 4 KiB page: the ring's pages are scattered on the bus.
+      // One mapping per IOMMU page: the ring's pages are scattered on the bus.
+      const size_t page = iommu_.pageSize();
       size_t at = 0;
       while (at < ringBytes) {
         uint8_t* p = ring->data() + at;
         const size_t piece =
-            std::min<size_t>(ringBytes - at, 4096 - reinterpret_cast<uintptr_t>(p) % 4096);
+            std::min<size_t>(ringBytes - at, page - reinterpret_cast<uintptr_t>(p) % page);
         uint64_t bus = 0;
         if (iommu_.Map(p, piece, emu::DmaAccess::kDeviceRead, 64, &bus) != kIOReturnSuccess) {
           std::abort();
@@ -168,7 +169,8 @@ long FirstMismatch(const uint8_t* a, const uint8_t* b, size_t n) {
 }
 
 Bench::Bench(const BenchOptions& options)
-    : model(options.model),
+    : iommu(emu::HardwareProfileIommu(options.profile)),
+      model(options.model),
       channelMemory(iommu, options.ringCapacity, options.ringOffset),
       platform(options.platform) {
   model.ConfigWrite(models::pci::kCommand, 2,

@@ -1,8 +1,11 @@
 // Test bench for the engine: the real XdmaEngine and TransferPlanner driving models/xdma through
 // its DMA BAR, with host memory, descriptor rings and writeback words mapped through the
-// emulated IOMMU (no dext, no DriverKit runtime).
+// emulated IOMMU (no dext, no DriverKit runtime). The IOMMU and the page size are those of the
+// hardware profile FPGADEXT_EMU_PROFILE names (docs/emulation.md, "Hardware profiles"), as on
+// an emulated Machine: CTest runs the engine tests in both profiles.
 #pragma once
 
+#include <fpgadext/emu/hardware_profile.h>
 #include <fpgadext/emu/iommu.h>
 #include <fpgadext/emu/pci_function.h>
 #include <fpgadext/engine/transfer_planner.h>
@@ -42,7 +45,8 @@ class IommuPort final : public emu::DmaPort {
   emu::Iommu& iommu_;
 };
 
-// Page-aligned host allocation with the bytes of interest at `offset`.
+// Host allocation aligned to the largest page of any profile (16 KiB), with the bytes of
+// interest at `offset`.
 class HostBytes {
  public:
   HostBytes(size_t size, size_t offset);
@@ -94,8 +98,8 @@ class IommuHostMemory final : public HostMemory {
 };
 
 // Descriptor rings and writeback words of every channel, in host memory mapped through the
-// IOMMU page by page (scattered bus pages). `ringOffset` (a multiple of 32) places each ring
-// that far into its first page, so blocks meet page boundaries at odd places.
+// IOMMU page by page (the IOMMU's pages: scattered bus pages). `ringOffset` (a multiple of 32)
+// places each ring that far into its first page, so blocks meet page boundaries at odd places.
 class ChannelMemory {
  public:
   ChannelMemory(emu::Iommu& iommu, uint32_t capacity, uint32_t ringOffset = 0);
@@ -117,6 +121,10 @@ void FillPattern(uint8_t* p, size_t n, uint32_t seed);
 long FirstMismatch(const uint8_t* a, const uint8_t* b, size_t n);
 
 struct BenchOptions {
+  // The Mac the bench is: its IOMMU (DART or VT-d) and page size. A test that makes a device
+  // touch memory it was not given on purpose says kIntel: VT-d refuses and records the access,
+  // where DART would stop the machine (or let a write to read-only memory land).
+  emu::HardwareProfile profile = emu::HardwareProfileFromEnvironment();
   models::XdmaModel::Config model = DefaultModel();
   uint32_t ringCapacity = 256;
   uint32_t ringOffset = 0;
@@ -125,6 +133,8 @@ struct BenchOptions {
   Platform platform = TestPlatform();
   // XdmaEngineConfig::stopTimeoutNs: how long Recover waits for a busy channel.
   uint64_t stopTimeoutNs = XdmaEngineConfig{}.stopTimeoutNs;
+  // The profile's page size (a ring offset that puts a ring near a page end uses it).
+  uint64_t PageSize() const { return emu::HardwareProfilePageSize(profile); }
   static models::XdmaModel::Config DefaultModel() {
     models::XdmaModel::Config c;
     c.cardMemorySize = 256ull << 20;

@@ -27,7 +27,8 @@ struct PioBench {
     c.memorySize = 256 * 1024;
     return c;
   }
-  emu::Iommu iommu;  // unused by PIO: HostMemory still needs one for its windows
+  // Unused by PIO: HostMemory still needs one for its windows.
+  emu::Iommu iommu{emu::HardwareProfileIommu(emu::HardwareProfileFromEnvironment())};
   models::BramModel model{Config()};
   uint8_t* window = nullptr;
   uint64_t size = 0;

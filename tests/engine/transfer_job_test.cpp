@@ -206,9 +206,11 @@ TEST(TransferJob, WaitingPastTheDeadlineTimesOutWithNothingStarted) {
 }
 
 // A running job stopped by its owner: the channel is recovered and given back, the host memory
-// is no longer prepared, and the job keeps the reason it was given.
+// is no longer prepared, and the job keeps the reason it was given. VT-d: the card wakes up
+// into the unmapped window, which stops a DART machine.
 TEST(TransferJob, AbortStopsARunningJob) {
   BenchOptions o;
+  o.profile = emu::HardwareProfile::kIntel;
   o.stopTimeoutNs = 5'000'000;  // Recover of the hung channel gives up after 5 ms
   Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
@@ -296,9 +298,11 @@ TEST(TransferJob, EngineErrorEndsTheJobWithTheBytesDone) {
 }
 
 // The hang test on an injected clock: Execute gives up after the planner's timeout and the
-// engine's stop timeout, counted in relaxes (no real waiting), then the channel recovers.
+// engine's stop timeout, counted in relaxes (no real waiting), then the channel recovers. VT-d:
+// the card wakes up into the unmapped window, which stops a DART machine.
 TEST(TransferPlannerTimeouts, HangTimesOutOnAnInjectedClock) {
   BenchOptions o;
+  o.profile = emu::HardwareProfile::kIntel;
   o.platform = ManualClock();
   o.planner.timeoutBaseNs = 5 * kRelaxStepNs;
   o.planner.minimumBytesPerSecond = ~uint64_t{0};  // the base alone

@@ -133,7 +133,7 @@ TEST(XdmaEngine, ScatteredPagesManyWindows) {
 TEST(XdmaEngine, SmallRingAcrossPageBoundary) {
   BenchOptions o;
   o.ringCapacity = 20;
-  o.ringOffset = 4096 - 32 * 7;  // 7 descriptors in the first page, 13 in the next
+  o.ringOffset = o.PageSize() - 32 * 7;  // 7 descriptors in the first page, 13 in the next
   Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
   for (Direction d : {kH2c, kC2h}) {
@@ -142,7 +142,7 @@ TEST(XdmaEngine, SmallRingAcrossPageBoundary) {
   }
   BenchOptions big;
   big.ringCapacity = 300;  // > 128: several full 64-descriptor blocks, more than one page
-  big.ringOffset = 4096 - 32 * 70;
+  big.ringOffset = big.PageSize() - 32 * 70;
   Bench b2(big);
   ASSERT_EQ(b2.probeResult, kIOReturnSuccess);
   // Segments longer than maxDescriptorBytes are not needed here: 16-byte fragments give one
@@ -270,7 +270,7 @@ TEST(XdmaEngine, ConcurrentTransfersShareChannels) {
 TEST(XdmaEngine, DescriptorChainLayout) {
   BenchOptions o;
   o.ringCapacity = 200;
-  o.ringOffset = 4096 - 32 * 3;
+  o.ringOffset = o.PageSize() - 32 * 3;
   Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
   // 32 segments of 16 bytes: 32 descriptors, blocks [0..2] (page end), [3..31].

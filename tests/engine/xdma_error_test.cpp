@@ -79,9 +79,12 @@ TEST(XdmaErrors, CardDecodeError) {
 }
 
 // Host memory prepared for the wrong direction: the IOMMU refuses the device
-// (kIOReturnNotPermitted), the violation is recorded, the channel works afterwards.
+// (kIOReturnNotPermitted), the violation is recorded, the channel works afterwards. VT-d: DART
+// does not enforce read-only for the device (the C2H write would land).
 TEST(XdmaErrors, IommuRefusalThenRecovery) {
-  Bench b;
+  BenchOptions o;
+  o.profile = emu::HardwareProfile::kIntel;
+  Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
   for (Direction d : {kC2h, kH2c}) {
     SCOPED_TRACE(d == kH2c ? "H2C" : "C2H");
@@ -103,9 +106,11 @@ TEST(XdmaErrors, IommuRefusalThenRecovery) {
 }
 
 // A card that never moves data: the planner's timeout fires (kIOReturnTimeout) and the channel
-// is stopped; once the card recovers, Recover makes the channel usable again.
+// is stopped; once the card recovers, Recover makes the channel usable again. VT-d: the card
+// wakes up into a window the planner has unmapped, which stops a DART machine.
 TEST(XdmaErrors, HangTimesOut) {
   BenchOptions o;
+  o.profile = emu::HardwareProfile::kIntel;
   o.planner.timeoutBaseNs = 50'000'000;  // 50 ms
   o.planner.minimumBytesPerSecond = 1ull << 40;
   Bench b(o);

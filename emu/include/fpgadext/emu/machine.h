@@ -9,6 +9,7 @@
 #pragma once
 
 #include <DriverKit/IOReturn.h>
+#include <fpgadext/emu/hardware_profile.h>
 #include <fpgadext/emu/iommu.h>
 #include <fpgadext/emu/pci_function.h>
 
@@ -20,22 +21,6 @@
 namespace fpgadext::emu {
 
 class Kernel;
-
-// The Mac being emulated (docs/emulation.md, "Hardware profiles"):
-// - kAppleSilicon (the default): 16 KiB pages (IOVMPageSize, app mappings of buffers and BARs),
-//   a DART IOMMU (16 KiB IOVA pages, read-only not enforced for the device, an access to an
-//   unmapped IOVA stops the machine);
-// - kIntel: 4 KiB pages, a VT-d IOMMU (4 KiB IOVA pages, read-only enforced, faults refused and
-//   recorded).
-enum class HardwareProfile : uint8_t { kAppleSilicon, kIntel };
-
-// The profile named by the environment variable FPGADEXT_EMU_PROFILE ("apple-silicon" or
-// "intel"), apple-silicon when it is unset or empty. Any other value is a setup error: the
-// process prints what is accepted and exits with status 2.
-HardwareProfile HardwareProfileFromEnvironment();
-const char* HardwareProfileName(HardwareProfile profile);
-// The profile's VM page size, which is also IOVMPageSize and the app's page size.
-uint64_t HardwareProfilePageSize(HardwareProfile profile);
 
 class Machine {
  public:
