@@ -302,6 +302,9 @@ IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
 IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
   ServiceNode* node = NodeFor(service);
   if (node == nullptr) return WrongHandle(service);
+  // Once the kernel routine runs, its reply carries the connection even when the open fails:
+  // NULL then (xnu is_io_service_open_extended sets *connection = client, cleared on failure).
+  *connection = 0;
   if (node->terminated) return kIOReturnNotAttached;
   if (node->dext == nullptr) return kIOReturnUnsupported;  // kernel nubs have no user clients
   IOService* driver = node->service;

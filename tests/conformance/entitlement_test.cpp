@@ -127,6 +127,15 @@ TEST_F(UserClientAccess, UnentitledAppIsRefused) {
   EXPECT_EQ(Open(), kIOReturnNotPermitted);
 }
 
+// The kernel's reply carries the connection it made, NULL after a refusal, so the app's
+// io_connect_t is IO_OBJECT_NULL and never a stale value (xnu is_io_service_open_extended).
+TEST_F(UserClientAccess, RefusedOpenSetsTheConnectionToNull) {
+  Start(CONFORMANCE_DEXT_BUNDLE);
+  connection_ = 0x1234;  // what an app's uninitialised variable might hold
+  EXPECT_EQ(Open(), kIOReturnNotPermitted);
+  EXPECT_EQ(connection_, IO_OBJECT_NULL);
+}
+
 TEST_F(UserClientAccess, AppEntitledForAnotherDextIsRefused) {
   emu::SetProcessEntitlements(emu::Entitlements().AllowUserClientAccess("org.example.other"));
   Start(CONFORMANCE_DEXT_BUNDLE);
