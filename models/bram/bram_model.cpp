@@ -1,5 +1,8 @@
 #include "bram_model.h"
 
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "../pci/mmio_access.h"
@@ -8,7 +11,16 @@ namespace fpgadext::models {
 
 namespace {
 
+// The BAR's size: a power of two of at least 4 KiB. A 64-bit BAR can be at most 2^63 bytes; a
+// larger request is a configuration error (doubling past it would wrap to 0 and never end).
 uint64_t RoundUp(uint64_t v) {
+  constexpr uint64_t kLargestBar = uint64_t{1} << 63;
+  if (v > kLargestBar) {
+    std::fprintf(stderr,
+                 "BramModel: memorySize 0x%" PRIx64 " is larger than any BAR can be (2^63 bytes)\n",
+                 v);
+    std::abort();
+  }
   uint64_t p = 4096;
   while (p < v) p <<= 1;
   return p;

@@ -118,5 +118,14 @@ TEST(BramReset, FlrResetsConfigurationAndKeepsTheMemory) {
   EXPECT_EQ(bram.Bar(0)->Read(0x40, 4), 0x12345678u);
 }
 
+// A memory larger than the largest BAR (2^63 bytes) is refused with a message instead of
+// rounding forever (the size doubled past 2^63 wrapped to 0).
+TEST(BramConfigDeathTest, MemorySizeAboveTheLargestBarStopsWithAMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  BramModel::Config c;
+  c.memorySize = (uint64_t{1} << 63) + 1;
+  EXPECT_DEATH(BramModel{c}, "larger than any BAR");
+}
+
 }  // namespace
 }  // namespace fpgadext::models::test
