@@ -21,10 +21,9 @@ constexpr uint32_t kMsixPba = 0x8;
 constexpr uint16_t kMsixEnable = 1u << 15;
 constexpr uint16_t kMsixFunctionMask = 1u << 14;
 
-// PCI Express capability (PCIe base spec 3.0 §7.8).
+// PCI Express capability (PCIe base spec 3.0 §7.8); Device Capabilities and Device Control are
+// in config_space.h, which the FLR hooks share.
 constexpr uint32_t kPcieCaps = 0x2;
-constexpr uint32_t kPcieDevCap = 0x4;
-constexpr uint32_t kPcieDevCtl = 0x8;
 constexpr uint32_t kPcieDevStatus = 0xA;
 constexpr uint32_t kPcieLinkCap = 0xC;
 constexpr uint32_t kPcieLinkCtl = 0x10;
@@ -117,11 +116,11 @@ uint32_t ConfigSpace::AddPcieCapability(const PcieLink& link) {
   Put(at + kPcieCaps, 2, 0x0002);  // version 2, device/port type 0 = PCI Express endpoint
   // DevCap: Max_Payload_Size supported, role-based error reporting (bit 15);
   // FLR only when EnableFunctionLevelReset is called.
-  Put(at + kPcieDevCap, 4, (link.maxPayloadSupported & 7) | (1u << 15));
+  Put(at + kPcieDeviceCapabilities, 4, (link.maxPayloadSupported & 7) | (1u << 15));
   // DevCtl: relaxed ordering (4), MPS 128 B, ext tag (8), no snoop (11), MRRS 512 B (14:12 = 2).
-  Put(at + kPcieDevCtl, 2, (1u << 4) | (1u << 11) | (2u << 12));
-  Mask(at + kPcieDevCtl, 2, 0x7FFF);        // bit 15 (initiate FLR) is an action, not stored
-  Mask(at + kPcieDevStatus, 2, 0, 0x000F);  // error detected bits are RW1C
+  Put(at + kPcieDeviceControl, 2, (1u << 4) | (1u << 11) | (2u << 12));
+  Mask(at + kPcieDeviceControl, 2, 0x7FFF);  // bit 15 (initiate FLR) is an action, not stored
+  Mask(at + kPcieDevStatus, 2, 0, 0x000F);   // error detected bits are RW1C
   Put(at + kPcieLinkCap, 4, (link.maxSpeed & 0xF) | ((link.maxWidth & 0x3F) << 4));
   Mask(at + kPcieLinkCtl, 2, 0x0FC3);
   Put(at + kPcieLinkStatus, 2, (link.maxSpeed & 0xF) | ((link.maxWidth & 0x3F) << 4));
@@ -140,7 +139,8 @@ void ConfigSpace::SetMultiFunction(bool multiFunction) {
 
 void ConfigSpace::EnableFunctionLevelReset(void (*onReset)(void* context), void* context) {
   assert(pcieCap_ != 0);
-  Put(pcieCap_ + kPcieDevCap, 4, Get(pcieCap_ + kPcieDevCap, 4) | kPcieDeviceCapabilitiesFlr);
+  Put(pcieCap_ + kPcieDeviceCapabilities, 4,
+      Get(pcieCap_ + kPcieDeviceCapabilities, 4) | kPcieDeviceCapabilitiesFlr);
   onReset_ = onReset;
   onResetContext_ = context;
 }
@@ -184,7 +184,7 @@ void ConfigSpace::Write(uint32_t offset, unsigned width, uint32_t value) {
       resetImageTaken_ = true;
     }
     // Initiate FLR is not a stored bit: writing 1 starts the reset, and it always reads 0.
-    const uint32_t flrByte = pcieCap_ + kPcieDevCtl + 1;
+    const uint32_t flrByte = pcieCap_ + kPcieDeviceControl + 1;
     reset = onReset_ != nullptr && pcieCap_ != 0 && offset <= flrByte && flrByte < offset + width &&
             ((value >> (8 * (flrByte - offset))) & (kPcieDeviceControlInitiateFlr >> 8)) != 0;
     for (unsigned i = 0; i < width; ++i) {
@@ -231,13 +231,13 @@ MsixState ConfigSpace::Msix() const {
 unsigned ConfigSpace::MaxPayloadCode() const {
   if (pcieCap_ == 0) return 0;
   std::lock_guard guard(lock_);
-  return (Get(pcieCap_ + kPcieDevCtl, 2) >> 5) & 7;
+  return (Get(pcieCap_ + kPcieDeviceControl, 2) >> 5) & 7;
 }
 
 unsigned ConfigSpace::MaxReadRequestCode() const {
   if (pcieCap_ == 0) return 2;
   std::lock_guard guard(lock_);
-  return (Get(pcieCap_ + kPcieDevCtl, 2) >> 12) & 7;
+  return (Get(pcieCap_ + kPcieDeviceControl, 2) >> 12) & 7;
 }
 
 uint64_t ConfigSpace::BarAddress(unsigned index) const {
