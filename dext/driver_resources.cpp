@@ -1,0 +1,188 @@
+// DriverResources: bring-up of one board and its single release path (driver_resources.h).
+// C++ library headers first: DriverKit declares the global placement operator new, and
+// libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
+#include <new>
+
+#include "driver_resources.h"
+
+#include <DriverKit/IOLib.h>
+#include <DriverKit/OSCollections.h>
+#include <PCIDriverKit/PCIDriverKit.h>
+#include <fpgadext/protocol.h>
+#include <os/log.h>
+
+#include "polling.h"
+#include "reference_design.h"
+
+namespace fpgadext::dext {
+namespace {
+
+namespace protocol = fpgadext::protocol;
+
+uint64_t NowNs() {
+  static mach_timebase_info_data_t timebase;
+  if (timebase.denom == 0) mach_timebase_info(&timebase);
+  return mach_absolute_time() * timebase.numer / timebase.denom;
+}
+
+// Between polls that found the engine still busy: a bounded spin, no sleep (docs/engine.md,
+// "Waiting").
+const engine::Platform kPlatform{NowNs, PollPause};
+
+// Card memory size: the personality's FPGACardMemorySize, else what the reference design's user
+// block reports, else the BAR window of a PIO board.
+uint64_t FindCardMemorySize(IOService* owner, IOPCIDevice* device, const BarLayout& layout) {
+  uint64_t size = 0;
+  OSDictionary* properties = nullptr;
+  if (owner->CopyProperties(&properties) == kIOReturnSuccess && properties != nullptr) {
+    OSSharedPtr<OSDictionary> owned(properties, OSNoRetain);
+    if (auto* n = OSDynamicCast(OSNumber, owned->getObject("FPGACardMemorySize"))) {
+      size = n->unsigned64BitValue();
+    }
+  }
+  if (size != 0) return size;
+  if (layout.userBar != kNoBar) {
+    size = ReferenceDesignCardMemorySize(device, layout.bars[layout.userBar]);
+    if (size != 0) return size;
+  }
+  if (layout.dmaBar == kNoBar && layout.bars[0].present) return layout.bars[0].size;
+  return 0;
+}
+
+bool ValidDirection(uint32_t direction) {
+  return direction <= static_cast<uint32_t>(engine::Direction::kCardToHost);
+}
+
+}  // namespace
+
+DriverResources::DriverResources(IOService* owner, IOPCIDevice* device)
+    : owner_(owner), device_(device, OSRetain) {}
+
+IOReturn DriverResources::Create(IOService* owner, IOPCIDevice* device,
+                                 DriverResources** resources) {
+  if (resources == nullptr) return kIOReturnBadArgument;
+  *resources = nullptr;
+  if (owner == nullptr || device == nullptr) return kIOReturnNoDevice;
+  IOOwned<DriverResources> built = IOOwned<DriverResources>::Make(owner, device);
+  if (!built) return kIOReturnNoMemory;
+  const IOReturn ret = built->Build();
+  if (ret != kIOReturnSuccess) return ret;  // `built` goes, and undoes what Build did
+  *resources = built.release();             // the caller gives it back to Destroy
+  return kIOReturnSuccess;
+}
+
+void DriverResources::Destroy(DriverResources* resources) {
+  IOOwned<DriverResources>::Adopt(resources).reset();
+}
+
+IOReturn DriverResources::Build() {
+  IOReturn ret = device_->Open(owner_, 0);
+  if (ret != kIOReturnSuccess) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: Open failed 0x%x", ret);
+    return ret;
+  }
+  opened_ = true;
+  // Open leaves memory space and bus mastering as they were (off after a Close); Close turns
+  // them off again (IOPCIFamily IOPCIDevice::handleClose).
+  uint16_t command = 0;
+  device_->ConfigurationRead16(kIOPCIConfigurationOffsetCommand, &command);
+  device_->ConfigurationWrite16(kIOPCIConfigurationOffsetCommand,
+                                command | kIOPCICommandBusLead | kIOPCICommandMemorySpace);
+  device_->ConfigurationRead16(kIOPCIConfigurationOffsetVendorID, &vendorDevice_[0]);
+  device_->ConfigurationRead16(kIOPCIConfigurationOffsetDeviceID, &vendorDevice_[1]);
+
+  layout_ = DiscoverBars(device_.get());
+  cardMemorySize_ = FindCardMemorySize(owner_, device_.get(), layout_);
+  if (layout_.dmaBar != kNoBar) {
+    ret = CreateXdmaMover(owner_, device_.get(), layout_, cardMemorySize_, kPlatform,
+                          &moverResources_, &mover_);
+  } else {
+    ret = CreatePioMover(owner_, device_.get(), layout_, kPlatform, &moverResources_, &mover_);
+  }
+  if (ret != kIOReturnSuccess) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: no data mover for this board: 0x%x", ret);
+    return ret;
+  }
+  const engine::EngineLimits& limits = mover_->Limits();
+  channels_ = IOOwned<engine::ChannelPool>::Make(limits.channels[0], limits.channels[1]);
+  if (!channels_) return kIOReturnNoMemory;
+  planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_, *channels_, kPlatform);
+  if (!planner_) return kIOReturnNoMemory;
+  os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
+         vendorDevice_[0], vendorDevice_[1], layout_.dmaBar != kNoBar ? "XDMA" : "PIO",
+         (unsigned long long)cardMemorySize_, limits.channels[0], limits.channels[1]);
+  return kIOReturnSuccess;
+}
+
+DriverResources::~DriverResources() {
+  // The reverse of Build. The engines are stopped while the device is still open (their
+  // registers are unreachable after Close), and before the memory they read goes.
+  planner_.reset();
+  channels_.reset();
+  DestroyMover(moverResources_);
+  moverResources_ = nullptr;
+  mover_ = nullptr;
+  if (opened_) device_->Close(owner_, 0);
+  opened_ = false;
+  device_.reset();
+}
+
+uint32_t DriverResources::WindowSlots() const {
+  const engine::EngineLimits& limits = mover_->Limits();
+  return limits.channels[0] > limits.channels[1] ? limits.channels[0] : limits.channels[1];
+}
+
+void DriverResources::GetDeviceInfo(uint64_t* out) const {
+  const engine::EngineLimits& limits = mover_->Limits();
+  out[protocol::kInfoProtocolVersion] = protocol::kProtocolVersion;
+  uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
+                          protocol::kCapabilityAsync | protocol::kCapabilityRing;
+  if (layout_.dmaBar != kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
+  out[protocol::kInfoCapabilities] = capabilities;
+  out[protocol::kInfoVendorDevice] =
+      static_cast<uint64_t>(vendorDevice_[1]) << 16 | vendorDevice_[0];
+  out[protocol::kInfoCardMemorySize] = cardMemorySize_;
+  out[protocol::kInfoH2cChannels] = limits.channels[0];
+  out[protocol::kInfoC2hChannels] = limits.channels[1];
+  for (int i = 0; i < 6; ++i) {
+    out[protocol::kInfoBarSizes0 + i] = layout_.bars[i].present ? layout_.bars[i].size : 0;
+  }
+  out[protocol::kInfoDmaBar] =
+      layout_.dmaBar == kNoBar ? protocol::kNoBar : static_cast<uint64_t>(layout_.dmaBar);
+  out[protocol::kInfoMaxTransfer] = protocol::kMaxTransferLength;
+}
+
+IOReturn DriverResources::Transfer(uint32_t direction, uint64_t cardAddress,
+                                   engine::HostMemory* host, uint64_t length) {
+  if (host == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
+  return planner_->Execute(static_cast<engine::Direction>(direction), cardAddress, *host, length);
+}
+
+IOReturn DriverResources::BeginTransfer(uint32_t direction, uint64_t cardAddress,
+                                        engine::HostMemory* host, uint64_t length,
+                                        engine::TransferJob* job, uint32_t ownedChannels) {
+  if (host == nullptr || job == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
+  return planner_->Begin(static_cast<engine::Direction>(direction), cardAddress, *host, length, job,
+                         ownedChannels);
+}
+
+IOReturn DriverResources::PollTransfer(engine::TransferJob* job) {
+  return planner_->Poll(job);
+}
+
+void DriverResources::AbortTransfer(engine::TransferJob* job, IOReturn reason) {
+  planner_->Abort(job, reason);
+}
+
+uint32_t DriverResources::AcquireChannel(uint32_t direction) {
+  if (!ValidDirection(direction)) return 0;
+  return channels_->TryAcquire(static_cast<engine::Direction>(direction), 1);
+}
+
+void DriverResources::ReleaseChannels(uint32_t direction, uint32_t mask) {
+  if (ValidDirection(direction) && mask != 0) {
+    channels_->Release(static_cast<engine::Direction>(direction), mask);
+  }
+}
+
+}  // namespace fpgadext::dext

@@ -1,0 +1,82 @@
+// DriverResources: everything FpgaDriver::Start brings up for one board — the opened
+// IOPCIDevice, its BAR layout, the data mover (XDMA engine or PIO) with the memory it uses, the
+// channel pool and the transfer planner — built in one step and released in one step, in reverse,
+// whichever step failed. User clients reach the board only through it (FpgaDriver::GetResources).
+#pragma once
+
+#include <DriverKit/IOReturn.h>
+#include <DriverKit/IOService.h>
+#include <DriverKit/OSSharedPtr.h>
+#include <PCIDriverKit/IOPCIDevice.h>
+#include <fpgadext/engine/channel_pool.h>
+#include <fpgadext/engine/transfer_planner.h>
+#include <stdint.h>
+
+#include "bar_layout.h"
+#include "data_movers.h"
+#include "io_owned.h"
+
+namespace fpgadext::dext {
+
+class DriverResources {
+ public:
+  // Opens `device` for `owner`, enables memory space and bus mastering, finds the BARs, builds
+  // the data mover, channel pool and planner. On success *resources owns all of it (free it
+  // with Destroy, while `owner` is still the device's opener). On failure *resources is null and
+  // whatever was done is undone: nothing prepared for DMA, nothing allocated, the device closed.
+  [[nodiscard]] static IOReturn Create(IOService* owner, IOPCIDevice* device,
+                                       DriverResources** resources);
+  // Stops the engines and undoes Create, in reverse. Null does nothing.
+  static void Destroy(DriverResources* resources);
+
+  ~DriverResources();
+  DriverResources(const DriverResources&) = delete;
+  DriverResources& operator=(const DriverResources&) = delete;
+
+  IOPCIDevice* Device() const { return device_.get(); }
+  // The service that opened the device: the one to name in _CopyDeviceMemoryWithIndex.
+  IOService* Owner() const { return owner_; }
+  const BarLayout& Layout() const { return layout_; }
+  uint64_t CardMemorySize() const { return cardMemorySize_; }
+  // Fills out[protocol::kDeviceInfoCount].
+  void GetDeviceInfo(uint64_t* out) const;
+  // How many window slots a client's HostMemory needs (one per channel).
+  uint32_t WindowSlots() const;
+
+  // Moves `length` bytes between card address `cardAddress` and `host`; direction 0 = to the
+  // card, 1 = from the card (engine::Direction). kIOReturnNotReady for another direction or a
+  // null `host`.
+  [[nodiscard]] IOReturn Transfer(uint32_t direction, uint64_t cardAddress,
+                                  engine::HostMemory* host, uint64_t length);
+  // The same without blocking (engine::TransferPlanner::Begin/Poll/Abort), for async calls and
+  // rings; `ownedChannels` as taken with AcquireChannel.
+  [[nodiscard]] IOReturn BeginTransfer(uint32_t direction, uint64_t cardAddress,
+                                       engine::HostMemory* host, uint64_t length,
+                                       engine::TransferJob* job, uint32_t ownedChannels);
+  [[nodiscard]] IOReturn PollTransfer(engine::TransferJob* job);
+  void AbortTransfer(engine::TransferJob* job, IOReturn reason);
+  // Takes one channel of `direction` for a client's exclusive use (a ring): its mask, or 0 if
+  // none is free. Other clients' transfers use the channels left.
+  uint32_t AcquireChannel(uint32_t direction);
+  void ReleaseChannels(uint32_t direction, uint32_t mask);
+
+ private:
+  friend class IOOwned<DriverResources>;
+  DriverResources(IOService* owner, IOPCIDevice* device);
+  [[nodiscard]] IOReturn Build();
+
+  // The destructor undoes Build in reverse: planner, pool, mover, then the device is closed and
+  // released.
+  IOService* owner_;  // not retained: the owner holds these resources
+  OSSharedPtr<IOPCIDevice> device_;
+  bool opened_ = false;
+  uint16_t vendorDevice_[2] = {};
+  BarLayout layout_;
+  uint64_t cardMemorySize_ = 0;
+  MoverResources* moverResources_ = nullptr;
+  engine::DataMover* mover_ = nullptr;
+  IOOwned<engine::ChannelPool> channels_;
+  IOOwned<engine::TransferPlanner> planner_;
+};
+
+}  // namespace fpgadext::dext
