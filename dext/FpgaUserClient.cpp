@@ -118,6 +118,9 @@ struct FpgaUserClient_IVars {
   IODispatchQueue* asyncQueue;
   bool pollScheduled;  // async queue only
   RingState* ring;     // ExternalMethod (default) queue only
+  // Set first thing in Stop (__atomic). A call that raced IOServiceClose can be queued behind
+  // Stop and run after it: it is refused instead of reaching the released driver.
+  bool stopped;
 };
 
 namespace {
@@ -264,6 +267,7 @@ kern_return_t IMPL(FpgaUserClient, Start) {
 }
 
 kern_return_t IMPL(FpgaUserClient, Stop) {
+  __atomic_store_n(&ivars->stopped, true, __ATOMIC_RELEASE);
   // The app closed its connection or died. Its ring stops first (the entry in flight finishes
   // or is aborted), then every async transfer still running is stopped and completed with
   // kIOReturnAborted: nothing touches the app's memory once Stop returns.
@@ -291,11 +295,16 @@ kern_return_t FpgaUserClient::ExternalMethod(uint64_t selector,
                                              IOUserClientMethodArguments* arguments,
                                              const IOUserClientMethodDispatch* dispatch,
                                              OSObject* target, void* reference) {
+  // What a Mac answers for a call into a DriverKit service that can no longer take it: xnu
+  // IOUserServer.cpp returns kIOReturnOffline from IOUserServer::rpc for an inactive server and
+  // from IOUserServer::instantiate for an inactive service.
+  if (__atomic_load_n(&ivars->stopped, __ATOMIC_ACQUIRE)) return kIOReturnOffline;
   if (selector >= protocol::kSelectorCount) return kIOReturnBadArgument;
   return super::ExternalMethod(selector, arguments, &kMethods[selector], this, nullptr);
 }
 
 kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
+  if (__atomic_load_n(&ivars->stopped, __ATOMIC_ACQUIRE)) return kIOReturnOffline;
   if (type == protocol::kMemoryTypeRing) {
     if (ivars->ring == nullptr) return kIOReturnNotReady;
     ivars->ring->memory->retain();  // +1: the kernel releases one reference
