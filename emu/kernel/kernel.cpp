@@ -427,14 +427,20 @@ void Kernel::MatchSlot(PciSlot* slot) {
       if (p == nullptr) return true;
       const char* providerClass = StringProperty(p, "IOProviderClass");
       if (providerClass == nullptr || std::strcmp(providerClass, "IOPCIDevice") != 0) return true;
-      bool matched = false;
-      if (const char* m = StringProperty(p, "IOPCIPrimaryMatch")) {
-        matched = MatchesIdList(m, ids, 0xffffffff);
-      } else if (const char* m = StringProperty(p, "IOPCISecondaryMatch")) {
-        matched = MatchesIdList(m, subsystem, 0xffffffff);
-      } else if (const char* m = StringProperty(p, "IOPCIMatch")) {
+      // IOPCIFamily IOPCIBridge::pciMatchNub: every PCI key the personality has must match
+      // (IOPCIMatch, IOPCIPrimaryMatch, IOPCISecondaryMatch, IOPCIClassMatch); one with none of
+      // them matches any function.
+      bool matched = true;
+      if (const char* m = StringProperty(p, "IOPCIMatch")) {
         matched = MatchesIdList(m, ids, 0xffffffff) || MatchesIdList(m, subsystem, 0xffffffff);
-      } else if (const char* m = StringProperty(p, "IOPCIClassMatch")) {
+      }
+      if (const char* m = StringProperty(p, "IOPCIPrimaryMatch"); matched && m) {
+        matched = MatchesIdList(m, ids, 0xffffffff);
+      }
+      if (const char* m = StringProperty(p, "IOPCISecondaryMatch"); matched && m) {
+        matched = MatchesIdList(m, subsystem, 0xffffffff);
+      }
+      if (const char* m = StringProperty(p, "IOPCIClassMatch"); matched && m) {
         matched = MatchesIdList(m, classCode, 0xffffff00);
       }
       if (!matched) return true;

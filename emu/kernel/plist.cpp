@@ -4,6 +4,7 @@
 #include <plist/plist.h>
 
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "kernel.h"
@@ -11,7 +12,10 @@
 namespace fpgadext::emu {
 namespace {
 
-OSObject* Convert(plist_t node) {
+// A string holding a NUL sets *malformed: the kernel reads the XML it unserializes as a
+// NUL-terminated C string (xnu libkern/c++/OSUnserializeXML.y), so such a string never reaches
+// it whole (and libplist's plist_get_string_val asserts on one).
+OSObject* Convert(plist_t node, bool* malformed) {
   switch (plist_get_node_type(node)) {
     case PLIST_BOOLEAN: {
       uint8_t v = 0;
@@ -26,11 +30,13 @@ OSObject* Convert(plist_t node) {
       return OSNumber::withNumber(v, 64);
     }
     case PLIST_STRING: {
-      char* v = nullptr;
-      plist_get_string_val(node, &v);
-      OSString* s = OSString::withCString(v ? v : "");
-      std::free(v);
-      return s;
+      uint64_t length = 0;
+      const char* v = plist_get_string_ptr(node, &length);
+      if (v != nullptr && std::strlen(v) != length) {
+        *malformed = true;
+        return nullptr;
+      }
+      return OSString::withCString(v ? v : "");
     }
     case PLIST_DATA: {
       char* v = nullptr;
@@ -44,7 +50,7 @@ OSObject* Convert(plist_t node) {
       const uint32_t n = plist_array_get_size(node);
       OSArray* array = OSArray::withCapacity(n ? n : 1);
       for (uint32_t i = 0; i < n; ++i) {
-        OSObject* item = Convert(plist_array_get_item(node, i));
+        OSObject* item = Convert(plist_array_get_item(node, i), malformed);
         if (item == nullptr) continue;
         array->setObject(item);
         item->release();
@@ -60,7 +66,7 @@ OSObject* Convert(plist_t node) {
         plist_t value = nullptr;
         plist_dict_next_item(node, it, &key, &value);
         if (key == nullptr) break;
-        if (OSObject* item = Convert(value)) {
+        if (OSObject* item = Convert(value, malformed)) {
           dict->setObject(key, item);
           item->release();
         }
@@ -88,10 +94,11 @@ IOReturn LoadPropertyList(const std::string& path, OSDictionary** result) {
   plist_t root = nullptr;
   plist_from_memory(bytes.data(), static_cast<uint32_t>(bytes.size()), &root);
   if (root == nullptr) return kIOReturnBadArgument;
-  OSObject* converted = Convert(root);
+  bool malformed = false;
+  OSObject* converted = Convert(root, &malformed);
   plist_free(root);
   auto* dict = OSDynamicCast(OSDictionary, converted);
-  if (dict == nullptr) {
+  if (dict == nullptr || malformed) {
     OSSafeReleaseNULL(converted);
     return kIOReturnBadArgument;
   }
