@@ -24,6 +24,7 @@
 #include "entitlement_check.h"
 #include "fpgadext/emu/broker_stats.h"
 #include "kernel.h"
+#include "mmio_trap.h"
 
 namespace fpgadext::emu {
 
@@ -130,16 +131,38 @@ void UnmapLocked(Mapping& m) {
   OSSafeReleaseNULL(m.memory);
 }
 
-// Ends a connection: mappings go, the user client is stopped and released.
-void EndConnection(const std::shared_ptr<Connection>& c, bool terminate) {
+// The app's mappings of a connection go (IOServiceClose, or the machine ends).
+void ReleaseMappings(const std::shared_ptr<Connection>& c) {
+  std::lock_guard guard(c->lock);
+  for (Mapping& m : c->mappings) UnmapLocked(m);
+  c->mappings.clear();
+}
+
+// Ends a connection: the user client is stopped and released. The app's mappings go with it
+// when the app closes; when the kernel ends it (the user client or its provider terminated),
+// they stay until the app closes the connection: xnu's IOUserClient::destroyUserReferences
+// hands the user client's set of maps to the app's connection port, and is_io_service_close
+// on that set only drops the port (iokit/Kernel/IOUserClient.cpp). Device memory whose function
+// is gone then answers nothing: loads read all ones, stores are dropped.
+void EndConnection(const std::shared_ptr<Connection>& c, bool terminate,
+                   bool keepAppMappings = false) {
   IOUserClient* userClient;
   ServiceNode* node;
   {
     std::lock_guard guard(c->lock);
     if (c->dead) return;
     c->dead = true;
-    for (Mapping& m : c->mappings) UnmapLocked(m);
-    c->mappings.clear();
+    if (keepAppMappings) {
+      for (Mapping& m : c->mappings) {
+        MemoryBacking* b = m.memory ? m.memory->EmulationBacking() : nullptr;
+        if (b != nullptr && b->kind == MemoryBacking::Kind::kDevice && m.unmap != nullptr) {
+          MmioTrapDetach(reinterpret_cast<void*>(m.address));
+        }
+      }
+    } else {
+      for (Mapping& m : c->mappings) UnmapLocked(m);
+      c->mappings.clear();
+    }
     userClient = c->userClient;
     node = c->node;
     c->userClient = nullptr;
@@ -354,7 +377,10 @@ IOReturn ServiceClose(uint32_t connection) {
     c = h->connection;
     gHandles.erase(connection);
   }
-  EndConnection(c, true);
+  // is_io_service_close only asks the user client to close; its maps go after it, with the
+  // connection (IOUserClient.cpp).
+  EndConnection(c, true, /*keepAppMappings=*/true);
+  ReleaseMappings(c);
   return kIOReturnSuccess;
 }
 
@@ -549,6 +575,9 @@ IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address) {
   std::shared_ptr<Connection> c = ConnectionFor(connection);
   if (c == nullptr) return kMachSendInvalidDest;
   std::lock_guard guard(c->lock);
+  // The user client is gone: its maps belong to the connection port now and go when the app
+  // closes it (is_io_connect_unmap_memory_from_task finds no user client to ask).
+  if (c->dead) return kIOReturnNotAttached;
   for (auto it = c->mappings.begin(); it != c->mappings.end(); ++it) {
     if (it->type == type && it->address == address) {
       UnmapLocked(*it);
@@ -569,7 +598,10 @@ void Reset() {
     gHandles.clear();
     ForgetNotifiersLocked();
   }
-  for (auto& c : connections) EndConnection(c, false);
+  for (auto& c : connections) {
+    EndConnection(c, false);
+    ReleaseMappings(c);
+  }
 }
 
 uint32_t NotificationPortCreate() {
@@ -646,8 +678,9 @@ void TerminateConnections(ServiceNode* node) {
       }
     }
   }
-  // The node is being terminated by the caller: only the connections end here.
-  for (auto& c : ended) broker::EndConnection(c, false);
+  // The node is being terminated by the caller: only the connections end here; the app keeps
+  // its mappings until it closes the connection.
+  for (auto& c : ended) broker::EndConnection(c, false, true);
 }
 
 AsyncCompletionAction* AsyncCompletionAction::Create(

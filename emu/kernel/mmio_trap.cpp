@@ -25,7 +25,8 @@ struct Trap {
   std::atomic<uintptr_t> base{0};  // 0 = free; published last, cleared first
   uint64_t size = 0;               // the mapped span: whole pages
   uint64_t length = 0;             // the region's bytes; the rest of the last page answers nothing
-  MmioRegion* region = nullptr;
+  // Null once the function is gone (surprise removal): the mapping stays, nothing answers.
+  std::atomic<MmioRegion*> region{nullptr};
   bool readOnly = false;
 };
 
@@ -139,13 +140,14 @@ void Handler(int signal, siginfo_t* info, void* context) {
     const uint64_t offset = address - trap->base.load(std::memory_order_relaxed);
     if (offset + a.width <= trap->size) {
       greg_t* regs = uc->uc_mcontext.gregs;
-      const bool claimed = offset + a.width <= trap->length;
+      MmioRegion* region = trap->region.load(std::memory_order_acquire);
+      const bool claimed = region != nullptr && offset + a.width <= trap->length;
       if (a.store) {
         uint64_t value = a.reg >= 0 ? static_cast<uint64_t>(regs[kGreg[a.reg]]) : a.immediate;
         if (a.width < 8) value &= (1ull << (8 * a.width)) - 1;
-        if (claimed) trap->region->Write(offset, a.width, value);
+        if (claimed) region->Write(offset, a.width, value);
       } else {
-        const uint64_t value = claimed ? trap->region->Read(offset, a.width) : ~0ull;
+        const uint64_t value = claimed ? region->Read(offset, a.width) : ~0ull;
         greg_t& r = regs[kGreg[a.reg]];
         if (a.width == 8 || a.width == 4 || a.zeroExtend) {
           r = static_cast<greg_t>(value);  // 32-bit loads and movzx clear the upper bits
@@ -198,7 +200,7 @@ void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly) {
     if (t.base.load(std::memory_order_relaxed) != 0) continue;
     t.size = size;
     t.length = length;
-    t.region = region;
+    t.region.store(region, std::memory_order_release);
     t.readOnly = readOnly;
     t.base.store(reinterpret_cast<uintptr_t>(address), std::memory_order_release);
     return address;
@@ -218,6 +220,16 @@ void MmioTrapUnmap(void* address) {
   }
 }
 
+void MmioTrapDetach(void* address) {
+  std::lock_guard guard(gTrapsLock);
+  for (Trap& t : gTraps) {
+    if (t.base.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(address)) {
+      t.region.store(nullptr, std::memory_order_release);
+      return;
+    }
+  }
+}
+
 #else  // other hosts: device memory with side effects cannot be mapped
 
 bool MmioTrapsSupported() {
@@ -227,6 +239,7 @@ void* MmioTrapMap(MmioRegion*, uint64_t, bool) {
   return nullptr;
 }
 void MmioTrapUnmap(void*) {}
+void MmioTrapDetach(void*) {}
 
 #endif
 

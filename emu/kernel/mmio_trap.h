@@ -23,5 +23,9 @@ bool MmioTrapsSupported();
 // mapping. Returns nullptr when traps are unsupported or mapping fails.
 void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly);
 void MmioTrapUnmap(void* address);
+// The function behind the mapping at `address` is gone (surprise removal) while the mapping
+// stays: from now on loads read all ones and stores are dropped, as for an address no function
+// claims. A no-op for an address that is not a trap mapping.
+void MmioTrapDetach(void* address);
 
 }  // namespace fpgadext::emu

@@ -26,8 +26,9 @@ namespace fpgadext {
 using IOReturnCode = int;  // IOReturn values (IOKit/IOReturn.h)
 
 // The outcome of a call: success, or the IOReturn that caused the failure and a message that
-// says what went wrong in the caller's terms.
-class Status {
+// says what went wrong in the caller's terms. [[nodiscard]]: a failure ignored by accident is a
+// compile error (-Werror); cast to void to ignore one on purpose.
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(IOReturnCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -191,6 +192,11 @@ class Device {
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
+  // After the board goes away (surprise removal, its driver stopped) every call fails with
+  // kIOReturnNoDevice instead of touching the board: nothing faults; async transfers and ring
+  // requests in flight complete with an error, each exactly once; Close() still cleans up
+  // (docs/library.md, "When the board goes away").
+
   // Boards the fpgadext dext drives, in a stable order.
   static std::vector<BoardSummary> List();
   // Opens board `index` of List(). Fails with kIOReturnUnsupported if the dext speaks another
@@ -229,6 +235,10 @@ class Device {
   // platform allows (no driver call), else through a bounds-checked driver call.
   Status Read32(int bar, uint64_t offset, uint32_t* value);
   Status Write32(int bar, uint64_t offset, uint32_t value);
+  // A 64-bit register (offset 8-byte aligned) as TWO 32-bit accesses, low word (offset) first,
+  // then high word (offset + 4): what a 32-bit bus carries — the XDMA user BAR is an AXI4-Lite
+  // master that makes 32-bit reads and writes only (PG195, "AXI4-Lite Master"). Not atomic: a
+  // register that changes between the two accesses reads torn.
   Status Read64(int bar, uint64_t offset, uint64_t* value);
   Status Write64(int bar, uint64_t offset, uint64_t value);
   // 32-bit accesses at consecutive offsets.
@@ -241,12 +251,10 @@ class Device {
   friend class RegisteredBuffer;
   Status RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
                             uint64_t offset, uint64_t length);
+  void ForgetBuffers();
   friend class Ring;
 
- public:
-  struct State;  // the library's (lib/device.cpp)
-
- private:
+  struct State;  // the library's (lib/session.h)
   std::unique_ptr<State> state_;
 };
 

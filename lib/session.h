@@ -1,0 +1,84 @@
+// What an open fpgadext::Device holds (Device::State, private to the library): the transport
+// to the dext and the board's description, shared by the components — transfers.cpp,
+// registered_buffers.cpp, async.cpp, ring.cpp, registers.cpp — each of which adds its own part.
+#pragma once
+
+#include <IOKit/IOReturn.h>
+
+#include <cinttypes>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "fpgadext/fpgadext.hpp"
+#include "status_text.h"
+#include "transport.h"
+
+namespace fpgadext {
+
+// Async transfers in flight, by tag (async.cpp).
+struct AsyncTable {
+  struct Pending {
+    std::shared_ptr<AsyncOperation::State> op;
+    const char* what;
+    uint64_t card;
+    uint64_t length;
+  };
+  std::mutex lock;
+  uint64_t nextTag = 1;
+  std::map<uint64_t, Pending> pending;
+  uint64_t cardMemorySize = 0;
+};
+
+// A ring wait (kSelectorRingWait) in flight: owned by the session, so that a completion the
+// dext sends late finds it even when the ring is gone (ring.cpp).
+struct RingWaiter {
+  std::mutex lock;
+  std::condition_variable woken;
+  bool waiting = false;
+};
+
+struct Session {
+  std::unique_ptr<Transport> transport;
+  DeviceInfo info;
+  uint64_t capabilities = 0;
+  struct Mapping {
+    uint64_t address = 0;
+    uint64_t size = 0;
+  };
+  Mapping bars[kBarCount];
+  // Registered buffers alive on this connection (their device_ points at the Device).
+  std::mutex lock;
+  std::vector<RegisteredBuffer*> buffers;
+  AsyncTable async;
+  RingWaiter ringWaiter;
+  Ring::Impl* ring = nullptr;  // under `lock`
+
+  bool gone() const { return transport->gone(); }
+
+  Status CardRange(uint64_t card, uint64_t length) const {
+    if (card > info.cardMemorySize || length > info.cardMemorySize - card) {
+      return Fail(kIOReturnBadArgument,
+                  "card range 0x%" PRIx64 "+0x%" PRIx64 " is outside the card's 0x%" PRIx64
+                  " bytes",
+                  card, length, info.cardMemorySize);
+    }
+    return Status::Ok();
+  }
+
+  // A transfer the dext refused.
+  Status TransferError(int code, const char* what, uint64_t card, uint64_t length,
+                       const char* path) const;
+
+  // Components' parts of Device::Close.
+  void DetachRing();      // ring.cpp
+  void UnmapBars();       // registers.cpp
+  void AbortAsync();      // async.cpp: after the connection closed
+  void WakeRingWaiter();  // ring.cpp: the board is gone
+};
+
+struct Device::State : Session {};
+
+}  // namespace fpgadext

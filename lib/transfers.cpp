@@ -1,0 +1,174 @@
+// Transfers between app memory and the card: one path for reads and writes, driven by a table
+// of the ways a transfer reaches the dext (docs/library.md explains the choice):
+//   ≤ 4096 bytes   in-band: the bytes travel in the IOConnectCallMethod message (one call);
+//   > 4096 bytes   client memory: address and length as scalars, the dext DMAs straight to and
+//                  from the caller's pages (one call, zero copies);
+//   registered     a buffer prepared for DMA once, then id + offset + length per transfer.
+#include <fpgadext/protocol.h>
+
+#include "session.h"
+
+namespace fpgadext {
+
+namespace {
+
+enum Direction { kRead = 0, kWrite = 1 };
+constexpr const char* kWhat[2] = {"read", "write"};
+
+// How one TransferPath carries a transfer.
+struct PathRule {
+  TransferPath path;
+  const char* name;
+  uint32_t selector[2];      // per Direction
+  uint64_t lengthAbove;      // the length must exceed this (UINT64_MAX: no lower bound)
+  const char* above;         // the bound, said
+  uint64_t lengthAtMost[2];  // per Direction
+  const char* atMost[2];     // the bounds, said
+  bool lengthScalar[2];      // scalars {card, length} instead of {card}
+  bool bytesInMessage;       // the bytes are IOConnectCallMethod's structure (in or out)
+  bool exactReply;           // a read's reply must carry every byte asked
+};
+
+constexpr uint64_t kNoLowerBound = UINT64_MAX;
+
+constexpr PathRule kPaths[] = {
+    {TransferPath::kInband,
+     "in-band",
+     {protocol::kSelectorReadInband, protocol::kSelectorWriteInband},
+     kNoLowerBound,
+     nullptr,
+     {protocol::kInbandMax, protocol::kInbandMax},
+     {"4096 bytes", "4096 bytes"},
+     {true, false},
+     true,
+     true},
+    // xnu refuses out-of-line outputs above 4 GiB - 1 (is_io_connect_method).
+    {TransferPath::kOutOfLine,
+     "out-of-line",
+     {protocol::kSelectorReadOutOfLine, protocol::kSelectorWriteOutOfLine},
+     protocol::kInbandMax,
+     "4096 bytes",
+     {UINT32_MAX, UINT64_MAX},
+     {"4 GiB - 1 bytes", nullptr},
+     {false, false},
+     true,
+     false},
+    {TransferPath::kClientMemory,
+     "client memory",
+     {protocol::kSelectorReadClientMemory, protocol::kSelectorWriteClientMemory},
+     kNoLowerBound,
+     nullptr,
+     {UINT64_MAX, UINT64_MAX},
+     {nullptr, nullptr},
+     {false, false},
+     false,
+     false},
+};
+
+const PathRule& RuleFor(TransferPath path) {
+  for (const PathRule& rule : kPaths) {
+    if (rule.path == path) return rule;
+  }
+  return kPaths[2];  // anything else: client memory
+}
+
+Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t length,
+                TransferPath path) {
+  const char* what = kWhat[d];
+  if (length != 0 && data == nullptr) {
+    return Fail(kIOReturnBadArgument, "%s of 0x%" PRIx64 " bytes %s a null buffer", what, length,
+                d == kRead ? "into" : "from");
+  }
+  if (s.gone()) return Gone(what);
+  if (Status r = s.CardRange(card, length); !r) return r;
+  if (path == TransferPath::kAuto) {
+    path = length <= protocol::kInbandMax ? TransferPath::kInband : TransferPath::kClientMemory;
+  }
+  const PathRule& rule = RuleFor(path);
+  if (rule.lengthAbove != kNoLowerBound && length <= rule.lengthAbove) {
+    return Fail(kIOReturnBadArgument,
+                "%s %ss need more than %s (IOKit sends 0x%" PRIx64 " in-band)", rule.name, what,
+                rule.above, length);
+  }
+  if (length > rule.lengthAtMost[d]) {
+    return Fail(kIOReturnBadArgument, "%s %ss carry at most %s; 0x%" PRIx64 " asked", rule.name,
+                what, rule.atMost[d], length);
+  }
+  int ret;
+  if (rule.bytesInMessage) {
+    const uint64_t in[2] = {card, length};
+    const uint32_t inCount = rule.lengthScalar[d] ? 2 : 1;
+    size_t received = length;
+    ret = d == kRead
+              ? s.transport->Call(rule.selector[d], in, inCount, nullptr, nullptr, nullptr, 0, data,
+                                  &received)
+              : s.transport->Call(rule.selector[d], in, inCount, nullptr, nullptr, data, length);
+    if (ret == kIOReturnSuccess && d == kRead && rule.exactReply && received != length) {
+      return Fail(kIOReturnUnderrun, "%s read of 0x%" PRIx64 " bytes: the dext returned 0x%zx (%s)",
+                  rule.name, length, received, IOReturnName(kIOReturnUnderrun));
+    }
+  } else {
+    const uint64_t in[3] = {card, reinterpret_cast<uintptr_t>(data), length};
+    ret = s.transport->Call(rule.selector[d], in, 3, nullptr, nullptr);
+  }
+  if (ret != kIOReturnSuccess) return s.TransferError(ret, what, card, length, rule.name);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination, TransferPath path) {
+  if (!state_) return NotOpen();
+  return Transfer(*state_, kRead, cardAddress, destination.data(), destination.size(), path);
+}
+
+Status Device::Write(uint64_t cardAddress, std::span<const std::byte> source, TransferPath path) {
+  if (!state_) return NotOpen();
+  // The dext only reads the bytes of a write (the selector's structure input).
+  return Transfer(*state_, kWrite, cardAddress, const_cast<std::byte*>(source.data()),
+                  source.size(), path);
+}
+
+Status Device::Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
+                    uint64_t length) {
+  return RegisteredTransfer(true, cardAddress, buffer, offset, length);
+}
+
+Status Device::Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
+                     uint64_t length) {
+  return RegisteredTransfer(false, cardAddress, buffer, offset, length);
+}
+
+Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
+                                  uint64_t offset, uint64_t length) {
+  if (!state_) return NotOpen();
+  const Direction d = read ? kRead : kWrite;
+  if (buffer.device_ != this) {
+    return Status(kIOReturnBadArgument, "the buffer is not registered with this device");
+  }
+  if (offset > buffer.memory_.size() || length > buffer.memory_.size() - offset) {
+    return Fail(kIOReturnBadArgument,
+                "bytes 0x%" PRIx64 "+0x%" PRIx64 " are outside the registered buffer's 0x%zx",
+                offset, length, buffer.memory_.size());
+  }
+  const uint64_t needed = read ? protocol::kBufferFromCard : protocol::kBufferToCard;
+  if (!(static_cast<uint64_t>(buffer.direction_) & needed)) {
+    return Status(kIOReturnNotPermitted,
+                  read ? "the buffer was registered for writes to the card only; it cannot be "
+                         "read into"
+                       : "the buffer was registered for reads from the card only; it cannot be "
+                         "written from");
+  }
+  if (state_->gone()) return Gone(kWhat[d]);
+  if (Status r = state_->CardRange(cardAddress, length); !r) return r;
+  const uint64_t in[4] = {buffer.id_, offset, cardAddress, length};
+  constexpr uint32_t kSelector[2] = {protocol::kSelectorReadRegistered,
+                                     protocol::kSelectorWriteRegistered};
+  const int ret = state_->transport->Call(kSelector[d], in, 4, nullptr, nullptr);
+  if (ret != kIOReturnSuccess) {
+    return state_->TransferError(ret, kWhat[d], cardAddress, length, "registered buffer");
+  }
+  return Status::Ok();
+}
+
+}  // namespace fpgadext
