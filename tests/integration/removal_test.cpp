@@ -6,6 +6,7 @@
 #include <fpgadext/protocol.h>
 #include <reference_design/user_block_registers.h>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -149,6 +150,22 @@ TEST_F(Removal, EveryCallFailsWithNoDevice) {
   EXPECT_EQ(done.code(), kIOReturnNoDevice) << done.message();
   EXPECT_TRUE(buffer.Release());  // the dext dropped it with the connection: nothing to undo
   device().Close();
+}
+
+// An async transfer in flight at unplug completes once, with an error: the dext's, as it stops.
+TEST_F(Removal, AsyncTransferInFlightCompletesOnceWithAnError) {
+  HangWrites();
+  PageBuffer memory(65536);
+  std::atomic<int> callbacks{0};
+  AsyncOperation op = device().WriteAsync(0, memory.span(0, memory.size()),
+                                          [&](const Status&, uint64_t) { ++callbacks; });
+  Unplug();
+  Status done = op.Wait(seconds(30));
+  EXPECT_NE(done.code(), kIOReturnTimeout) << "no completion after unplug";
+  EXPECT_FALSE(done) << done.message();
+  RecordProperty("completion", IOReturnName(done.code()));
+  device().Close();
+  EXPECT_EQ(callbacks.load(), 1);
 }
 
 // The emulation's rule (xnu IOUserClient::destroyUserReferences, is_io_service_close): the
