@@ -29,6 +29,17 @@ std::vector<MemoryRange> Pieces(const MemoryBacking* b, uint64_t offset, uint64_
   return pieces;
 }
 
+// Whether `b` covers pages of the app (client memory, or a descriptor cut from or made of it):
+// those are wired for the device and reached as wired pages are (fpgadext/emu/iommu.h).
+bool HoldsAppPages(const MemoryBacking* b) {
+  if (b == nullptr || b->kind == MemoryBacking::Kind::kBuffer) return false;
+  if (b->clientOwned) return true;
+  for (IOMemoryDescriptor* source : b->sources) {
+    if (HoldsAppPages(source->EmulationBacking())) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 kern_return_t IODMACommand::Create(IOService* device, uint64_t options,
@@ -88,6 +99,8 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
   if (kernel == nullptr) return kIOReturnNotReady;
   auto& iommu = kernel->iommu();
   const uint64_t maxSegment = iommu.config().maxSegmentLength;
+  const fpgadext::emu::HostPages hostPages =
+      HoldsAppPages(b) ? fpgadext::emu::HostPages::kApp : fpgadext::emu::HostPages::kEmulation;
   auto* prep = new DmaPreparation;
   std::vector<IOAddressSegment> all;
   for (const MemoryRange& p : pieces) {
@@ -99,8 +112,8 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
         n = std::min(n, maxSegment - (address % maxSegment));
       }
       uint64_t bus = 0;
-      IOReturn ret =
-          iommu.Map(p.address + done, n, access, static_cast<unsigned>(maxAddressBits_), &bus);
+      IOReturn ret = iommu.Map(p.address + done, n, access, static_cast<unsigned>(maxAddressBits_),
+                               &bus, hostPages);
       if (ret != kIOReturnSuccess) {
         for (uint64_t a : prep->busAddresses) iommu.Unmap(a);
         delete prep;

@@ -23,7 +23,8 @@ HardwareProfile HardwareProfileFromEnvironment();
 const char* HardwareProfileName(HardwareProfile profile);
 // The profile's VM page size, which is also IOVMPageSize and the app's page size.
 uint64_t HardwareProfilePageSize(HardwareProfile profile);
-// `knobs` (the test knobs: segment length, IOVA base) with the kind and page size of the
+// `knobs` (the test knobs: segment length, IOVA base, aperture size; an aperture size of 0
+// becomes the kind's, see Iommu::Config) with the kind and page size of the
 // profile's IOMMU.
 Iommu::Config HardwareProfileIommu(HardwareProfile profile, Iommu::Config knobs = {});
 

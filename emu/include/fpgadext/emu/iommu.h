@@ -36,6 +36,15 @@ inline bool Allows(DmaAccess granted, DmaAccess wanted) {
          static_cast<uint8_t>(wanted);
 }
 
+// Whose pages a mapping covers. Pages of the emulation (dext buffers, rings) stay mapped while
+// prepared. App pages (memory of the app, made into a descriptor with
+// CreateMemoryDescriptorFromClient) are wired on a Mac from PrepareForDMA to CompleteDMA: the app
+// may unmap or re-protect its range meanwhile and the device still reaches the pages. Here the
+// device reaches app pages through /proc/self/mem, which ignores the CPU's protection (as a wired
+// page does) and reports an unmapped page instead of faulting; what a Mac does with a page the app
+// unmapped is emulated as docs/emulation-memory-pci.md ("Wiring") says.
+enum class HostPages : uint8_t { kEmulation, kApp };
+
 struct IommuViolation {
   uint64_t busAddress;
   uint64_t length;
@@ -59,19 +68,30 @@ class Iommu {
     // host range (what DART usually gives). A small value (e.g. one page) makes every prepared
     // range many segments, which exercises the 32-segment PrepareForDMA windows.
     uint64_t maxSegmentLength = 0;
-    // Lowest IOVA handed out. Mappings are placed first-fit from a cursor that moves on after
-    // each one, with an unmapped guard page between neighbours, so IOVAs are scattered.
+    // The aperture: IOVAs are handed out from [iovaBase, iovaBase + apertureSize). Each mapping
+    // takes the lowest free range that fits, with an unmapped guard page between neighbours, so
+    // a range freed by Unmap is handed out again to the next mapping that fits in it, as a
+    // mapper's allocator does (IOPCIFamily AppleVTD.cpp: space_alloc/space_free). When no range
+    // fits, Map fails with kIOReturnNoResources (AppleVTD::iovmMapMemory).
     uint64_t iovaBase = 0x4000'0000ull;
+    // Size of the aperture; 0 means the kind's: VT-d 8 GiB (AppleVTDDeviceMapper::forDevice
+    // gives a device 2^21 pages of 4 KiB), DART 4 GiB (a 32-bit IOVA space; Apple's DART driver
+    // is not open source, see docs/emulation-memory-pci.md).
+    uint64_t apertureSize = 0;
   };
+
+  static constexpr uint64_t kDartApertureSize = 4ull << 30;
+  static constexpr uint64_t kVtdApertureSize = 8ull << 30;
 
   Iommu();
   explicit Iommu(const Config& config);
 
   // Maps host bytes [host, host+length) for `access`; the device must see it below
   // 2^maxAddressBits. Returns the IOVA of the first byte (same offset inside its page as
-  // `host`). Fails with kIOReturnNoResources when the IOVA space below the limit is exhausted.
+  // `host`). Fails with kIOReturnNoResources when no free range of the aperture below the limit
+  // fits.
   IOReturn Map(void* host, uint64_t length, DmaAccess access, unsigned maxAddressBits,
-               uint64_t* busAddress);
+               uint64_t* busAddress, HostPages pages = HostPages::kEmulation);
   // Removes the mapping that starts at `busAddress` (as returned by Map).
   IOReturn Unmap(uint64_t busAddress);
 
@@ -86,28 +106,36 @@ class Iommu {
   const Config& config() const { return config_; }
   uint64_t pageSize() const { return config_.pageSize; }
   size_t LiveMappings() const;
+  // Live mappings of app pages (HostPages::kApp): app memory prepared for DMA right now.
+  size_t LiveAppMappings() const;
+  // IOVA pages (in bytes) the live mappings occupy, guard pages not counted.
+  uint64_t MappedBytes() const;
   std::vector<IommuViolation> Violations() const;
   size_t ViolationCount() const;
   void ClearViolations();
+  // Bytes of device accesses to app pages the app had unmapped (writes dropped, reads zero).
+  uint64_t BytesOfUnmappedAppPages() const;
 
  private:
   struct Mapping {
     uint8_t* host;
     uint64_t length;
     DmaAccess access;
+    HostPages pages;
   };
   // Finds the host bytes for a device access, or records the violation and returns nullptr
   // (or stops the machine, on DART, for an unmapped IOVA).
   // A write DART lets through a read-only mapping sets *readOnlyIgnored.
   uint8_t* Translate(uint64_t busAddress, uint64_t length, DmaAccess access, const char* device,
-                     bool* readOnlyIgnored);
+                     bool* readOnlyIgnored, HostPages* pages);
+  void CountUnmappedAppBytes(uint64_t bytes);
 
   Config config_;
   mutable std::shared_mutex lock_;
   std::map<uint64_t, Mapping> mappings_;  // keyed by bus address of the first byte
-  uint64_t cursor_;
   mutable std::mutex violationsLock_;
   std::vector<IommuViolation> violations_;
+  uint64_t unmappedAppBytes_ = 0;  // guarded by violationsLock_
 };
 
 }  // namespace fpgadext::emu

@@ -1,0 +1,48 @@
+// A fresh emulated machine per test for the fault campaign (label faults): an XDMA board with
+// 512 MiB of card memory, the FpgaDext bundle loaded and the suite's Device open, in the
+// profile FPGADEXT_EMU_PROFILE names. Tests that need a smaller IOMMU aperture say so through
+// MachineConfig(). Helpers wait on conditions with deadlines; nothing sleeps before a check.
+#pragma once
+
+#include <fpgadext/emu/machine.h>
+#include <gtest/gtest.h>
+#include <fpgadext/fpgadext.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "board_fixture.h"
+
+namespace fpgadext::faults {
+
+using integration::BoardFixture;
+using integration::CheckPattern;
+using integration::FillPattern;
+using integration::PageBuffer;
+
+class FaultFixture : public BoardFixture {
+ protected:
+  static constexpr uint64_t kCard = 512ull << 20;
+  static void SetUpTestSuite() {}
+  static void TearDownTestSuite() {}
+  void SetUp() override;
+  void TearDown() override;
+  virtual emu::Machine::Config MachineConfig() { return {}; }
+  virtual models::XdmaModel::Config BoardConfig() {
+    models::XdmaModel::Config board;
+    board.cardMemorySize = kCard;
+    return board;
+  }
+
+  // Whether `done` became true before `timeout` (polled, no fixed sleep before a check).
+  static bool WaitFor(const std::function<bool()>& done,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Whether a scenario that fails today because of a bug another change is fixing is to be
+  // skipped: yes, unless FPGADEXT_FAULTS_RUN_KNOWN_FAILURES is set (to see whether it still fails).
+  static bool SkipKnownFailure();
+  // A 64 MiB write and read back of a fresh pattern at `card` through `device`.
+  static ::testing::AssertionResult RoundTrip64MiB(Device& device, uint64_t card, uint64_t seed);
+};
+
+}  // namespace fpgadext::faults
