@@ -33,33 +33,58 @@ TransferPlanner::TransferPlanner(DataMover& mover, ChannelPool& channels, const 
     : mover_(mover), channels_(channels), platform_(platform), options_(options) {}
 
 IOReturn TransferPlanner::Execute(Direction direction, uint64_t cardAddress, HostMemory& host,
-                                  uint64_t length) {
+                                  uint64_t length, ChannelClient* client, TransferCancel* cancel) {
   // Nothing to move is never an error here, wherever it points (Begin checks the range even
   // for 0 bytes).
   if (length == 0) return kIOReturnSuccess;
+  if (cancel != nullptr && cancel->requested.load(std::memory_order_acquire)) {
+    return kIOReturnAborted;
+  }
   TransferJob job;  // already fresh: BeginFresh, not Begin, so it is not cleared twice
-  const IOReturn begun = BeginFresh(direction, cardAddress, host, length, &job, 0);
+  const IOReturn begun = BeginFresh(direction, cardAddress, host, length, &job, 0, client);
   if (begun != kIOReturnSuccess) return begun;
   for (;;) {
     const TransferJob::State before = job.state;
     const uint32_t activeBefore = job.active;
+    // Read before the poll: a channel given back after it makes the wait below return at once.
+    const uint32_t seen = channels_.Events();
     const IOReturn r = Poll(&job);
     if (r != kIOReturnNotReady) return r;
+    if (cancel != nullptr && cancel->requested.load(std::memory_order_acquire)) {
+      Abort(&job, kIOReturnAborted);  // channels recovered (or set aside) and given back
+      return kIOReturnAborted;
+    }
     // Relax only when the round found nothing new: a share that just finished gave its channel
-    // back, and the next round should look at the others at once.
-    if (job.state == before && job.active == activeBefore) platform_.relax();
+    // back, and the next round should look at the others at once. A transfer queued for a
+    // channel sleeps until the pool changes (or its deadline), instead of spinning.
+    if (job.state == before && job.active == activeBefore) {
+      if (job.state == TransferJob::State::kWaitingForChannel && channels_.HasWaitSeam()) {
+        channels_.Wait(seen, job.deadline);
+      } else {
+        platform_.relax();
+      }
+    }
   }
 }
 
+void TransferPlanner::Cancel(TransferCancel* cancel) {
+  if (cancel == nullptr) return;
+  cancel->requested.store(true, std::memory_order_release);
+  channels_.Notify();  // a transfer asleep waiting for a channel wakes and sees it
+}
+
 IOReturn TransferPlanner::Begin(Direction direction, uint64_t cardAddress, HostMemory& host,
-                                uint64_t length, TransferJob* job, uint32_t ownedChannels) {
+                                uint64_t length, TransferJob* job, uint32_t ownedChannels,
+                                ChannelClient* client) {
   if (job == nullptr) return kIOReturnBadArgument;
+  if (job->waiter.queued) return kIOReturnBusy;  // clearing it would corrupt the pool's queue
   *job = TransferJob{};
-  return BeginFresh(direction, cardAddress, host, length, job, ownedChannels);
+  return BeginFresh(direction, cardAddress, host, length, job, ownedChannels, client);
 }
 
 IOReturn TransferPlanner::BeginFresh(Direction direction, uint64_t cardAddress, HostMemory& host,
-                                     uint64_t length, TransferJob* job, uint32_t ownedChannels) {
+                                     uint64_t length, TransferJob* job, uint32_t ownedChannels,
+                                     ChannelClient* client) {
   if (length > host.Length()) return kIOReturnBadArgument;
   if (cardAddress + length < cardAddress) return kIOReturnBadArgument;  // wraps around
   if (cardAddress + length > mover_.Limits().cardMemorySize) return kIOReturnOverrun;
@@ -69,6 +94,7 @@ IOReturn TransferPlanner::BeginFresh(Direction direction, uint64_t cardAddress, 
   job->length = length;
   job->host = &host;
   job->ownedChannels = ownedChannels;
+  job->client = client != nullptr ? client : &anonymous_;
   if (length == 0) {
     job->state = TransferJob::State::kDone;
     return kIOReturnSuccess;
@@ -94,10 +120,11 @@ IOReturn TransferPlanner::BeginFresh(Direction direction, uint64_t cardAddress, 
 }
 
 void TransferPlanner::ReleaseChannels(TransferJob* job, uint32_t mask) {
-  if (job->ownedChannels == 0 && mask != 0) channels_.Release(job->direction, mask);
+  if (job->ownedChannels == 0 && mask != 0) channels_.Release(job->direction, mask, job->client);
 }
 
 void TransferPlanner::Finish(TransferJob* job, IOReturn result) {
+  channels_.Cancel(&job->waiter);  // a job that ends while waiting leaves the pool's queue
   // Every channel still holding part of the transfer is stopped before the job is done: the
   // host memory must not be touched afterwards. A channel that does not go idle is given back
   // all the same: it refuses its next Start (kIOReturnBusy) until a later Recover finds it idle,
@@ -148,7 +175,10 @@ void TransferPlanner::StartShares(TransferJob* job, uint32_t mask) {
 }
 
 uint32_t TransferPlanner::TakeChannels(TransferJob* job) {
-  if (job->ownedChannels == 0) return channels_.TryAcquire(job->direction, job->wanted);
+  if (job->ownedChannels == 0) {
+    // In turn (the pool's queue, docs/engine.md "Scheduling"): 0 while others go first.
+    return channels_.Acquire(&job->waiter, job->direction, job->client, job->wanted);
+  }
   // The caller's own channels: as many as wanted, lowest first.
   uint32_t mask = 0;
   uint32_t rest = job->ownedChannels;

@@ -8,6 +8,8 @@
 #include <fpgadext/engine/dma_engine.h>
 #include <fpgadext/engine/platform.h>
 
+#include <atomic>
+
 namespace fpgadext::engine {
 
 struct PlannerOptions {
@@ -45,6 +47,17 @@ struct TransferJob {
   Share shares[kMaxShares] = {};
   IOReturn result = kIOReturnSuccess;
   uint64_t done = 0;  // bytes known to have moved
+  // Scheduling (docs/engine.md "Scheduling"): who the transfer is for, and its place in the
+  // pool's queue while it waits for a channel.
+  ChannelClient* client = nullptr;
+  ChannelWaiter waiter;
+};
+
+// Lets another queue stop a synchronous transfer (TransferPlanner::Execute): set with
+// TransferPlanner::Cancel, checked between polls and while waiting for a channel. Zero-initialised
+// (not requested); the caller owns it and keeps it alive while Execute runs.
+struct TransferCancel {
+  std::atomic<bool> requested{false};
 };
 
 class TransferPlanner {
@@ -58,8 +71,16 @@ class TransferPlanner {
   // engine's error otherwise (the channels are recovered before returning). Length 0 succeeds
   // at once. Begin, then Poll until the job is done, relaxing (Platform::relax) between polls
   // that found nothing new: the same checks, shares, deadline and recovery as the job API.
+  // While no channel is free it sleeps through the pool's ChannelWaitSeam if the pool has one
+  // (else relaxes). `client`: whose transfer it is, for the pool's fairness (null: the planner's
+  // anonymous client, shared by every caller that names none). `cancel`: when another queue
+  // sets it (Cancel), the transfer stops between two polls: kIOReturnAborted, its channels
+  // recovered, the host memory no longer touched.
   [[nodiscard]] IOReturn Execute(Direction direction, uint64_t cardAddress, HostMemory& host,
-                                 uint64_t length);
+                                 uint64_t length, ChannelClient* client = nullptr,
+                                 TransferCancel* cancel = nullptr);
+  // Asks the Execute given `cancel` to stop (from any queue or thread) and wakes it if it sleeps.
+  void Cancel(TransferCancel* cancel);
 
   // The same transfer without blocking: Begin checks it (the errors of Execute, returned at
   // once; nothing started) and starts it if a channel is free; Poll advances it and returns
@@ -68,8 +89,11 @@ class TransferPlanner {
   // polls again when it likes (e.g. from a dispatch queue). `ownedChannels`, if not 0, is a
   // mask of channels of `direction` the caller has taken from the pool for itself (a ring's
   // exclusive channel): the job runs on those and never takes or gives back pool channels.
+  // `client` as for Execute. A job still waiting for a channel must not be begun again
+  // (kIOReturnBusy): Poll it to the end or Abort it.
   [[nodiscard]] IOReturn Begin(Direction direction, uint64_t cardAddress, HostMemory& host,
-                               uint64_t length, TransferJob* job, uint32_t ownedChannels = 0);
+                               uint64_t length, TransferJob* job, uint32_t ownedChannels = 0,
+                               ChannelClient* client = nullptr);
   [[nodiscard]] IOReturn Poll(TransferJob* job);
   // Stops a job that has not finished (its channels recovered and given back; the host memory
   // is no longer touched once it returns) and completes it with `reason`.
@@ -80,10 +104,12 @@ class TransferPlanner {
   ChannelPool& channels_;
   Platform platform_;
   PlannerOptions options_;
+  ChannelClient anonymous_;  // the client of transfers that name none
 
   // Begin for a job that is already default-initialised.
   [[nodiscard]] IOReturn BeginFresh(Direction direction, uint64_t cardAddress, HostMemory& host,
-                                    uint64_t length, TransferJob* job, uint32_t ownedChannels);
+                                    uint64_t length, TransferJob* job, uint32_t ownedChannels,
+                                    ChannelClient* client);
   // The channels a waiting job may start on now (0: none free).
   uint32_t TakeChannels(TransferJob* job);
   void StartShares(TransferJob* job, uint32_t mask);
