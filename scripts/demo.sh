@@ -3,12 +3,17 @@
 # board (an XDMA board model whose card memory is a temporary file, driven by the real dext
 # through the real library): list, info, a register read, then for several sizes a write from a
 # file, a read-back in another process, a comparison, and a verify. Ends with the ≤ 4096-byte
-# output case of the IOKit→DriverKit question (docs/porting-from-iokit.md).
+# output case of the IOKit→DriverKit question (docs/porting-from-iokit.md), after the same board
+# from Python (docs/python.md): a NumPy array written to the card and read back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j "$(nproc)" --target fpgadext-cli fpgadext-emu-demo
+python_module=0
+if cmake --build --preset default -j "$(nproc)" --target fpgadext_python >/dev/null 2>&1; then
+  python_module=1
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -44,6 +49,30 @@ set +e
 run --json read --addr 2G --size 1 --out "$tmp/x"
 echo "exit code $? (3: the driver refused: kIOReturnOverrun)"
 set -e
+
+echo
+echo "== The same board from Python (docs/python.md)"
+if ((python_module)); then
+  # The interpreter the module was built for (Debian's python3, which has python3-numpy).
+  python=$(sed -n 's/^FPGADEXT_PYTHON_INTERPRETER:INTERNAL=//p' build/default/CMakeCache.txt)
+  printf '$ python3 -c "import fpgadext; ..."\n'
+  PYTHONPATH=build/default/python "${python:-python3}" -c "
+import fpgadext, numpy as np
+print(fpgadext.list())
+with fpgadext.open() as dev:
+    a = np.random.default_rng(1).random(1 << 20)       # 8 MiB of float64
+    dev.write(0x1003, a)                               # the card reads the array's own pages
+    b = np.empty_like(a)
+    dev.read_into(0x1003, b)                           # and writes into b's
+    print('8 MiB of float64 at card 0x1003, read back:', 'identical' if (a == b).all() else 'DIFFERENT')
+    print('user BAR register 0x0: %#x' % dev.reg32[dev.info.user_bar, 0])
+    print('card 0x10, as fpgadext verify --pattern 1 left it:', dev.read(0x10, 8).hex(' '))
+"
+  printf '$ fpgadext read --addr 0x10 --size 8 | od -An -tx1\n'
+  "$cli" read --addr 0x10 --size 8 --force | od -An -tx1
+else
+  echo "(the Python module was not built: scripts/setup.sh installs pybind11-dev and python3-dev)"
+fi
 
 echo
 echo "== IOKit→DriverKit: what a user client sees of outputs of ≤ 4096 bytes (in-band) and more"

@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev                     # tests
   libcli11-dev libfmt-dev nlohmann-json3-dev    # the fpgadext CLI and benchmark reports
   valgrind                                      # instruction counts in bench/
+  python3-dev pybind11-dev                      # the Python module (python/)
+  python3-numpy python3-pytest                  # its tests (tests/python)
 )
 
 missing=()
