@@ -233,4 +233,28 @@ void ChannelPool::Notify() {
   if (HasWaitSeam()) seam_.wake(seam_.context, &events_);
 }
 
+// Quarantine (docs/engine.md "Quarantine"): lock-free, apart from the scheduler's lock.
+
+void ChannelPool::Quarantine(Direction direction, uint32_t mask) {
+  // They stay taken: nothing else keeps TryAcquire and Acquire away from them.
+  quarantined_[static_cast<int>(direction)].fetch_or(mask, std::memory_order_acq_rel);
+}
+
+uint32_t ChannelPool::BeginQuarantineCheck(Direction direction) {
+  const int d = static_cast<int>(direction);
+  if (quarantined_[d].load(std::memory_order_acquire) == 0) return 0;
+  // One checker per direction: a channel's engine is driven by one caller at a time.
+  if (checking_[d].exchange(true, std::memory_order_acquire)) return 0;
+  const uint32_t mask = quarantined_[d].load(std::memory_order_acquire);
+  if (mask == 0) checking_[d].store(false, std::memory_order_release);
+  return mask;
+}
+
+void ChannelPool::EndQuarantineCheck(Direction direction, uint32_t healthy) {
+  const int d = static_cast<int>(direction);
+  quarantined_[d].fetch_and(~healthy, std::memory_order_acq_rel);
+  checking_[d].store(false, std::memory_order_release);
+  if (healthy != 0) Release(direction, healthy);  // free again, waiters woken
+}
+
 }  // namespace fpgadext::engine

@@ -13,6 +13,10 @@ namespace {
 // of the host memory and of the card.
 constexpr uint64_t kShareAlignment = 4096;
 
+// A transfer asleep waiting for a channel while some are quarantined looks again this often: a
+// quarantined channel found idle is reaped by the next acquire, and nothing wakes the sleeper.
+constexpr uint64_t kQuarantineLookNs = 1'000'000;
+
 // base + length / rate, in ns, saturating instead of wrapping.
 uint64_t TimeoutNs(const PlannerOptions& options, uint64_t length) {
   const uint64_t rate = options.minimumBytesPerSecond == 0 ? 1 : options.minimumBytesPerSecond;
@@ -24,6 +28,13 @@ uint64_t TimeoutNs(const PlannerOptions& options, uint64_t length) {
 
 uint32_t PopCount(uint32_t mask) {
   return static_cast<uint32_t>(__builtin_popcount(mask));
+}
+
+// Every channel of the direction is quarantined (and it has any).
+bool AllQuarantined(const ChannelPool& channels, Direction direction) {
+  const uint32_t count = channels.Count(direction);
+  const uint32_t all = count >= 32 ? ~0u : (1u << count) - 1u;
+  return all != 0 && channels.Quarantined(direction) == all;
 }
 
 }  // namespace
@@ -59,7 +70,13 @@ IOReturn TransferPlanner::Execute(Direction direction, uint64_t cardAddress, Hos
     // channel sleeps until the pool changes (or its deadline), instead of spinning.
     if (job.state == before && job.active == activeBefore) {
       if (job.state == TransferJob::State::kWaitingForChannel && channels_.HasWaitSeam()) {
-        channels_.Wait(seen, job.deadline);
+        uint64_t until = job.deadline;
+        // A quarantined channel that goes idle wakes nobody: look again soon.
+        if (channels_.Quarantined(direction) != 0) {
+          const uint64_t soon = platform_.nowNs() + kQuarantineLookNs;
+          if (soon < until) until = soon;
+        }
+        channels_.Wait(seen, until);
       } else {
         platform_.relax();
       }
@@ -123,17 +140,51 @@ void TransferPlanner::ReleaseChannels(TransferJob* job, uint32_t mask) {
   if (job->ownedChannels == 0 && mask != 0) channels_.Release(job->direction, mask, job->client);
 }
 
+void TransferPlanner::StopChannel(TransferJob* job, uint32_t channel) {
+  const uint32_t bit = 1u << channel;
+  if (mover_.Recover(job->direction, channel) != kIOReturnNotResponding) {
+    ReleaseChannels(job, bit);
+    return;
+  }
+  // Still busy: the mover keeps its window mapped (the late bytes land there, nowhere else), and
+  // the channel stays out of use until a check finds it idle; handing it out would only fail the
+  // next transfer of the direction with kIOReturnBusy.
+  job->quarantined |= bit;
+  if (job->ownedChannels == 0) {
+    channels_.Quarantine(job->direction, bit);
+    channels_.Disown(job->direction, bit, job->client);  // taken, but no longer the client's
+  }
+}
+
+bool TransferPlanner::RecoverQuarantined(Direction direction) {
+  const uint32_t quarantined = channels_.BeginQuarantineCheck(direction);
+  if (quarantined == 0) return false;
+  uint32_t healthy = 0;
+  for (uint32_t ch = 0; ch < 32 && quarantined >> ch != 0; ++ch) {
+    // A quarantined channel's Recover reads its Status once (no waiting): cheap enough to do
+    // at every acquire while any is quarantined.
+    if ((quarantined & (1u << ch)) != 0 &&
+        mover_.Recover(direction, ch) != kIOReturnNotResponding) {
+      healthy |= 1u << ch;
+    }
+  }
+  channels_.EndQuarantineCheck(direction, healthy);
+  return healthy != 0;
+}
+
 void TransferPlanner::Finish(TransferJob* job, IOReturn result) {
   channels_.Cancel(&job->waiter);  // a job that ends while waiting leaves the pool's queue
   // Every channel still holding part of the transfer is stopped before the job is done: the
-  // host memory must not be touched afterwards. A channel that does not go idle is given back
-  // all the same: it refuses its next Start (kIOReturnBusy) until a later Recover finds it idle,
-  // and the job's result stays the first error, which is what the caller needs to know.
+  // host memory must not be touched afterwards. A channel that does not go idle is quarantined
+  // (StopChannel), and the job's result stays the first error, which is what the caller needs.
   for (uint32_t i = 0; i < job->shareCount; ++i) {
     if (!job->shares[i].active) continue;
-    if (result != kIOReturnSuccess) (void)mover_.Recover(job->direction, job->shares[i].channel);
     job->shares[i].active = false;
-    ReleaseChannels(job, 1u << job->shares[i].channel);
+    if (result != kIOReturnSuccess) {
+      StopChannel(job, job->shares[i].channel);
+    } else {
+      ReleaseChannels(job, 1u << job->shares[i].channel);
+    }
   }
   job->active = 0;
   job->result = result;
@@ -161,8 +212,7 @@ void TransferPlanner::StartShares(TransferJob* job, uint32_t mask) {
     if (r != kIOReturnSuccess) {
       // A failed Start may have touched the engine (a window refused after the channel was
       // stopped): recover it like the others. Its own result adds nothing to Start's error.
-      (void)mover_.Recover(job->direction, ch);
-      ReleaseChannels(job, 1u << ch);
+      StopChannel(job, ch);
       result = r;
       continue;
     }
@@ -176,6 +226,9 @@ void TransferPlanner::StartShares(TransferJob* job, uint32_t mask) {
 
 uint32_t TransferPlanner::TakeChannels(TransferJob* job) {
   if (job->ownedChannels == 0) {
+    // Quarantined channels are reaped here, at acquire: a look at each (no waiting), so that an
+    // idle one serves this very transfer and its kept window is unmapped soon after it stopped.
+    if (channels_.Quarantined(job->direction) != 0) (void)RecoverQuarantined(job->direction);
     // In turn (the pool's queue, docs/engine.md "Scheduling"): 0 while others go first.
     return channels_.Acquire(&job->waiter, job->direction, job->client, job->wanted);
   }
@@ -201,6 +254,9 @@ IOReturn TransferPlanner::Poll(TransferJob* job) {
       const uint32_t mask = TakeChannels(job);
       if (mask != 0) {
         StartShares(job, mask);
+      } else if (job->ownedChannels == 0 && AllQuarantined(channels_, job->direction)) {
+        // Every channel of the direction is hung: fail now rather than wait for the deadline.
+        Finish(job, kIOReturnNotResponding);
       } else if (platform_.nowNs() > job->deadline) {
         Finish(job, kIOReturnTimeout);  // nothing started
       }

@@ -91,9 +91,16 @@ class XdmaEngine final : public DataMover {
                                uint64_t length) override;
   // Poll returns kIOReturnNotOpen for a channel with no transfer.
   [[nodiscard]] IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) override;
-  // Returns kIOReturnNotResponding if Busy did not drop within stopTimeoutNs (the channel then
-  // refuses Start until a later Recover finds it idle), kIOReturnNoDevice after removal.
+  // Returns kIOReturnNotResponding if Busy did not drop within stopTimeoutNs: the channel is
+  // stranded (its window handed over to a lease kept here, Start refused) until a later Recover
+  // finds it idle — that one reads Status once instead of waiting again. kIOReturnNoDevice
+  // after removal (the lease is released: a removed board reaches no memory).
   [[nodiscard]] IOReturn Recover(Direction direction, uint32_t channel) override;
+
+  // Whether the channel holds a window it could not give back (tests, diagnostics).
+  bool Stranded(Direction direction, uint32_t channel) const {
+    return channel < xdma::kMaxChannels && state_[static_cast<int>(direction)][channel].stranded;
+  }
 
   // Largest descriptor length: 2^28 - 1 rounded down to 4 KiB, so that a long segment is split
   // into page-aligned pieces (the in-tree driver uses 2^28 - PAGE_SIZE; facts §4).
@@ -113,6 +120,7 @@ class XdmaEngine final : public DataMover {
     IOReturn error = kIOReturnSuccess;  // latched until Recover
     bool active = false;
     bool windowPrepared = false;
+    bool stranded = false;  // did not stop: its window is in held_ (or was completed, see Strand)
   };
 
   static xdma::Direction Dir(Direction d) {
@@ -142,6 +150,20 @@ class XdmaEngine final : public DataMover {
     if (s.windowPrepared) s.host->CompleteWindow(s.slot);
     s.windowPrepared = false;
   }
+  // The engine did not stop: the window stays mapped, handed over to the channel's lease (the
+  // caller's HostMemory may go once we return). A HostMemory that cannot hand it over gets it
+  // back completed, as before quarantine existed (then only the IOMMU keeps the engine out).
+  void Strand(Direction d, uint32_t c) {
+    ChannelState& s = state_[static_cast<int>(d)][c];
+    if (s.windowPrepared && !s.host->HandOverWindow(s.slot, &held_[static_cast<int>(d)][c])) {
+      s.host->CompleteWindow(s.slot);
+    }
+    s.windowPrepared = false;
+    s.host = nullptr;
+    s.active = false;
+    s.stranded = true;
+    if (s.error == kIOReturnSuccess) s.error = kIOReturnNotResponding;
+  }
 
   Io& io_;
   Platform platform_;
@@ -149,6 +171,9 @@ class XdmaEngine final : public DataMover {
   EngineLimits limits_ = {};
   bool probed_ = false;
   ChannelState state_[2][xdma::kMaxChannels];
+  // Windows of stranded channels, released when the channel is seen idle (Recover, Probe) or
+  // when the engine is destroyed.
+  WindowLease held_[2][xdma::kMaxChannels];
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -209,6 +234,7 @@ IOReturn XdmaEngine<Io>::Probe() {
       const IOReturn r = WaitIdle(dir, c);
       if (r != kIOReturnSuccess) return r;
       (void)ChannelStatus::GetReadClear(Dir(dir), c).ReadFrom(io_);
+      held_[d][c].Release();  // idle (e.g. after a reset): a stranded window can go
       state_[d][c] = ChannelState{};
     }
   }
@@ -414,7 +440,13 @@ IOReturn XdmaEngine<Io>::Fail(Direction d, uint32_t c, uint64_t* done) {
     // error reported is still the one that stopped it: the latched error makes Start refuse
     // the channel, and Recover waits for it again.
     ClearRun(d, c);
-    if ((status & ChannelStatus::kBusy) != 0) (void)WaitIdle(d, c);
+    if ((status & ChannelStatus::kBusy) != 0 && WaitIdle(d, c) == kIOReturnNotResponding) {
+      // Still moving: the window must stay mapped until the engine is seen idle.
+      s.error = error;
+      Strand(d, c);
+      if (done != nullptr) *done = s.doneBytes;
+      return error;
+    }
   }
   CompleteWindow(s);
   s.active = false;
@@ -428,13 +460,29 @@ IOReturn XdmaEngine<Io>::Recover(Direction d, uint32_t c) {
   using namespace xdma;
   if (!ValidChannel(d, c)) return kIOReturnBadArgument;
   ChannelState& s = state_[static_cast<int>(d)][c];
-  // No reset bit exists: Run 0, wait for Busy 0, clear status (facts §6.4).
+  // No reset bit exists: Run 0, wait for Busy 0, clear status (facts §6.4). A stranded channel
+  // was given its stopTimeoutNs already: look once, so that checking it costs a register read.
   ClearRun(d, c);
-  const IOReturn idle = WaitIdle(d, c);
+  IOReturn idle = kIOReturnSuccess;
+  if (s.stranded) {
+    const uint32_t status = ReadStatus(d, c);
+    if (status == kXdmaAllOnes) {
+      idle = kIOReturnNoDevice;
+    } else if ((status & ChannelStatus::kBusy) != 0) {
+      idle = kIOReturnNotResponding;
+    }
+  } else {
+    idle = WaitIdle(d, c);
+  }
+  if (idle == kIOReturnNotResponding) {
+    // The host memory belongs to the caller, who may free it once we return, but the engine may
+    // still move the rest of its descriptor: the window stays mapped, held here.
+    Strand(d, c);
+    return idle;
+  }
   if (idle != kIOReturnNoDevice) (void)ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_);
-  // The host memory belongs to the caller, who may free it once we return: complete the window
-  // even if the engine is still busy (then only the IOMMU keeps it from the memory).
   CompleteWindow(s);
+  held_[static_cast<int>(d)][c].Release();
   s = ChannelState{};
   return idle;
 }

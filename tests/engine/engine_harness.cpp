@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "models/pci/config_space.h"
 
@@ -89,6 +90,22 @@ void IommuHostMemory::CompleteWindow(uint32_t slot) {
   for (uint64_t b : mapped_[slot]) (void)iommu_.Unmap(b);
   mapped_[slot].clear();
   prepared_[slot] = false;
+}
+
+bool IommuHostMemory::HandOverWindow(uint32_t slot, WindowLease* lease) {
+  if (slot >= slots_ || !prepared_[slot]) return false;
+  auto* iovas = new std::vector<uint64_t>(std::move(mapped_[slot]));
+  mapped_[slot].clear();
+  prepared_[slot] = false;
+  ++handedOver_;
+  lease->Hold(
+      [](void* iommu, void* held, uint64_t) {
+        auto* list = static_cast<std::vector<uint64_t>*>(held);
+        for (uint64_t b : *list) (void)static_cast<emu::Iommu*>(iommu)->Unmap(b);
+        delete list;
+      },
+      &iommu_, iovas, 0);
+  return true;
 }
 
 IOReturn IommuHostMemory::MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) {

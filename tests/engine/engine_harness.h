@@ -76,13 +76,17 @@ class IommuHostMemory final : public HostMemory {
   IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length, BusSegment* segments,
                          uint32_t* count, uint64_t* covered) override;
   void CompleteWindow(uint32_t slot) override;
+  // The window's IOVAs go to the lease, which unmaps them on Release (this object may go first).
+  bool HandOverWindow(uint32_t slot, WindowLease* lease) override;
   uint32_t Slots() const override { return slots_; }
   IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override;
 
   uint64_t windowsPrepared() const { return windowsPrepared_; }
   uint32_t maxSegmentsSeen() const { return maxSegmentsSeen_; }
-  // Windows prepared and not completed.
+  // Windows prepared and not completed (handed-over windows are the lease's, not counted).
   size_t Outstanding() const;
+  // Windows handed over to a lease.
+  uint32_t handedOver() const { return handedOver_; }
 
  private:
   emu::Iommu& iommu_;
@@ -95,6 +99,7 @@ class IommuHostMemory final : public HostMemory {
   std::vector<bool> prepared_;
   uint64_t windowsPrepared_ = 0;
   uint32_t maxSegmentsSeen_ = 0;
+  uint32_t handedOver_ = 0;
 };
 
 // Descriptor rings and writeback words of every channel, in host memory mapped through the

@@ -205,43 +205,72 @@ TEST(TransferJob, WaitingPastTheDeadlineTimesOutWithNothingStarted) {
   b.pool->Release(kC2h, again);
 }
 
-// A running job stopped by its owner: the channel is recovered and given back, the host memory
-// is no longer prepared, and the job keeps the reason it was given. VT-d: the card wakes up
-// into the unmapped window, which stops a DART machine.
+// A running job stopped by its owner on a hung card: the job is done with the reason it was
+// given and no longer uses the host memory object. If the engine had taken up the descriptor it
+// does not stop: the window stays mapped (the engine holds it) and the channel is quarantined,
+// not given back; when the card resumes, the stuck chunk lands in that window, and the next
+// acquire finds the channel idle, unmaps the window and takes the channel again. (If the abort
+// came before the engine fetched the descriptor, it stops at once and all is given back.)
 TEST(TransferJob, AbortStopsARunningJob) {
   BenchOptions o;
-  o.profile = emu::HardwareProfile::kIntel;
   o.stopTimeoutNs = 5'000'000;  // Recover of the hung channel gives up after 5 ms
   Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
-  for (Direction d : {kH2c, kC2h}) {
+  const size_t baseline = b.iommu.LiveMappings();
+  int quarantinedRuns = 0;
+  for (Direction d : {kH2c, kC2h, kH2c, kC2h}) {
     SCOPED_TRACE(d == kH2c ? "H2C" : "C2H");
     b.model.InjectHang(X(d), 0);
     HostBytes host(65536, 0);
     IommuHostMemory memory(b.iommu, host.data(), host.size(), AccessFor(d), 1);
     TransferJob job;
+    const uint64_t wakeBefore = b.model.counters().wakeNs;
     ASSERT_EQ(b.planner->Begin(d, 0, memory, host.size(), &job), kIOReturnSuccess);
     ASSERT_EQ(job.state, State::kRunning);
     EXPECT_EQ(b.planner->Poll(&job), kIOReturnNotReady);
     EXPECT_EQ(memory.Outstanding(), 1u);
+    // Let the engine take the job up (its pick-up adds to wakeNs); then it hangs in the data.
+    const auto pickup = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (b.model.counters().wakeNs == wakeBefore) {
+      ASSERT_LT(std::chrono::steady_clock::now(), pickup);
+      std::this_thread::yield();
+    }
     b.planner->Abort(&job, kIOReturnAborted);
     EXPECT_EQ(job.state, State::kDone);
     EXPECT_EQ(b.planner->Poll(&job), kIOReturnAborted);
-    EXPECT_EQ(memory.Outstanding(), 0u);
+    EXPECT_EQ(memory.Outstanding(), 0u);       // no longer the memory object's in any case
     b.planner->Abort(&job, kIOReturnIOError);  // a done job keeps its result
     EXPECT_EQ(job.result, kIOReturnAborted);
-    ExpectAllChannelsFree(b, d);
-    // The card wakes up, finds its window unmapped and stops; then the channel works again.
+    if (job.quarantined == 0) {  // stopped before the data: nothing kept
+      EXPECT_EQ(memory.handedOver(), 0u);
+      EXPECT_EQ(b.iommu.LiveMappings(), baseline);
+      ExpectAllChannelsFree(b, d);
+      b.model.ClearFaults();
+      continue;
+    }
+    ++quarantinedRuns;
+    EXPECT_EQ(job.quarantined, 1u);
+    EXPECT_EQ(memory.handedOver(), 1u);  // the engine keeps the window
+    EXPECT_GT(b.iommu.LiveMappings(), baseline);
+    EXPECT_EQ(b.pool->Quarantined(d), 1u);
+    const uint32_t free = b.pool->TryAcquire(d, 4);
+    EXPECT_EQ(free, 2u);  // channel 0 is not handed out
+    // The card wakes up and finishes into the kept window. A job that finds no free channel
+    // (channel 1 held here) looks at the quarantined one, which is idle once the chunk is done.
     b.model.ClearFaults();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (b.engine->Recover(d, 0) != kIOReturnSuccess) {
+    do {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-      std::this_thread::yield();
-    }
-    b.iommu.ClearViolations();
-    ASSERT_EQ(b.planner->Begin(d, 0, memory, host.size(), &job), kIOReturnSuccess);
+      ASSERT_EQ(b.planner->Begin(d, 0, memory, host.size(), &job), kIOReturnSuccess);
+      if (job.state == State::kWaitingForChannel) b.planner->Abort(&job, kIOReturnAborted);
+    } while (job.state != State::kRunning);
     EXPECT_EQ(PollToEnd(*b.planner, &job), kIOReturnSuccess);
+    EXPECT_EQ(job.shares[0].channel, 0u);
+    b.pool->Release(d, free);
+    ExpectAllChannelsFree(b, d);
+    EXPECT_EQ(b.iommu.LiveMappings(), baseline);
   }
+  RecordProperty("quarantinedRuns", quarantinedRuns);
   TransferJob never;
   b.planner->Abort(&never, kIOReturnAborted);  // never begun: stays idle
   EXPECT_EQ(never.state, State::kIdle);
@@ -298,11 +327,10 @@ TEST(TransferJob, EngineErrorEndsTheJobWithTheBytesDone) {
 }
 
 // The hang test on an injected clock: Execute gives up after the planner's timeout and the
-// engine's stop timeout, counted in relaxes (no real waiting), then the channel recovers. VT-d:
-// the card wakes up into the unmapped window, which stops a DART machine.
+// engine's stop timeout, counted in relaxes (no real waiting); the channel is quarantined with
+// its window kept until the card resumes and a later acquire finds it idle.
 TEST(TransferPlannerTimeouts, HangTimesOutOnAnInjectedClock) {
   BenchOptions o;
-  o.profile = emu::HardwareProfile::kIntel;
   o.platform = ManualClock();
   o.planner.timeoutBaseNs = 5 * kRelaxStepNs;
   o.planner.minimumBytesPerSecond = ~uint64_t{0};  // the base alone
@@ -318,22 +346,22 @@ TEST(TransferPlannerTimeouts, HangTimesOutOnAnInjectedClock) {
     EXPECT_EQ(b.planner->Execute(d, 0, memory, host.size()), kIOReturnTimeout);
     // Polls relax until the deadline has passed (6), Recover waits its stop timeout (3).
     EXPECT_EQ(gRelaxCount.load(), 9u);
-    EXPECT_EQ(memory.Outstanding(), 0u);
+    EXPECT_EQ(memory.handedOver(), 1u);  // the window stays mapped, held by the engine
     EXPECT_EQ(b.engine->Start(d, 0, 0, memory, 0, 0, 16), kIOReturnBusy);  // still hung
-    ExpectAllChannelsFree(b, d);
+    EXPECT_EQ(b.pool->Quarantined(d), 1u);
     b.model.ClearFaults();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (b.engine->Recover(d, 0) != kIOReturnSuccess) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
-      std::this_thread::yield();
-    }
-    b.iommu.ClearViolations();
     // A good transfer, with a deadline no machine reaches in simulated time (each relax is a
-    // simulated millisecond; a slow build may poll thousands of times).
+    // simulated millisecond; a slow build may poll thousands of times). Channel 1 is held, so
+    // it waits for channel 0, looking at it on each acquire until the resumed card is done.
+    const uint32_t other = b.pool->TryAcquire(d, 4);
+    EXPECT_EQ(other, 2u);
     TransferPlanner patient(*b.engine, *b.pool, b.platform,
                             PlannerOptions{.timeoutBaseNs = ~uint64_t{0} / 2});
     EXPECT_EQ(patient.Execute(d, 0, memory, host.size()), kIOReturnSuccess);
+    b.pool->Release(d, other);
+    ExpectAllChannelsFree(b, d);
   }
+  EXPECT_EQ(b.iommu.ViolationCount(), 0u);
 }
 
 }  // namespace

@@ -79,13 +79,13 @@ TEST(XdmaErrors, CardDecodeError) {
 }
 
 // Host memory prepared for the wrong direction: the IOMMU refuses the device
-// (kIOReturnNotPermitted), the violation is recorded, the channel works afterwards. VT-d: DART
-// does not enforce read-only for the device (the C2H write would land).
+// (kIOReturnNotPermitted), the violation is recorded, the channel works afterwards. DART does
+// not enforce read-only for the device: there the C2H write into read-only memory lands and the
+// transfer succeeds, as on an Apple-silicon Mac; the H2C read of write-only memory is refused.
 TEST(XdmaErrors, IommuRefusalThenRecovery) {
-  BenchOptions o;
-  o.profile = emu::HardwareProfile::kIntel;
-  Bench b(o);
+  Bench b;
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
+  const bool dart = b.iommu.config().kind == emu::Iommu::Kind::kDart;
   for (Direction d : {kC2h, kH2c}) {
     SCOPED_TRACE(d == kH2c ? "H2C" : "C2H");
     HostBytes host(100'000, 1);
@@ -93,10 +93,17 @@ TEST(XdmaErrors, IommuRefusalThenRecovery) {
     // C2H into memory the device may only read; H2C from memory it may only write.
     const auto wrong = d == kC2h ? DmaAccess::kDeviceRead : DmaAccess::kDeviceWrite;
     IommuHostMemory memory(b.iommu, host.data(), host.size(), wrong, 1, 4096);
-    EXPECT_EQ(b.planner->Execute(d, 0x4000, memory, host.size()), kIOReturnNotPermitted);
+    const bool lands = dart && d == kC2h;
+    EXPECT_EQ(b.planner->Execute(d, 0x4000, memory, host.size()),
+              lands ? kIOReturnSuccess : kIOReturnNotPermitted);
     EXPECT_EQ(memory.Outstanding(), 0u);
-    EXPECT_GT(b.iommu.ViolationCount(), 0u);
-    if (d == kC2h) {
+    if (lands) {
+      EXPECT_EQ(b.iommu.ViolationCount(), 0u);
+      EXPECT_EQ(FirstMismatch(host.data(), b.model.cardMemory().data() + 0x4000, host.size()), -1);
+    } else {
+      EXPECT_GT(b.iommu.ViolationCount(), 0u);
+    }
+    if (d == kC2h && !lands) {
       for (size_t i = 0; i < host.size(); ++i) ASSERT_EQ(host.data()[i], 0x77) << i;
     }
     b.iommu.ClearViolations();
@@ -105,37 +112,38 @@ TEST(XdmaErrors, IommuRefusalThenRecovery) {
   }
 }
 
-// A card that never moves data: the planner's timeout fires (kIOReturnTimeout) and the channel
-// is stopped; once the card recovers, Recover makes the channel usable again. VT-d: the card
-// wakes up into a window the planner has unmapped, which stops a DART machine.
+// A card that never moves data: the planner's timeout fires (kIOReturnTimeout); the engine does
+// not stop, so its window stays mapped (handed over to the engine: the HostMemory may go) and the
+// channel refuses work. Once the card recovers, the stuck chunk lands in that window — no IOMMU
+// fault, which on DART would stop the machine — and Recover unmaps it and frees the channel.
 TEST(XdmaErrors, HangTimesOut) {
   BenchOptions o;
-  o.profile = emu::HardwareProfile::kIntel;
   o.planner.timeoutBaseNs = 50'000'000;  // 50 ms
   o.planner.minimumBytesPerSecond = 1ull << 40;
   Bench b(o);
   ASSERT_EQ(b.probeResult, kIOReturnSuccess);
+  const size_t baseline = b.iommu.LiveMappings();
   for (Direction d : {kH2c, kC2h}) {
+    SCOPED_TRACE(d == kH2c ? "H2C" : "C2H");
     b.model.InjectHang(X(d), 0);
     HostBytes host(65536, 0);
     IommuHostMemory memory(b.iommu, host.data(), host.size(),
                            d == kH2c ? DmaAccess::kDeviceRead : DmaAccess::kDeviceWrite, 1);
-    const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(b.planner->Execute(d, 0, memory, host.size()), kIOReturnTimeout);
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
     EXPECT_EQ(memory.Outstanding(), 0u);
+    EXPECT_EQ(memory.handedOver(), 1u);           // kept by the engine,
+    EXPECT_GT(b.iommu.LiveMappings(), baseline);  // still mapped
     // Still hung: the engine is busy and refuses new work.
     EXPECT_EQ(b.engine->Recover(d, 0), kIOReturnNotResponding);
     EXPECT_EQ(b.engine->Start(d, 0, 0, memory, 0, 0, 16), kIOReturnBusy);
     b.model.ClearFaults();
-    // The stuck chunk now finds its window unmapped (the IOMMU refuses it) and the engine stops.
-    bool recovered = false;
-    for (int i = 0; i < 2000 && !recovered; ++i) {
-      recovered = b.engine->Recover(d, 0) == kIOReturnSuccess;
-      if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (b.engine->Recover(d, 0) != kIOReturnSuccess) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      std::this_thread::yield();
     }
-    ASSERT_TRUE(recovered);
-    b.iommu.ClearViolations();
+    EXPECT_EQ(b.iommu.LiveMappings(), baseline);  // unmapped once idle
+    EXPECT_EQ(b.iommu.ViolationCount(), 0u);      // the late chunk found its window
     GoodTransfer(b, d);
     EXPECT_EQ(b.iommu.ViolationCount(), 0u);
   }

@@ -228,17 +228,32 @@ TEST(XdmaRegisterSequence, RecoverOfAStuckChannelGivesUpAfterTheStopTimeout) {
   f.Probe();
   gRelaxStepNs = 1'000'000;
   const auto x = xdma::Direction::kH2c;
+  // Still busy after stopTimeoutNs: stranded, its status left for when it is idle.
   f.io.Write(ChannelControl::GetW1C(x, 0), RunBit());
   for (int i = 0; i < 4; ++i) f.io.Read(ChannelStatus::Get(x, 0), ChannelStatus::kBusy);
-  f.io.Read(ChannelStatus::GetReadClear(x, 0), 0);
   EXPECT_EQ(f.engine.Recover(kH2c, 0), kIOReturnNotResponding);
   EXPECT_EQ(f.io.Verify(), "");
+  EXPECT_TRUE(f.engine.Stranded(kH2c, 0));
+  // A stranded channel refuses Start without touching the engine.
   f.io.Reset();
-  f.io.Read(ChannelStatus::Get(x, 0), ChannelStatus::kBusy);
   FakeHost host(64);
   EXPECT_EQ(f.engine.Start(kH2c, 0, 0, host, 0, 0, 64), kIOReturnBusy);
   EXPECT_FALSE(host.prepared);
   EXPECT_EQ(f.io.Verify(), "");
+  // Recovering it again only looks: one Status read, no second wait.
+  f.io.Reset();
+  f.io.Write(ChannelControl::GetW1C(x, 0), RunBit())
+      .Read(ChannelStatus::Get(x, 0), ChannelStatus::kBusy);
+  EXPECT_EQ(f.engine.Recover(kH2c, 0), kIOReturnNotResponding);
+  EXPECT_EQ(f.io.Verify(), "");
+  // Idle at last: status cleared, the channel usable.
+  f.io.Reset();
+  f.io.Write(ChannelControl::GetW1C(x, 0), RunBit())
+      .Read(ChannelStatus::Get(x, 0), 0)
+      .Read(ChannelStatus::GetReadClear(x, 0), 0);
+  EXPECT_EQ(f.engine.Recover(kH2c, 0), kIOReturnSuccess);
+  EXPECT_EQ(f.io.Verify(), "");
+  EXPECT_FALSE(f.engine.Stranded(kH2c, 0));
 }
 
 // After a removal Recover stops at the all-ones status: no clear-on-read access follows.

@@ -54,6 +54,18 @@ class ChannelPool {
 
   uint32_t Count(Direction direction) const { return count_[static_cast<int>(direction)]; }
 
+  // Quarantine (docs/engine.md "Quarantine"): channels the caller holds whose engine did not
+  // stop (a timeout, an abort). They stay taken, so TryAcquire never hands them out, until a
+  // check finds them idle. One caller at a time checks a direction: BeginQuarantineCheck
+  // returns the quarantined channels (0 if none, or another caller is checking), and
+  // EndQuarantineCheck gives those in `healthy` back to the pool as free channels.
+  void Quarantine(Direction direction, uint32_t mask);
+  uint32_t Quarantined(Direction direction) const {
+    return quarantined_[static_cast<int>(direction)].load(std::memory_order_acquire);
+  }
+  uint32_t BeginQuarantineCheck(Direction direction);
+  void EndQuarantineCheck(Direction direction, uint32_t healthy);
+
   // Fair shared use (the planner): takes up to `wanted` free channels of `direction` for
   // `client` if it is `waiter`'s turn, else queues `waiter` (once) and returns 0. The mask
   // returned is the channels taken; the waiter has then left the queue.
@@ -105,6 +117,8 @@ class ChannelPool {
 
   uint32_t count_[2];
   std::atomic<uint32_t> busy_[2];
+  std::atomic<uint32_t> quarantined_[2] = {};  // Quarantine: taken, not stopping
+  std::atomic<bool> checking_[2] = {};         // a BeginQuarantineCheck is in progress
   mutable std::atomic<bool> locked_{false};
   uint32_t exclusive_[2] = {};
   ChannelWaiter* first_[2] = {};

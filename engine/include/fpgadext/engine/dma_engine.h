@@ -35,7 +35,13 @@ class DataMover {
   [[nodiscard]] virtual IOReturn Poll(Direction direction, uint32_t channel, uint64_t* done) = 0;
 
   // Stops the channel (waiting for the engine to go idle), completes any window still
-  // prepared, and clears errors so that the channel can be used again.
+  // prepared, and clears errors so that the channel can be used again. kIOReturnNotResponding:
+  // the engine did not stop; its window is not completed but handed over from the HostMemory
+  // (HostMemory::HandOverWindow) to a lease the mover keeps, so the HostMemory may go once
+  // Recover returns, and the channel refuses Start. A later Recover of that channel only looks
+  // (it does not wait again): idle → the lease is released (the window unmapped) and the
+  // channel is usable; still busy → kIOReturnNotResponding again. Destroying the mover releases
+  // every lease (call Recover on each channel first).
   [[nodiscard]] virtual IOReturn Recover(Direction direction, uint32_t channel) = 0;
 
  protected:

@@ -51,6 +51,10 @@ struct TransferJob {
   // pool's queue while it waits for a channel.
   ChannelClient* client = nullptr;
   ChannelWaiter waiter;
+  // Channels whose engine did not stop when the job ended (a timeout, an abort): quarantined,
+  // their windows handed over to the mover (the host memory may go). Owned channels among them
+  // refuse Start until a Recover finds them idle (docs/engine.md "Quarantine").
+  uint32_t quarantined = 0;
 };
 
 // Lets another queue stop a synchronous transfer (TransferPlanner::Execute): set with
@@ -115,6 +119,12 @@ class TransferPlanner {
   void StartShares(TransferJob* job, uint32_t mask);
   void ReleaseChannels(TransferJob* job, uint32_t mask);
   void Finish(TransferJob* job, IOReturn result);
+  // Recovers a channel of the job after an error: given back, or quarantined when the engine
+  // did not stop (job->quarantined; pool channels stay taken until a check finds them idle).
+  void StopChannel(TransferJob* job, uint32_t channel);
+  // Looks at the direction's quarantined channels once (no waiting): those now idle are given
+  // back to the pool. Returns whether any was.
+  bool RecoverQuarantined(Direction direction);
 };
 
 }  // namespace fpgadext::engine
