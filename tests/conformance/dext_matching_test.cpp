@@ -51,10 +51,7 @@ class DextMatching : public ::testing::Test {
     machine_.reset();
     scratch_ = fs::temp_directory_path() / ("dext-matching-" + std::to_string(getpid()));
     fs::remove_all(scratch_);
-    const fs::path bundle = scratch_ / "Variant.dext";
-    fs::create_directories(bundle);
     const fs::path built = CONFORMANCE_DEXT_BUNDLE;
-    fs::create_symlink(built / "ConformanceDext", bundle / "ConformanceDext");
     std::stringstream text;
     text << std::ifstream(built / "Info.plist").rdbuf();
     std::string info = text.str();
@@ -63,8 +60,19 @@ class DextMatching : public ::testing::Test {
     EXPECT_NE(key, std::string::npos);
     EXPECT_NE(end, std::string::npos);
     info.replace(key, end + 9 - key, keys);
-    std::ofstream(bundle / "Info.plist", std::ios::binary) << info;
+    return LoadInfoPlist(info);
+  }
 
+  // Loads a copy of the conformance dext whose Info.plist is `info`.
+  IOReturn LoadInfoPlist(const std::string& info) {
+    machine_.reset();
+    const fs::path bundle = scratch_ / "Variant.dext";
+    fs::create_directories(bundle);
+    if (!fs::exists(bundle / "ConformanceDext", ignored_)) {
+      fs::create_symlink(fs::path(CONFORMANCE_DEXT_BUNDLE) / "ConformanceDext",
+                         bundle / "ConformanceDext");
+    }
+    std::ofstream(bundle / "Info.plist", std::ios::binary | std::ios::trunc) << info;
     device_ = std::make_unique<ProbeDevice>();
     machine_ = std::make_unique<emu::Machine>();
     EXPECT_EQ(machine_->AttachPciFunction(device_.get(), "probe"), kIOReturnSuccess);
@@ -76,6 +84,7 @@ class DextMatching : public ::testing::Test {
   }
 
   fs::path scratch_;
+  std::error_code ignored_;
   std::unique_ptr<ProbeDevice> device_;
   std::unique_ptr<emu::Machine> machine_;
 };
@@ -106,6 +115,26 @@ TEST_F(DextMatching, AnInfoPlistStringHoldingANulIsRefused) {
       IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("ConformanceDriver"));
   EXPECT_EQ(driver, IO_OBJECT_NULL);
   if (driver != IO_OBJECT_NULL) IOObjectRelease(driver);
+}
+
+// The same NUL in a key of a binary Info.plist (libplist hands keys out only through
+// plist_get_key_val, which asserts on it): refused too.
+TEST_F(DextMatching, ABinaryInfoPlistKeyHoldingANulIsRefused) {
+  // {CFBundleExecutable: ConformanceDext, IOKitPersonalities: {"a\0b": "v"}} as a bplist00.
+  static const unsigned char kBinary[] = {
+      0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30, 0xd2, 0x01, 0x02, 0x03, 0x04, 0x5f,
+      0x10, 0x12, 0x43, 0x46, 0x42, 0x75, 0x6e, 0x64, 0x6c, 0x65, 0x45, 0x78, 0x65, 0x63,
+      0x75, 0x74, 0x61, 0x62, 0x6c, 0x65, 0x5f, 0x10, 0x12, 0x49, 0x4f, 0x4b, 0x69, 0x74,
+      0x50, 0x65, 0x72, 0x73, 0x6f, 0x6e, 0x61, 0x6c, 0x69, 0x74, 0x69, 0x65, 0x73, 0x5f,
+      0x10, 0x0f, 0x43, 0x6f, 0x6e, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x6e, 0x63, 0x65, 0x44,
+      0x65, 0x78, 0x74, 0xd1, 0x05, 0x06, 0x53, 0x61, 0x00, 0x62, 0x51, 0x76, 0x08, 0x0d,
+      0x22, 0x37, 0x49, 0x4c, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x52};
+  scratch_ = fs::temp_directory_path() / ("dext-matching-" + std::to_string(getpid()));
+  fs::remove_all(scratch_);
+  EXPECT_EQ(LoadInfoPlist(std::string(reinterpret_cast<const char*>(kBinary), sizeof kBinary)),
+            kIOReturnBadArgument);
 }
 
 }  // namespace
