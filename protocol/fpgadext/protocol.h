@@ -129,7 +129,7 @@ struct RingHeader {
   uint32_t entries;
   uint32_t submissionOffset;  // bytes from the start of the ring
   uint32_t completionOffset;
-  uint64_t sanitizerToken;  // sanitizer builds only (docs/ring.md), else 0
+  uint64_t sanitizerToken;  // TSan builds only (docs/ring.md), else 0; the dext keeps its own copy
   uint8_t pad0[40];
   // Written by the app: submissions published.
   uint32_t sqTail;

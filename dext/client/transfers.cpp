@@ -1,0 +1,233 @@
+// A client's synchronous transfer paths (transfers.h).
+// C++ library headers first: DriverKit declares the global placement operator new, and
+// libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
+#include <new>
+
+#include "client/transfers.h"
+
+#include <DriverKit/IOBufferMemoryDescriptor.h>
+#include <DriverKit/IODMACommand.h>
+#include <DriverKit/IOLib.h>
+#include <DriverKit/IOMemoryDescriptor.h>
+#include <DriverKit/IOUserClient.h>
+#include <DriverKit/OSData.h>
+#include <DriverKit/OSSharedPtr.h>
+#include <PCIDriverKit/IOPCIDevice.h>
+#include <fpgadext/protocol.h>
+
+#include "client/buffer_table.h"
+
+namespace fpgadext::dext::client {
+
+namespace protocol = fpgadext::protocol;
+namespace engine = fpgadext::engine;
+
+namespace {
+
+constexpr uint64_t kStagingSize = protocol::kInbandMax;
+
+IODMACommandSpecification WindowSpecification() {
+  IODMACommandSpecification spec{};
+  spec.maxAddressBits = 64;
+  return spec;
+}
+
+}  // namespace
+
+IOReturn WindowCommands::Fill(IOPCIDevice* device, uint32_t slots) {
+  if (slots > kMaxSlots) slots = kMaxSlots;
+  slots_ = slots;
+  const IODMACommandSpecification spec = WindowSpecification();
+  for (uint32_t i = 0; i < slots; ++i) {
+    if (commands_[i] != nullptr) continue;
+    const IOReturn ret = IODMACommand::Create(device, 0, &spec, &commands_[i]);
+    if (ret != kIOReturnSuccess) {
+      commands_[i] = nullptr;
+      return ret;
+    }
+  }
+  return kIOReturnSuccess;
+}
+
+OSSharedPtr<IODMACommand> WindowCommands::Take(uint32_t slot) {
+  if (slot >= kMaxSlots) return nullptr;
+  IODMACommand* command = commands_[slot];
+  commands_[slot] = nullptr;
+  return OSSharedPtr<IODMACommand>(command, OSNoRetain);
+}
+
+void WindowCommands::Clear() {
+  for (uint32_t i = 0; i < kMaxSlots; ++i) OSSafeReleaseNULL(commands_[i]);
+  slots_ = 0;
+}
+
+bool ReadableThroughout(IOUserClient* client, const IOAddressSegment& range,
+                        IODMACommand* command) {
+  if (command == nullptr) return false;
+  OSSharedPtr<IOMemoryDescriptor> probe;
+  if (client->CreateMemoryDescriptorFromClient(kIOMemoryDirectionOut, 1, &range, probe.attach()) !=
+      kIOReturnSuccess) {
+    return false;
+  }
+  for (uint64_t offset = 0; offset < range.length;) {
+    IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
+    uint32_t count = engine::kMaxSegmentsPerWindow;
+    uint64_t flags = 0;
+    if (command->PrepareForDMA(0, probe.get(), offset, range.length - offset, &flags, &count,
+                               segments) != kIOReturnSuccess) {
+      return false;
+    }
+    uint64_t covered = 0;
+    for (uint32_t i = 0; i < count; ++i) covered += segments[i].length;
+    (void)command->CompleteDMA(0);  // prepared just above: nothing can refuse it
+    if (covered == 0) return false;
+    offset += covered;
+  }
+  return true;
+}
+
+IOReturn ReadFailureStatus(IOUserClient* client, IOReturn status, uint32_t direction,
+                           const IOAddressSegment& range, IODMACommand* command) {
+  // A Mac's wiring refuses pages the card cannot write with KERN_PROTECTION_FAILURE (xnu
+  // vm_map_create_upl); readable everywhere means read-only memory, not a hole.
+  if (status == kWiringProtectionFailure && direction == kFromCard &&
+      ReadableThroughout(client, range, command)) {
+    return kIOReturnNotWritable;
+  }
+  return status;
+}
+
+IOReturn Transfers::Start(DriverResources& board) {
+  slots_ = board.WindowSlots();
+  if (slots_ > kMaxSlots) slots_ = kMaxSlots;
+  IOReturn ret = commands_.Fill(board.Device(), slots_);
+  if (ret != kIOReturnSuccess) return ret;
+  ret =
+      IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, kStagingSize, 0, staging_.attach());
+  if (ret != kIOReturnSuccess) return ret;
+  ret = staging_->SetLength(kStagingSize);
+  if (ret != kIOReturnSuccess) return ret;
+  IOAddressSegment range{};
+  ret = staging_->GetAddressRange(&range);
+  if (ret != kIOReturnSuccess) return ret;
+  stagingAddress_ = reinterpret_cast<uint8_t*>(range.address);
+  const IODMACommandSpecification spec = WindowSpecification();
+  ret = IODMACommand::Create(board.Device(), 0, &spec, stagingCommand_.attach());
+  if (ret != kIOReturnSuccess) return ret;
+  // The staging buffer is prepared once and stays prepared.
+  IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
+  uint32_t count = engine::kMaxSegmentsPerWindow;
+  uint64_t flags = 0;
+  ret =
+      stagingCommand_->PrepareForDMA(0, staging_.get(), 0, kStagingSize, &flags, &count, segments);
+  if (ret != kIOReturnSuccess) return ret;
+  stagingPrepared_ = true;
+  if (count != 1) return kIOReturnNoResources;  // one page: one segment
+  stagingSegment_[0] = engine::BusSegment{segments[0].address, segments[0].length};
+  stagingSegments_ = PreparedSegments{stagingSegment_, 1, kStagingSize};
+  return kIOReturnSuccess;
+}
+
+void Transfers::Stop() {
+  if (stagingPrepared_) (void)stagingCommand_->CompleteDMA(0);  // prepared at Start
+  stagingPrepared_ = false;
+  stagingCommand_.reset();
+  staging_.reset();
+  stagingAddress_ = nullptr;
+  commands_.Clear();
+}
+
+IOReturn Transfers::Run(DriverResources& board, uint32_t direction, uint64_t card,
+                        engine::HostMemory* host, uint64_t length) {
+  return board.Transfer(direction, card, host, length);
+}
+
+IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArguments* arguments) {
+  const uint64_t card = arguments->scalarInput[0];
+  const uint64_t length = arguments->scalarInput[1];
+  if (arguments->structureOutputDescriptor != nullptr || length > kStagingSize ||
+      length > arguments->structureOutputMaximumSize) {
+    return kIOReturnBadArgument;
+  }
+  if (length != 0) {
+    PreparedHostMemory host(stagingSegments_, staging_.get(), 0, length, 1);
+    const IOReturn ret = Run(board, kFromCard, card, &host, length);
+    if (ret != kIOReturnSuccess) return ret;
+  }
+  OSData* data = OSData::withBytes(stagingAddress_, length);
+  if (data == nullptr) return kIOReturnNoMemory;
+  arguments->structureOutput = data;  // the OS consumes this reference
+  return kIOReturnSuccess;
+}
+
+IOReturn Transfers::WriteInband(DriverResources& board, IOUserClientMethodArguments* arguments) {
+  const uint64_t card = arguments->scalarInput[0];
+  if (arguments->structureInputDescriptor != nullptr) return kIOReturnBadArgument;
+  if (arguments->structureInput == nullptr) return kIOReturnSuccess;  // 0 bytes
+  const uint64_t length = arguments->structureInput->getLength();
+  if (length > kStagingSize) return kIOReturnBadArgument;
+  __builtin_memcpy(stagingAddress_, arguments->structureInput->getBytesNoCopy(), length);
+  PreparedHostMemory host(stagingSegments_, staging_.get(), 0, length, 1);
+  return Run(board, kToCard, card, &host, length);
+}
+
+IOReturn Transfers::OutOfLine(DriverResources& board, IOUserClientMethodArguments* arguments,
+                              uint32_t direction) {
+  IOMemoryDescriptor* memory = direction == kFromCard ? arguments->structureOutputDescriptor
+                                                      : arguments->structureInputDescriptor;
+  if (memory == nullptr) return kIOReturnBadArgument;
+  uint64_t length = 0;
+  IOReturn ret = memory->GetLength(&length);
+  if (ret != kIOReturnSuccess) return ret;
+  ret = commands_.Fill(board.Device(), slots_);
+  if (ret != kIOReturnSuccess) return ret;
+  DescriptorHostMemory host(memory, 0, length, commands_.get(), slots_);
+  return Run(board, direction, arguments->scalarInput[0], &host, length);
+}
+
+IOReturn Transfers::ClientMemory(IOUserClient* client, DriverResources& board,
+                                 IOUserClientMethodArguments* arguments, uint32_t direction) {
+  const uint64_t card = arguments->scalarInput[0];
+  const uint64_t address = arguments->scalarInput[1];
+  const uint64_t length = arguments->scalarInput[2];
+  if (length == 0) return kIOReturnSuccess;
+  if (address + length < address || length > protocol::kMaxTransferLength) {
+    return kIOReturnBadArgument;
+  }
+  // The card writes app memory on a read (In), reads it on a write (Out). Copy-on-write off:
+  // the PIO engine maps the memory and must see (and change) the app's pages themselves.
+  const uint64_t options = (direction == kFromCard ? kIOMemoryDirectionIn : kIOMemoryDirectionOut) |
+                           kIOMemoryDisableCopyOnWrite;
+  const IOAddressSegment segment{address, length};
+  OSSharedPtr<IOMemoryDescriptor> memory;
+  IOReturn ret = client->CreateMemoryDescriptorFromClient(options, 1, &segment, memory.attach());
+  if (ret != kIOReturnSuccess) return ret;
+  ret = commands_.Fill(board.Device(), slots_);
+  if (ret != kIOReturnSuccess) return ret;
+  {
+    DescriptorHostMemory host(memory.get(), 0, length, commands_.get(), slots_);
+    ret = Run(board, direction, card, &host, length);
+  }
+  // The probe needs a command: make one again if the transfer handed slot 0 over.
+  if (ret == kWiringProtectionFailure && commands_.Fill(board.Device(), slots_) != kIOReturnSuccess)
+    return ret;
+  return ReadFailureStatus(client, ret, direction, segment, commands_.get()[0]);
+}
+
+IOReturn Transfers::Registered(DriverResources& board, const RegisteredBuffer& b,
+                               IOUserClientMethodArguments* arguments, uint32_t direction) {
+  const uint64_t offset = arguments->scalarInput[1];
+  const uint64_t card = arguments->scalarInput[2];
+  const uint64_t length = arguments->scalarInput[3];
+  const uint64_t needed =
+      direction == kFromCard ? protocol::kBufferFromCard : protocol::kBufferToCard;
+  if (!(b.direction & needed)) return kIOReturnNotPermitted;
+  if (offset > b.prepared.length || length > b.prepared.length - offset) {
+    return kIOReturnBadArgument;
+  }
+  if (length == 0) return kIOReturnSuccess;
+  PreparedHostMemory host(b.prepared, b.memory.get(), offset, length, slots_);
+  return Run(board, direction, card, &host, length);
+}
+
+}  // namespace fpgadext::dext::client
