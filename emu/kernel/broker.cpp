@@ -51,6 +51,9 @@ struct Connection {
   IOUserClient* userClient = nullptr;  // retained until the connection ends
   ServiceNode* node = nullptr;
   bool dead = false;
+  // The app mapped memory through it once (xnu then gives the user client its set of maps,
+  // kept after unmapping: is_io_connect_map_memory_into_task).
+  bool everMapped = false;
   std::vector<Mapping> mappings;
 };
 
@@ -124,6 +127,23 @@ std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
 IOReturn WrongHandle(uint32_t name) {
   std::lock_guard guard(gLock);
   return gHandles.count(name) ? kIOReturnBadArgument : kMachSendInvalidDest;
+}
+
+// What the app's connection port answers once the kernel ended its user client (terminated:
+// xnu runs IOUserClient::destroyUserReferences as the user client goes inactive, so from then
+// on, and after it is freed alike). If the app ever mapped memory through it, the port names
+// the user client's set of maps and every routine's CHECK(IOUserClient, ...) fails:
+// kIOReturnBadArgument. Otherwise the port is destroyed and the app's name is dead:
+// MACH_SEND_INVALID_DEST from mach_msg (iokit/Kernel/IOUserClient.cpp, osfmk/device/iokit_rpc.c
+// iokit_destroy_object_port). kIOReturnSuccess while the user client lives. Caller holds c.lock.
+IOReturn EndedStatusLocked(const Connection& c) {
+  if (!c.dead) return kIOReturnSuccess;
+  return c.everMapped ? kIOReturnBadArgument : kMachSendInvalidDest;
+}
+
+IOReturn EndedStatus(Connection& c) {
+  std::lock_guard guard(c.lock);
+  return EndedStatusLocked(c);
 }
 
 void UnmapLocked(Mapping& m) {
@@ -305,7 +325,8 @@ bool SameObject(uint32_t a, uint32_t b) {
 }
 
 IOReturn CheckConnection(uint32_t connection) {
-  return ConnectionFor(connection) != nullptr ? kIOReturnSuccess : WrongHandle(connection);
+  std::shared_ptr<Connection> c = ConnectionFor(connection);
+  return c != nullptr ? EndedStatus(*c) : WrongHandle(connection);
 }
 
 IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
@@ -314,7 +335,9 @@ IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
   ServiceNode* provider;
   {
     std::lock_guard guard(c->lock);
-    if (c->dead || c->node == nullptr || c->node->provider == nullptr) return kIOReturnNotAttached;
+    if (IOReturn ended = EndedStatusLocked(*c); ended != kIOReturnSuccess) return ended;
+    // is_io_connect_get_service: a user client without a provider
+    if (c->node == nullptr || c->node->provider == nullptr) return kIOReturnUnsupported;
     provider = c->node->provider;
   }
   std::lock_guard guard(gLock);
@@ -375,7 +398,12 @@ IOReturn ServiceClose(uint32_t connection) {
     Handle* h = Find(connection, Handle::Kind::kConnection);
     if (h == nullptr) return kMachSendInvalidDest;
     c = h->connection;
-    gHandles.erase(connection);
+    gHandles.erase(connection);  // IOServiceClose releases the name whatever the routine said
+  }
+  // Ended by the kernel: is_io_service_close on the set of maps succeeds; a dead name fails.
+  if (IOReturn ended = EndedStatus(*c); ended != kIOReturnSuccess) {
+    ReleaseMappings(c);
+    return ended == kIOReturnBadArgument ? kIOReturnSuccess : ended;
   }
   // is_io_service_close only asks the user client to close; its maps go after it, with the
   // connection (IOUserClient.cpp).
@@ -398,9 +426,19 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
     reply->status = WrongHandle(rq.connection);
     return;
   }
+  // A dead name fails in mach_msg, before the MIG server; a set of maps in CHECK, after it.
+  const IOReturn ended = EndedStatus(*c);
+  if (ended == kMachSendInvalidDest) {
+    reply->status = ended;
+    return;
+  }
   // What the MIG server and is_io_connect_method reject before anything reaches the dext.
   if (rq.scalarInputCount > kScalarMax || rq.scalarOutputCapacity > kScalarMax) {
     reply->status = kIOReturnOverrun;
+    return;
+  }
+  if (ended != kIOReturnSuccess) {
+    reply->status = ended;
     return;
   }
   if ((rq.oolInputSize != 0 && rq.oolInputSize <= kInbandMax) ||
@@ -417,8 +455,8 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
   IOUserClient* userClient;
   {
     std::lock_guard guard(c->lock);
-    if (c->dead) {
-      reply->status = kIOReturnNotAttached;
+    if (IOReturn endedNow = EndedStatusLocked(*c); endedNow != kIOReturnSuccess) {
+      reply->status = endedNow;
       return;
     }
     userClient = c->userClient;
@@ -494,11 +532,11 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
 IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_t* address,
                    uint64_t* size) {
   std::shared_ptr<Connection> c = ConnectionFor(connection);
-  if (c == nullptr) return kMachSendInvalidDest;
+  if (c == nullptr) return WrongHandle(connection);
   IOUserClient* userClient;
   {
     std::lock_guard guard(c->lock);
-    if (c->dead) return kIOReturnNotAttached;
+    if (IOReturn ended = EndedStatusLocked(*c); ended != kIOReturnSuccess) return ended;
     userClient = c->userClient;
     userClient->retain();
   }
@@ -560,11 +598,14 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
   // The mapping keeps the descriptor; the kernel drops the reference the dext returned: net 0.
   {
     std::lock_guard guard(c->lock);
+    // Ended while the map was being made. A Mac hands the app this map, kept by the ended user
+    // client until it is freed; the emulation undoes it and says so (not a Mac's answer).
     if (c->dead) {
       UnmapLocked(m);
       return kIOReturnNotAttached;
     }
     c->mappings.push_back(m);
+    c->everMapped = true;
   }
   *address = m.address;
   *size = m.size;
@@ -573,11 +614,11 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
 
 IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address) {
   std::shared_ptr<Connection> c = ConnectionFor(connection);
-  if (c == nullptr) return kMachSendInvalidDest;
+  if (c == nullptr) return WrongHandle(connection);
   std::lock_guard guard(c->lock);
   // The user client is gone: its maps belong to the connection port now and go when the app
   // closes it (is_io_connect_unmap_memory_from_task finds no user client to ask).
-  if (c->dead) return kIOReturnNotAttached;
+  if (IOReturn ended = EndedStatusLocked(*c); ended != kIOReturnSuccess) return ended;
   for (auto it = c->mappings.begin(); it != c->mappings.end(); ++it) {
     if (it->type == type && it->address == address) {
       UnmapLocked(*it);
