@@ -53,14 +53,16 @@ nice -n 19 "$build/tests/fuzz/fuzz_$target" "${options[@]}" "$@" "$corpus" "test
 last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
 field() { sed -n "s/.* $1: \{0,1\}\([0-9][0-9]*\).*/\1/p" <<<"$last"; }
 stat() { sed -n "s/^stat::$1: *\([0-9][0-9]*\).*/\1/p" "$log" | tail -n 1; }
-crashes=$(find "$artifacts" -type f | wc -l)
+# crash-, leak-, timeout- and oom- files are failures; slow- units (over 10 s) are not.
+crashes=$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+slow=$(find "$artifacts" -type f -name 'slow-unit-*' | wc -l)
 echo "target:      $target"
 echo "executions:  $(stat number_of_executed_units)"
 echo "exec/s:      $(stat average_exec_per_sec)"
 echo "coverage:    cov $(field cov) ft $(field ft)"
 echo "corpus:      $(ls "$corpus" | wc -l) files ($(du -sh "$corpus" | cut -f1))"
 echo "peak RSS:    $(stat peak_rss_mb) MB"
-echo "crashes:     $crashes (in $artifacts)"
+echo "crashes:     $crashes (in $artifacts; slow units: $slow)"
 if [ "$status" -ne 0 ]; then
   echo "fuzz: the fuzzer stopped with status $status; the end of $log:" >&2
   tail -n 40 "$log" >&2

@@ -81,45 +81,17 @@ OSObject* Convert(plist_t node, bool* malformed) {
   }
 }
 
-// Whether a binary property list holds a string or key with a NUL character (an ASCII string
-// object with a 0 byte, a UTF-16 one with a 0 unit). libplist hands such keys out only through
-// plist_get_key_val, which asserts on them, so they are found here, in the file's object table
-// (format: the trailer's last 32 bytes give the offset size, the object count and the offset
-// table's place). An inconsistent table is left to libplist, which refuses it.
-bool BinaryPlistHoldsNul(const std::vector<char>& bytes) {
-  const size_t size = bytes.size();
-  if (size < 8 + 32 || std::memcmp(bytes.data(), "bplist00", 8) != 0) return false;
-  const auto* b = reinterpret_cast<const uint8_t*>(bytes.data());
-  auto number = [&](size_t at, unsigned width, uint64_t* value) {
-    if (width == 0 || width > 8 || at > size || size - at < width) return false;
-    *value = 0;
-    for (unsigned i = 0; i < width; ++i) *value = *value << 8 | b[at + i];
-    return true;
-  };
-  const uint8_t* trailer = b + size - 32;
-  const unsigned offsetSize = trailer[6];
-  uint64_t objects = 0, table = 0;
-  if (!number(size - 24, 8, &objects) || !number(size - 8, 8, &table)) return false;
-  for (uint64_t i = 0; i < objects; ++i) {
-    uint64_t at = 0;
-    if (i > size || !number(table + i * offsetSize, offsetSize, &at) || at >= size) return false;
-    const unsigned kind = b[at] >> 4;
-    if (kind != 0x5 && kind != 0x6) continue;  // ASCII or UTF-16 string
-    uint64_t length = b[at] & 0xf;
-    size_t start = at + 1;
-    if (length == 0xf) {  // the length follows as an integer object
-      if (start >= size || (b[start] >> 4) != 0x1) return false;
-      const unsigned width = 1u << (b[start] & 0xf);
-      if (!number(start + 1, width, &length)) return false;
-      start += 1 + width;
-    }
-    const uint64_t unit = kind == 0x6 ? 2 : 1;
-    if (length > size || start > size || (size - start) / unit < length) return false;
-    for (uint64_t c = 0; c < length; ++c) {
-      if (b[start + c * unit] == 0 && (unit == 1 || b[start + c * unit + 1] == 0)) return true;
-    }
-  }
-  return false;
+// Whether a binary property list holds a string or key with a NUL character. It reaches the
+// kernel as XML text (xnu libkern/c++/OSUnserializeXML.y reads it as a NUL-terminated C string),
+// so it is written as XML here too and a NUL in that text refuses it. (libplist hands keys out
+// only through plist_get_key_val, which asserts on a NUL; its XML writer does not.)
+bool BinaryPlistHoldsNul(plist_t root) {
+  char* xml = nullptr;
+  uint32_t length = 0;
+  plist_to_xml(root, &xml, &length);
+  const bool nul = xml == nullptr || std::memchr(xml, 0, length) != nullptr;
+  plist_to_xml_free(xml);
+  return nul;
 }
 
 }  // namespace
@@ -133,10 +105,14 @@ IOReturn LoadPropertyList(const std::string& path, OSDictionary** result) {
   while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0)
     bytes.insert(bytes.end(), buffer, buffer + n);
   std::fclose(file);
-  if (BinaryPlistHoldsNul(bytes)) return kIOReturnBadArgument;  // see Convert's comment
   plist_t root = nullptr;
   plist_from_memory(bytes.data(), static_cast<uint32_t>(bytes.size()), &root);
   if (root == nullptr) return kIOReturnBadArgument;
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "bplist00", 8) == 0 &&
+      BinaryPlistHoldsNul(root)) {
+    plist_free(root);
+    return kIOReturnBadArgument;
+  }
   bool malformed = false;
   OSObject* converted = Convert(root, &malformed);
   plist_free(root);
