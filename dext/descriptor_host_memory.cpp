@@ -6,8 +6,7 @@
 namespace fpgadext::dext {
 
 DescriptorHostMemory::DescriptorHostMemory(IOMemoryDescriptor* memory, uint64_t base,
-                                           uint64_t length, IODMACommand* const* commands,
-                                           uint32_t slots)
+                                           uint64_t length, IODMACommand** commands, uint32_t slots)
     : memory_(memory), base_(base), length_(length), commands_(commands), slots_(slots) {}
 
 DescriptorHostMemory::~DescriptorHostMemory() {
@@ -21,6 +20,7 @@ IOReturn DescriptorHostMemory::PrepareWindow(uint32_t slot, uint64_t offset, uin
       *count == 0) {
     return kIOReturnBadArgument;
   }
+  if (commands_[slot] == nullptr) return kIOReturnNotReady;  // handed over, not yet renewed
   IOAddressSegment prepared[engine::kMaxSegmentsPerWindow];
   uint32_t n = *count < engine::kMaxSegmentsPerWindow ? *count : engine::kMaxSegmentsPerWindow;
   uint64_t flags = 0;
@@ -38,7 +38,23 @@ IOReturn DescriptorHostMemory::PrepareWindow(uint32_t slot, uint64_t offset, uin
 }
 
 void DescriptorHostMemory::CompleteWindow(uint32_t slot) {
-  if (slot < slots_) commands_[slot]->CompleteDMA(0);
+  if (slot < slots_ && commands_[slot] != nullptr) commands_[slot]->CompleteDMA(0);
+}
+
+bool DescriptorHostMemory::HandOverWindow(uint32_t slot, engine::WindowLease* lease) {
+  if (slot >= slots_ || commands_[slot] == nullptr || lease == nullptr) return false;
+  IODMACommand* command = commands_[slot];
+  commands_[slot] = nullptr;  // the caller's reference is now the lease's
+  memory_->retain();
+  lease->Hold(
+      [](void* heldCommand, void* heldMemory, uint64_t) {
+        auto* c = static_cast<IODMACommand*>(heldCommand);
+        c->CompleteDMA(0);
+        c->release();
+        static_cast<IOMemoryDescriptor*>(heldMemory)->release();
+      },
+      command, memory_, 0);
+  return true;
 }
 
 IOReturn DescriptorHostMemory::MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) {

@@ -13,8 +13,11 @@ class DescriptorHostMemory final : public engine::HostMemory {
  public:
   // Bytes [base, base + length) of `memory`; window slot i uses commands[i]. The caller keeps
   // `memory` and the commands alive, and completes nothing: windows are completed by the engine.
+  // A window the engine could not stop is handed over (HandOverWindow): commands[slot] moves,
+  // with its reference, into the engine's lease and is set to null; the caller makes a new
+  // command for that slot before its next transfer (dext/client: WindowCommands::Fill).
   DescriptorHostMemory(IOMemoryDescriptor* memory, uint64_t base, uint64_t length,
-                       IODMACommand* const* commands, uint32_t slots);
+                       IODMACommand** commands, uint32_t slots);
   ~DescriptorHostMemory();
 
   uint64_t Length() const override { return length_; }
@@ -22,13 +25,16 @@ class DescriptorHostMemory final : public engine::HostMemory {
   IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
                          engine::BusSegment* segments, uint32_t* count, uint64_t* covered) override;
   void CompleteWindow(uint32_t slot) override;
+  // The slot's prepared command (the caller's reference) and a reference to the memory go to
+  // the lease; its Release completes the command (CompleteDMA unmaps) and drops both.
+  bool HandOverWindow(uint32_t slot, engine::WindowLease* lease) override;
   IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override;
 
  private:
   IOMemoryDescriptor* memory_;
   uint64_t base_;
   uint64_t length_;
-  IODMACommand* const* commands_;
+  IODMACommand** commands_;
   uint32_t slots_;
   IOMemoryMap* map_ = nullptr;  // the CPU mapping MapForCpu made, if any
 };

@@ -1,6 +1,8 @@
 // Faults of the board itself, each on a fresh machine: a hung engine (kIOReturnTimeout, then the
 // device recovers), the board vanishing under an open device (kIOReturnNoDevice, "the board is
 // gone"), and the board unplugged with the driver stopped.
+#include <chrono>
+
 #include "board_fixture.h"
 
 namespace fpgadext::integration {
@@ -25,14 +27,13 @@ class BoardFaults : public BoardFixture {
 };
 
 // Every H2C channel hangs: the dext's planner gives up after its timeout (2 s + length at
-// 50 MB/s) and stops the channels; once the card works again, so does the device.
+// 50 MB/s). The engine does not stop, so the window stays mapped (the engine holds it) and the
+// channel is quarantined. Once the card works again, the stuck chunk lands in that window (on an
+// Apple-silicon Mac an access to an unmapped window would stop the machine) and the next write
+// succeeds at once, on a channel that was not hung or on the reaped one. Runs in both hardware
+// profiles (issue 12 item 2).
 TEST_F(BoardFaults, HungEngineTimesOutAndRecovers) {
-  if (machine().profile() == emu::HardwareProfile::kAppleSilicon) {
-    // The hung channel's chunk may resume after the dext has completed its DMA preparation and
-    // touch the unmapped window: on an Apple-silicon Mac that stops the machine. Until the dext
-    // keeps a timed-out preparation until the engine is known to be idle, this runs on intel.
-    GTEST_SKIP() << "a stray DMA after a timeout is fatal on DART (intel profile runs this)";
-  }
+  const size_t mappings = machine().iommu().LiveMappings();
   const DeviceInfo& info = device().info();
   for (unsigned ch = 0; ch < info.h2cChannels; ++ch) xdma().InjectHang(xdma::Direction::kH2c, ch);
   std::vector<std::byte> data(65536);
@@ -41,19 +42,28 @@ TEST_F(BoardFaults, HungEngineTimesOutAndRecovers) {
   EXPECT_EQ(s.code(), kIOReturnTimeout) << s.message();
   EXPECT_THAT(std::string(s.message()), HasSubstr("did not finish the transfer in time"));
   xdma().ClearFaults();
-  // Recovery may take the dext a transfer or two (the stuck channel is stopped lazily).
-  Status ok;
-  int attempt = 0;
-  for (; attempt < 20; ++attempt) {
-    ok = device().Write(0x1000, data);
-    if (ok) break;
-  }
+  FillPattern(data.data(), data.size(), 4);
+  Status ok = device().Write(0x1000, data);
   ASSERT_TRUE(ok) << ok.message();
-  RecordProperty("failedAttemptsAfterClear", attempt);
   std::vector<std::byte> back(data.size());
   ASSERT_TRUE(device().Read(0x1000, back));
-  EXPECT_EQ(back, data);
-  machine().iommu().ClearViolations();  // the stuck chunk may touch its unmapped window
+  // The stuck chunk of the first write may have landed after the second: only the second
+  // write's bytes or the first's are acceptable at each place.
+  std::vector<std::byte> first(data.size());
+  FillPattern(first.data(), first.size(), 3);
+  for (size_t i = 0; i < back.size(); ++i) {
+    ASSERT_TRUE(back[i] == data[i] || back[i] == first[i]) << i;
+  }
+  EXPECT_EQ(machine().iommu().ViolationCount(), 0u);  // nothing touched an unmapped window
+  // The kept window is released once its channel is seen idle: the planner looks at quarantined
+  // channels when it takes channels; a large write wants them all.
+  std::vector<std::byte> large(8u << 20);
+  FillPattern(large.data(), large.size(), 5);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (machine().iommu().LiveMappings() != mappings) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the kept window was not released";
+    ASSERT_TRUE(device().Write(0x10'0000, large));
+  }
 }
 
 // The board stops answering (link down): transfers fail with kIOReturnNoDevice.
