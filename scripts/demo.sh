@@ -69,7 +69,7 @@ with fpgadext.open() as dev:
     print('card 0x10, as fpgadext verify --pattern 1 left it:', dev.read(0x10, 8).hex(' '))
 "
   printf '$ fpgadext read --addr 0x10 --size 8 | od -An -tx1\n'
-  "$cli" read --addr 0x10 --size 8 --force | od -An -tx1
+  "$cli" read --addr 0x10 --size 8 --force --quiet | od -An -tx1
 else
   echo "(the Python module was not built: scripts/setup.sh installs pybind11-dev and python3-dev)"
 fi
