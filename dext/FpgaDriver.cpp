@@ -10,14 +10,12 @@
 #include <DriverKit/IOLib.h>
 #include <DriverKit/IOUserClient.h>
 #include <PCIDriverKit/PCIDriverKit.h>
-#include <fpgadext/engine/transfer_planner.h>
 #include <fpgadext/protocol.h>
 #include <os/log.h>
 
 #include "driver_resources.h"
 
 namespace protocol = fpgadext::protocol;
-using fpgadext::dext::BarLayout;
 using fpgadext::dext::DriverResources;
 
 struct FpgaDriver_IVars {
@@ -82,51 +80,4 @@ kern_return_t IMPL(FpgaDriver, NewUserClient) {
 
 DriverResources* FpgaDriver::GetResources() {
   return ivars->resources;
-}
-
-IOPCIDevice* FpgaDriver::GetDevice() {
-  return ivars->resources != nullptr ? ivars->resources->Device() : nullptr;
-}
-
-const BarLayout* FpgaDriver::GetBarLayout() {
-  return ivars->resources != nullptr ? &ivars->resources->Layout() : nullptr;
-}
-
-uint32_t FpgaDriver::WindowSlots() {
-  return ivars->resources != nullptr ? ivars->resources->WindowSlots() : 0;
-}
-
-void FpgaDriver::GetDeviceInfo(uint64_t* out) {
-  if (ivars->resources != nullptr) ivars->resources->GetDeviceInfo(out);
-}
-
-kern_return_t FpgaDriver::Transfer(uint32_t direction, uint64_t cardAddress,
-                                   fpgadext::engine::HostMemory* host, uint64_t length) {
-  if (ivars->resources == nullptr) return kIOReturnNotReady;
-  return ivars->resources->Transfer(direction, cardAddress, host, length);
-}
-
-kern_return_t FpgaDriver::BeginTransfer(uint32_t direction, uint64_t cardAddress,
-                                        fpgadext::engine::HostMemory* host, uint64_t length,
-                                        fpgadext::engine::TransferJob* job,
-                                        uint32_t ownedChannels) {
-  if (ivars->resources == nullptr) return kIOReturnNotReady;
-  return ivars->resources->BeginTransfer(direction, cardAddress, host, length, job, ownedChannels);
-}
-
-kern_return_t FpgaDriver::PollTransfer(fpgadext::engine::TransferJob* job) {
-  if (ivars->resources == nullptr) return kIOReturnNotReady;
-  return ivars->resources->PollTransfer(job);
-}
-
-void FpgaDriver::AbortTransfer(fpgadext::engine::TransferJob* job, kern_return_t reason) {
-  if (ivars->resources != nullptr) ivars->resources->AbortTransfer(job, reason);
-}
-
-uint32_t FpgaDriver::AcquireChannel(uint32_t direction) {
-  return ivars->resources != nullptr ? ivars->resources->AcquireChannel(direction) : 0;
-}
-
-void FpgaDriver::ReleaseChannels(uint32_t direction, uint32_t mask) {
-  if (ivars->resources != nullptr) ivars->resources->ReleaseChannels(direction, mask);
 }

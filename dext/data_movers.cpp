@@ -6,163 +6,69 @@
 
 #include "data_movers.h"
 
-#include <DriverKit/IOBufferMemoryDescriptor.h>
-#include <DriverKit/IODMACommand.h>
 #include <DriverKit/IOLib.h>
-#include <DriverKit/IOMemoryMap.h>
 #include <os/log.h>
-#include <pio/pio_engine.h>
-#include <xdma/xdma_engine.h>
-
-#include "pci_register_io.h"
 
 namespace fpgadext::dext {
 namespace {
 
-using Xdma = engine::XdmaEngine<PciRegisterIo>;
-
-constexpr uint32_t kDirections = 2;
 constexpr uint32_t kRingBytes = 64 * 1024;  // 2048 descriptors per channel
 constexpr uint32_t kWritebackStride = 64;   // one word per channel, a cache line apart
 
-// A buffer prepared once for the device, with its bus segments.
-struct PreparedBuffer {
-  IOBufferMemoryDescriptor* memory;
-  IODMACommand* command;
-  engine::BusSegment segments[engine::kMaxSegmentsPerWindow];
-  uint32_t segmentCount;
-  uint8_t* cpu;
-};
+}  // namespace
 
-IOReturn Prepare(IOService* device, uint64_t direction, uint64_t size, PreparedBuffer* buffer) {
-  IOReturn ret = IOBufferMemoryDescriptor::Create(direction, size, 0, &buffer->memory);
+IOReturn PreparedBuffer::Prepare(IOService* device, uint64_t direction, uint64_t size) {
+  Release();
+  IOReturn ret = IOBufferMemoryDescriptor::Create(direction, size, 0, memory_.attach());
   if (ret != kIOReturnSuccess) return ret;
-  buffer->memory->SetLength(size);
+  ret = memory_->SetLength(size);
+  if (ret != kIOReturnSuccess) return ret;
   IOAddressSegment range{};
-  buffer->memory->GetAddressRange(&range);
-  buffer->cpu = reinterpret_cast<uint8_t*>(range.address);
+  ret = memory_->GetAddressRange(&range);
+  if (ret != kIOReturnSuccess) return ret;
+  if (range.address == 0 || range.length < size) return kIOReturnNoMemory;
+  cpu_ = reinterpret_cast<uint8_t*>(range.address);
   IODMACommandSpecification spec{};
   spec.maxAddressBits = 64;
-  ret = IODMACommand::Create(device, 0, &spec, &buffer->command);
+  ret = IODMACommand::Create(device, kIODMACommandCreateNoOptions, &spec, command_.attach());
   if (ret != kIOReturnSuccess) return ret;
   IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
   uint32_t count = engine::kMaxSegmentsPerWindow;
   uint64_t flags = 0;
-  ret = buffer->command->PrepareForDMA(0, buffer->memory, 0, size, &flags, &count, segments);
+  ret = command_->PrepareForDMA(0, memory_.get(), 0, size, &flags, &count, segments);
   if (ret != kIOReturnSuccess) return ret;
+  prepared_ = true;
   uint64_t covered = 0;
   for (uint32_t i = 0; i < count; ++i) {
-    buffer->segments[i] = engine::BusSegment{segments[i].address, segments[i].length};
+    segments_[i] = engine::BusSegment{segments[i].address, segments[i].length};
     covered += segments[i].length;
   }
-  buffer->segmentCount = count;
+  segmentCount_ = count;
+  // The engine needs the whole buffer; the caller's failure path releases this one too.
   return covered == size ? kIOReturnSuccess : kIOReturnNoResources;
 }
 
-void Unprepare(PreparedBuffer* buffer) {
-  if (buffer->command != nullptr) buffer->command->CompleteDMA(0);
-  OSSafeReleaseNULL(buffer->command);
-  OSSafeReleaseNULL(buffer->memory);
+void PreparedBuffer::Release() {
+  if (prepared_) {
+    const IOReturn completed = command_->CompleteDMA(0);
+    if (completed != kIOReturnSuccess) {
+      os_log_error(OS_LOG_DEFAULT, "fpgadext: CompleteDMA failed: 0x%x", completed);
+    }
+    prepared_ = false;
+  }
+  command_.reset();
+  memory_.reset();
+  segmentCount_ = 0;
+  cpu_ = nullptr;
 }
 
-}  // namespace
-
-struct MoverResources {
-  PciRegisterIo io;
-  PreparedBuffer rings[kDirections][xdma::kMaxChannels];
-  PreparedBuffer writeback;
-  IOMemoryDescriptor* window;  // PIO: the BAR and its mapping in the dext
-  IOMemoryMap* windowMap;
-  engine::DataMover* mover;
-  void (*destroy)(engine::DataMover*);
-  size_t moverSize;
-};
-
-IOReturn CreateXdmaMover(IOService* owner, IOPCIDevice* device, const BarLayout& layout,
-                         uint64_t cardMemorySize, const engine::Platform& platform,
-                         MoverResources** resources, engine::DataMover** mover) {
-  auto* r = IONewZero(MoverResources, 1);
-  if (r == nullptr) return kIOReturnNoMemory;
-  r->io = PciRegisterIo(device, layout.bars[layout.dmaBar].memoryIndex);
-  engine::XdmaEngineConfig config;
-  config.cardMemorySize = cardMemorySize;
-  IOReturn ret = Prepare(device, kIOMemoryDirectionIn, 4096, &r->writeback);
-  for (uint32_t d = 0; d < kDirections && ret == kIOReturnSuccess; ++d) {
-    for (uint32_t c = 0; c < xdma::kMaxChannels && ret == kIOReturnSuccess; ++c) {
-      // The device only reads descriptors.
-      ret = Prepare(device, kIOMemoryDirectionOut, kRingBytes, &r->rings[d][c]);
-      if (ret != kIOReturnSuccess) break;
-      engine::XdmaChannelMemory& m = config.channels[d][c];
-      m.ring.cpu = reinterpret_cast<xdma::Descriptor*>(r->rings[d][c].cpu);
-      m.ring.segments = r->rings[d][c].segments;
-      m.ring.segmentCount = r->rings[d][c].segmentCount;
-      m.ring.capacity = kRingBytes / sizeof(xdma::Descriptor);
-      const uint32_t offset = (d * xdma::kMaxChannels + c) * kWritebackStride;
-      m.writeback.cpu = reinterpret_cast<uint32_t*>(r->writeback.cpu + offset);
-      m.writeback.bus = r->writeback.segments[0].address + offset;
-    }
-  }
-  if (ret == kIOReturnSuccess) {
-    void* storage = IOMallocZero(sizeof(Xdma));
-    if (storage == nullptr) {
-      ret = kIOReturnNoMemory;
-    } else {
-      auto* xdmaEngine = new (storage) Xdma(r->io, platform, config);
-      r->mover = xdmaEngine;
-      r->moverSize = sizeof(Xdma);
-      r->destroy = [](engine::DataMover* m) { static_cast<Xdma*>(m)->~Xdma(); };
-      ret = xdmaEngine->Probe();
-    }
-  }
-  if (ret != kIOReturnSuccess) {
-    DestroyMover(r);
-    return ret;
-  }
-  *resources = r;
-  *mover = r->mover;
-  return kIOReturnSuccess;
-}
-
-IOReturn CreatePioMover(IOService* owner, IOPCIDevice* device, const BarLayout& layout,
-                        const engine::Platform& platform, MoverResources** resources,
-                        engine::DataMover** mover) {
-  // The card's memory is the first BAR, mapped into the dext once.
-  int bar = 0;
-  while (bar < 6 && !layout.bars[bar].present) ++bar;
-  if (bar == 6) return kIOReturnNoResources;
-  auto* r = IONewZero(MoverResources, 1);
-  if (r == nullptr) return kIOReturnNoMemory;
-  IOReturn ret =
-      device->_CopyDeviceMemoryWithIndex(layout.bars[bar].memoryIndex, &r->window, owner);
-  if (ret == kIOReturnSuccess) ret = r->window->CreateMapping(0, 0, 0, 0, 0, &r->windowMap);
-  if (ret == kIOReturnSuccess) {
-    void* storage = IOMallocZero(sizeof(engine::PioEngine));
-    if (storage == nullptr) {
-      ret = kIOReturnNoMemory;
-    } else {
-      r->mover = new (storage) engine::PioEngine(
-          reinterpret_cast<volatile uint8_t*>(r->windowMap->GetAddress()), layout.bars[bar].size);
-      r->moverSize = sizeof(engine::PioEngine);
-      r->destroy = [](engine::DataMover* m) { static_cast<engine::PioEngine*>(m)->~PioEngine(); };
-    }
-  }
-  if (ret != kIOReturnSuccess) {
-    DestroyMover(r);
-    return ret;
-  }
-  *resources = r;
-  *mover = r->mover;
-  return kIOReturnSuccess;
-}
-
-void DestroyMover(MoverResources* r) {
-  if (r == nullptr) return;
-  if (r->mover != nullptr) {
+MoverResources::~MoverResources() {
+  if (mover != nullptr) {
     // Stop every channel before the memory it reads goes away.
-    const engine::EngineLimits& limits = r->mover->Limits();
-    for (uint32_t d = 0; d < kDirections; ++d) {
+    const engine::EngineLimits& limits = mover->Limits();
+    for (uint32_t d = 0; d < kMoverDirections; ++d) {
       for (uint32_t c = 0; c < limits.channels[d]; ++c) {
-        const IOReturn stopped = r->mover->Recover(static_cast<engine::Direction>(d), c);
+        const IOReturn stopped = mover->Recover(static_cast<engine::Direction>(d), c);
         // A channel that stays busy still has its ring unprepared below: the IOMMU then keeps
         // the engine from the memory. Worth a line in the log, nothing more to do.
         if (stopped != kIOReturnSuccess) {
@@ -170,16 +76,72 @@ void DestroyMover(MoverResources* r) {
         }
       }
     }
-    r->destroy(r->mover);
-    IOFree(r->mover, r->moverSize);
   }
-  for (uint32_t d = 0; d < kDirections; ++d) {
-    for (uint32_t c = 0; c < xdma::kMaxChannels; ++c) Unprepare(&r->rings[d][c]);
+  mover = nullptr;
+  // The members go now, in reverse order: the engine, then the memory it used.
+}
+
+IOReturn CreateXdmaMover(IOService* owner, IOPCIDevice* device, const BarLayout& layout,
+                         uint64_t cardMemorySize, const engine::Platform& platform,
+                         IOOwned<MoverResources>* resources) {
+  (void)owner;
+  resources->reset();
+  IOOwned<MoverResources> r = IOOwned<MoverResources>::Make();
+  if (!r) return kIOReturnNoMemory;
+  r->io = PciRegisterIo(device, layout.bars[layout.dmaBar].memoryIndex);
+  engine::XdmaEngineConfig config;
+  config.cardMemorySize = cardMemorySize;
+  IOReturn ret = r->writeback.Prepare(device, kIOMemoryDirectionIn, 4096);
+  if (ret != kIOReturnSuccess) return ret;
+  for (uint32_t d = 0; d < kMoverDirections; ++d) {
+    for (uint32_t c = 0; c < xdma::kMaxChannels; ++c) {
+      PreparedBuffer& ring = r->rings[d][c];
+      // The device only reads descriptors.
+      ret = ring.Prepare(device, kIOMemoryDirectionOut, kRingBytes);
+      if (ret != kIOReturnSuccess) return ret;
+      engine::XdmaChannelMemory& m = config.channels[d][c];
+      m.ring.cpu = reinterpret_cast<xdma::Descriptor*>(ring.cpu());
+      m.ring.segments = ring.segments();
+      m.ring.segmentCount = ring.segmentCount();
+      m.ring.capacity = kRingBytes / sizeof(xdma::Descriptor);
+      const uint32_t offset = (d * xdma::kMaxChannels + c) * kWritebackStride;
+      m.writeback.cpu = reinterpret_cast<uint32_t*>(r->writeback.cpu() + offset);
+      m.writeback.bus = r->writeback.segments()[0].address + offset;
+    }
   }
-  Unprepare(&r->writeback);
-  OSSafeReleaseNULL(r->windowMap);
-  OSSafeReleaseNULL(r->window);
-  IOSafeDeleteNULL(r, MoverResources, 1);
+  r->xdma = IOOwned<MoverResources::Xdma>::Make(r->io, platform, config);
+  if (!r->xdma) return kIOReturnNoMemory;
+  r->mover = r->xdma.get();
+  ret = r->xdma->Probe();
+  if (ret != kIOReturnSuccess) return ret;
+  *resources = static_cast<IOOwned<MoverResources>&&>(r);
+  return kIOReturnSuccess;
+}
+
+IOReturn CreatePioMover(IOService* owner, IOPCIDevice* device, const BarLayout& layout,
+                        const engine::Platform& platform, IOOwned<MoverResources>* resources) {
+  (void)platform;
+  resources->reset();
+  // The card's memory is the first BAR, mapped into the dext once.
+  int bar = 0;
+  while (bar < 6 && !layout.bars[bar].present) ++bar;
+  if (bar == 6) return kIOReturnNoResources;
+  IOOwned<MoverResources> r = IOOwned<MoverResources>::Make();
+  if (!r) return kIOReturnNoMemory;
+  IOReturn ret =
+      device->_CopyDeviceMemoryWithIndex(layout.bars[bar].memoryIndex, r->window.attach(), owner);
+  if (ret != kIOReturnSuccess) return ret;
+  ret = r->window->CreateMapping(0, 0, 0, 0, 0, r->windowMap.attach());
+  if (ret != kIOReturnSuccess) return ret;
+  if (r->windowMap->GetAddress() == 0 || r->windowMap->GetLength() < layout.bars[bar].size) {
+    return kIOReturnNoResources;
+  }
+  r->pio = IOOwned<engine::PioEngine>::Make(
+      reinterpret_cast<volatile uint8_t*>(r->windowMap->GetAddress()), layout.bars[bar].size);
+  if (!r->pio) return kIOReturnNoMemory;
+  r->mover = r->pio.get();
+  *resources = static_cast<IOOwned<MoverResources>&&>(r);
+  return kIOReturnSuccess;
 }
 
 }  // namespace fpgadext::dext

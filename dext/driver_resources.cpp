@@ -94,19 +94,18 @@ IOReturn DriverResources::Build() {
   layout_ = DiscoverBars(device_.get());
   cardMemorySize_ = FindCardMemorySize(owner_, device_.get(), layout_);
   if (layout_.dmaBar != kNoBar) {
-    ret = CreateXdmaMover(owner_, device_.get(), layout_, cardMemorySize_, kPlatform,
-                          &moverResources_, &mover_);
+    ret = CreateXdmaMover(owner_, device_.get(), layout_, cardMemorySize_, kPlatform, &mover_);
   } else {
-    ret = CreatePioMover(owner_, device_.get(), layout_, kPlatform, &moverResources_, &mover_);
+    ret = CreatePioMover(owner_, device_.get(), layout_, kPlatform, &mover_);
   }
   if (ret != kIOReturnSuccess) {
     os_log_error(OS_LOG_DEFAULT, "fpgadext: no data mover for this board: 0x%x", ret);
     return ret;
   }
-  const engine::EngineLimits& limits = mover_->Limits();
+  const engine::EngineLimits& limits = mover_->mover->Limits();
   channels_ = IOOwned<engine::ChannelPool>::Make(limits.channels[0], limits.channels[1]);
   if (!channels_) return kIOReturnNoMemory;
-  planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_, *channels_, kPlatform);
+  planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_->mover, *channels_, kPlatform);
   if (!planner_) return kIOReturnNoMemory;
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
          vendorDevice_[0], vendorDevice_[1], layout_.dmaBar != kNoBar ? "XDMA" : "PIO",
@@ -119,21 +118,19 @@ DriverResources::~DriverResources() {
   // registers are unreachable after Close), and before the memory they read goes.
   planner_.reset();
   channels_.reset();
-  DestroyMover(moverResources_);
-  moverResources_ = nullptr;
-  mover_ = nullptr;
+  mover_.reset();
   if (opened_) device_->Close(owner_, 0);
   opened_ = false;
   device_.reset();
 }
 
 uint32_t DriverResources::WindowSlots() const {
-  const engine::EngineLimits& limits = mover_->Limits();
+  const engine::EngineLimits& limits = mover_->mover->Limits();
   return limits.channels[0] > limits.channels[1] ? limits.channels[0] : limits.channels[1];
 }
 
 void DriverResources::GetDeviceInfo(uint64_t* out) const {
-  const engine::EngineLimits& limits = mover_->Limits();
+  const engine::EngineLimits& limits = mover_->mover->Limits();
   out[protocol::kInfoProtocolVersion] = protocol::kProtocolVersion;
   uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
                           protocol::kCapabilityAsync | protocol::kCapabilityRing;

@@ -73,8 +73,7 @@ class DriverResources {
   uint16_t vendorDevice_[2] = {};
   BarLayout layout_;
   uint64_t cardMemorySize_ = 0;
-  MoverResources* moverResources_ = nullptr;
-  engine::DataMover* mover_ = nullptr;
+  IOOwned<MoverResources> mover_;
   IOOwned<engine::ChannelPool> channels_;
   IOOwned<engine::TransferPlanner> planner_;
 };

@@ -46,6 +46,16 @@ Iommu& Machine::iommu() {
   return kernel_->iommu();
 }
 
+Machine::OpenHandles Machine::CountOpenHandles() {
+  OpenHandles handles;
+  for (ServiceNode* node : kernel_->Nodes()) {
+    if (node->isUserClient) ++handles.userClients;
+    auto* device = OSDynamicCast(IOPCIDevice, node->service);
+    if (device != nullptr && device->EmulationIsOpen()) ++handles.openDevices;
+  }
+  return handles;
+}
+
 IOReturn Machine::AttachPciFunction(PciFunction* function, const std::string& name) {
   return kernel_->AttachPciFunction(function, name);
 }

@@ -13,6 +13,8 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include <fpgadext/emu/iolib_stats.h>
+
 extern "C" {
 uint64_t IOVMPageSize = 16384;  // the apple-silicon profile's; a Machine sets its profile's
 }
@@ -37,6 +39,13 @@ class AllocationTable {
     *length = it->second;
     lengths_.erase(it);
     return true;
+  }
+  fpgadext::emu::iolib::Allocations Live() {
+    std::lock_guard lock(mutex_);
+    fpgadext::emu::iolib::Allocations live;
+    live.blocks = lengths_.size();
+    for (const auto& [address, length] : lengths_) live.bytes += length;
+    return live;
   }
 
  private:
@@ -82,6 +91,10 @@ uintptr_t ThreadToken() {
 }
 
 }  // namespace
+
+fpgadext::emu::iolib::Allocations fpgadext::emu::iolib::LiveAllocations() {
+  return ::Allocations().Live();  // the table above, not the struct of this namespace
+}
 
 extern "C" {
 

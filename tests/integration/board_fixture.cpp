@@ -1,11 +1,15 @@
 #include "board_fixture.h"
 
 #include <fpgadext/emu/entitlements.h>
+#include <fpgadext/emu/iolib_stats.h>
 #include <fpgadext/protocol.h>
 #include <sys/mman.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace fpgadext::integration {
 
@@ -87,6 +91,20 @@ void BoardFixture::TearDownBoard() {
 void BoardFixture::SetUp() {
   ASSERT_NE(device_, nullptr);
   ASSERT_TRUE(device_->isOpen()) << "the suite's board did not come up";
+  baseline_ = TakeBaseline();
+  baselineTaken_ = true;
+}
+
+BoardFixture::Baseline BoardFixture::TakeBaseline() {
+  Baseline b;
+  b.iommuMappings = machine_->iommu().LiveMappings();
+  b.handles = machine_->CountOpenHandles();
+  b.iomallocBlocks = emu::iolib::LiveAllocations().blocks;
+  return b;
+}
+
+void BoardFixture::ExpectStateLeftBehind(const char* why) {
+  stateLeftBehind_ = why;
 }
 
 void BoardFixture::TearDown() {
@@ -97,6 +115,30 @@ void BoardFixture::TearDown() {
                   << v.busAddress << " length 0x" << v.length;
   }
   machine_->iommu().ClearViolations();
+}
+
+// In the destructor rather than TearDown: a derived fixture's own connections (members such as
+// a second Device) are closed by then.
+BoardFixture::~BoardFixture() {
+  if (!baselineTaken_ || machine_ == nullptr || device_ == nullptr || !device_->isOpen()) return;
+  if (stateLeftBehind_ != nullptr) {
+    std::printf("[ baseline ] not checked: %s\n", stateLeftBehind_);
+    return;
+  }
+  // Work a test ended (a closed connection, an aborted async call) is let go on the dext's
+  // queues shortly after the call that ended it returns: wait for it, with a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  Baseline now = TakeBaseline();
+  while (!(now == baseline_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    now = TakeBaseline();
+  }
+  EXPECT_EQ(now.iommuMappings, baseline_.iommuMappings) << "IOMMU mappings left by the test";
+  EXPECT_EQ(now.handles.userClients, baseline_.handles.userClients)
+      << "user clients left open by the test";
+  EXPECT_EQ(now.handles.openDevices, baseline_.handles.openDevices)
+      << "PCI devices left open (or closed) by the test";
+  EXPECT_EQ(now.iomallocBlocks, baseline_.iomallocBlocks) << "IOMalloc blocks left by the test";
 }
 
 uint64_t BoardFixture::H2cBytes() {

@@ -1,7 +1,8 @@
 // The emulated machine for integration tests: an XDMA board model (or a BRAM board for the PIO
 // engine) plugged in, the FpgaDext bundle loaded, and a fpgadext::Device open on it. One machine
 // per test suite (SetUpTestSuite), so the suites stay fast; every test ends by checking that the
-// IOMMU saw no violation.
+// IOMMU saw no violation and that what the test opened, mapped and allocated is gone again: IOMMU
+// mappings, user clients, open devices and IOMalloc blocks back to what they were before it.
 #pragma once
 
 #include <IOKit/IOKitLib.h>
@@ -64,8 +65,13 @@ class BoardFixture : public ::testing::Test {
   static void SetUpTestSuite();
   static void TearDownTestSuite() { TearDownBoard(); }
 
+  ~BoardFixture() override;
   void SetUp() override;
   void TearDown() override;
+
+  // For a test that leaves state behind on purpose: the end-of-test baseline check is skipped,
+  // with `why` in the test's log. Keep it narrow (one test, one reason).
+  void ExpectStateLeftBehind(const char* why);
 
   static emu::Machine& machine() { return *machine_; }
   static models::XdmaModel& xdma() { return *static_cast<models::XdmaModel*>(board_.get()); }
@@ -75,6 +81,23 @@ class BoardFixture : public ::testing::Test {
   static uint64_t C2hBytes();
   // A raw connection for tests that bypass the library.
   static io_connect_t OpenRawConnection();
+
+  // What a test must give back (BoardFixture::TearDown).
+  struct Baseline {
+    size_t iommuMappings = 0;
+    emu::Machine::OpenHandles handles;
+    uint64_t iomallocBlocks = 0;
+    bool operator==(const Baseline& other) const {
+      return iommuMappings == other.iommuMappings &&
+             handles.userClients == other.handles.userClients &&
+             handles.openDevices == other.handles.openDevices &&
+             iomallocBlocks == other.iomallocBlocks;
+    }
+  };
+  static Baseline TakeBaseline();
+  Baseline baseline_;
+  bool baselineTaken_ = false;  // SetUp got that far (a test may skip before it)
+  const char* stateLeftBehind_ = nullptr;
 
   static std::unique_ptr<emu::PciFunction> board_;
   static std::unique_ptr<emu::Machine> machine_;

@@ -130,6 +130,49 @@ struct OSSharedPtr {
   pointer ptr_;
 };
 
+// Comparisons by the pointer held: with another OSSharedPtr, a raw pointer (either side) or
+// nullptr (either side).
+template <typename T, typename U>
+bool operator==(const OSSharedPtr<T>& a, const OSSharedPtr<U>& b) {
+  return a.get() == b.get();
+}
+template <typename T, typename U>
+bool operator!=(const OSSharedPtr<T>& a, const OSSharedPtr<U>& b) {
+  return a.get() != b.get();
+}
+template <typename T, typename U>
+bool operator==(const OSSharedPtr<T>& a, U* b) {
+  return a.get() == b;
+}
+template <typename T, typename U>
+bool operator!=(const OSSharedPtr<T>& a, U* b) {
+  return a.get() != b;
+}
+template <typename T, typename U>
+bool operator==(T* a, const OSSharedPtr<U>& b) {
+  return a == b.get();
+}
+template <typename T, typename U>
+bool operator!=(T* a, const OSSharedPtr<U>& b) {
+  return a != b.get();
+}
+template <typename T>
+bool operator==(const OSSharedPtr<T>& a, std::nullptr_t) noexcept {
+  return a.get() == nullptr;
+}
+template <typename T>
+bool operator==(std::nullptr_t, const OSSharedPtr<T>& a) noexcept {
+  return a.get() == nullptr;
+}
+template <typename T>
+bool operator!=(const OSSharedPtr<T>& a, std::nullptr_t) noexcept {
+  return a.get() != nullptr;
+}
+template <typename T>
+bool operator!=(std::nullptr_t, const OSSharedPtr<T>& a) noexcept {
+  return a.get() != nullptr;
+}
+
 #if DRIVERKIT_FIX_OSTYPEID
 template <typename T>
 OSSharedPtr<T> OSMakeShared() {

@@ -133,6 +133,7 @@ class IOPCIDevice : public IOService {
   void EmulationSetSlot(fpgadext::emu::PciSlot* slot) { slot_ = slot; }
   // Closes the device if `client` still has it open (the kernel's crash recovery).
   void EmulationCloseFor(IOService* client);
+  bool EmulationIsOpen() const { return opener_ != nullptr; }
 
   // IOService overrides Apple's IOPCIDevice.iig declares. SetProperties takes only the family's
   // kIOPMPCIConfigSpaceVolatileKey, kIOPMPCISleepLinkDisableKey and kIOPMPCISleepResetKey with

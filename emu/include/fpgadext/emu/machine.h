@@ -13,6 +13,7 @@
 #include <fpgadext/emu/iommu.h>
 #include <fpgadext/emu/pci_function.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,6 +69,13 @@ class Machine {
   // executable that is missing or does not load (kIOReturnNotFound), no IOKitPersonalities
   // (kIOReturnBadArgument).
   IOReturn LoadDext(const std::string& bundlePath);
+
+  // What apps and drivers hold open, for tests that check a test leaves nothing behind.
+  struct OpenHandles {
+    size_t userClients = 0;  // user clients not yet stopped
+    size_t openDevices = 0;  // PCI nubs a driver has open
+  };
+  OpenHandles CountOpenHandles();
 
   Kernel* kernel() { return kernel_.get(); }
 
