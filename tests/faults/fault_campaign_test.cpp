@@ -168,12 +168,6 @@ void FaultCampaign::Strike(Device& victim) {
 
 TEST_P(FaultCampaign, PendingWorkFailsAndTheDeviceRecovers) {
   const Scenario sc = GetParam();
-  if (SkipKnownFailure() && sc.fault == Fault::kHang && sc.work != Work::kRing) {
-    GTEST_SKIP() << "issue 12 item 2: a hung channel's late chunk reaches the dext's completed "
-                    "window (fatal on DART, a violation on VT-d, another buffer once the IOVA is "
-                    "reused) until the dext keeps a timed-out window mapped while the channel is "
-                    "busy (quarantine, dext half)";
-  }
   // The bystander's data.
   PageBuffer bystanderData(kBystanderBytes);
   FillPattern(bystanderData.data(), kBystanderBytes, 99);

@@ -2,7 +2,6 @@
 
 #include <fpgadext/emu/entitlements.h>
 
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -32,11 +31,6 @@ bool FaultFixture::WaitFor(const std::function<bool()>& done, std::chrono::milli
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
-}
-
-bool FaultFixture::SkipKnownFailure() {
-  const char* run = std::getenv("FPGADEXT_FAULTS_RUN_KNOWN_FAILURES");
-  return run == nullptr || *run == '\0';
 }
 
 ::testing::AssertionResult FaultFixture::RoundTrip64MiB(Device& device, uint64_t card,

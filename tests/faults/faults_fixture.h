@@ -38,9 +38,6 @@ class FaultFixture : public BoardFixture {
   // Whether `done` became true before `timeout` (polled, no fixed sleep before a check).
   static bool WaitFor(const std::function<bool()>& done,
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  // Whether a scenario that fails today because of a bug another change is fixing is to be
-  // skipped: yes, unless FPGADEXT_FAULTS_RUN_KNOWN_FAILURES is set (to see whether it still fails).
-  static bool SkipKnownFailure();
   // A 64 MiB write and read back of a fresh pattern at `card` through `device`.
   static ::testing::AssertionResult RoundTrip64MiB(Device& device, uint64_t card, uint64_t seed);
 };

@@ -52,11 +52,6 @@ TEST_F(StaleDma, RegisteringIntoAFullApertureIsNoResources) {
 // IOVA the IOMMU can give, A's old ones included if A's window was unmapped); the engine then
 // resumes. B asked for no transfer, so its buffers must still hold what B put there.
 TEST_F(StaleDma, LateChunkOfATimedOutReadNeverLandsInAnotherClientsBuffer) {
-  if (SkipKnownFailure()) {
-    GTEST_SKIP() << "issue 12 item 2: until a timed-out window stays mapped while its channel "
-                    "is busy (quarantine), the late chunk lands in B's buffer (VT-d) or reaches "
-                    "an unmapped IOVA (fatal on DART)";
-  }
   constexpr size_t kRead = 8ull << 20;
   {
     PageBuffer cardData(kRead);
