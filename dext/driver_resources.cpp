@@ -29,20 +29,29 @@ uint64_t NowNs() {
 // "Waiting").
 const engine::Platform kPlatform{NowNs, PollPause};
 
-// Card memory size: the personality's FPGACardMemorySize, else what the reference design's user
-// block reports, else the BAR window of a PIO board.
-uint64_t FindCardMemorySize(IOService* owner, IOPCIDevice* device, const BarLayout& layout) {
-  uint64_t size = 0;
+// What the personality may set: FPGACardMemorySize (0 when absent) and FPGATransferTimeoutMs,
+// the planner's base timeout (the engine's default when absent or 0).
+void ReadPersonality(IOService* owner, uint64_t* cardMemorySize, engine::PlannerOptions* options) {
+  *cardMemorySize = 0;
   OSDictionary* properties = nullptr;
-  if (owner->CopyProperties(&properties) == kIOReturnSuccess && properties != nullptr) {
-    OSSharedPtr<OSDictionary> owned(properties, OSNoRetain);
-    if (auto* n = OSDynamicCast(OSNumber, owned->getObject("FPGACardMemorySize"))) {
-      size = n->unsigned64BitValue();
-    }
+  if (owner->CopyProperties(&properties) != kIOReturnSuccess || properties == nullptr) return;
+  OSSharedPtr<OSDictionary> owned(properties, OSNoRetain);
+  if (auto* n = OSDynamicCast(OSNumber, owned->getObject("FPGACardMemorySize"))) {
+    *cardMemorySize = n->unsigned64BitValue();
   }
-  if (size != 0) return size;
+  if (auto* n = OSDynamicCast(OSNumber, owned->getObject("FPGATransferTimeoutMs"))) {
+    if (n->unsigned64BitValue() > 0)
+      options->timeoutBaseNs = n->unsigned64BitValue() * 1'000'000ull;
+  }
+}
+
+// Card memory size: the personality's when set, else what the reference design's user block
+// reports, else the BAR window of a PIO board.
+uint64_t FindCardMemorySize(uint64_t fromPersonality, IOPCIDevice* device,
+                            const BarLayout& layout) {
+  if (fromPersonality != 0) return fromPersonality;
   if (layout.userBar != kNoBar) {
-    size = ReferenceDesignCardMemorySize(device, layout.bars[layout.userBar]);
+    const uint64_t size = ReferenceDesignCardMemorySize(device, layout.bars[layout.userBar]);
     if (size != 0) return size;
   }
   if (layout.dmaBar == kNoBar && layout.bars[0].present) return layout.bars[0].size;
@@ -92,7 +101,10 @@ IOReturn DriverResources::Build() {
   device_->ConfigurationRead16(kIOPCIConfigurationOffsetDeviceID, &vendorDevice_[1]);
 
   layout_ = DiscoverBars(device_.get());
-  cardMemorySize_ = FindCardMemorySize(owner_, device_.get(), layout_);
+  uint64_t personalitySize = 0;
+  engine::PlannerOptions options;
+  ReadPersonality(owner_, &personalitySize, &options);
+  cardMemorySize_ = FindCardMemorySize(personalitySize, device_.get(), layout_);
   if (layout_.dmaBar != kNoBar) {
     ret = CreateXdmaMover(owner_, device_.get(), layout_, cardMemorySize_, kPlatform, &mover_);
   } else {
@@ -105,7 +117,7 @@ IOReturn DriverResources::Build() {
   const engine::EngineLimits& limits = mover_->mover->Limits();
   channels_ = IOOwned<engine::ChannelPool>::Make(limits.channels[0], limits.channels[1]);
   if (!channels_) return kIOReturnNoMemory;
-  planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_->mover, *channels_, kPlatform);
+  planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_->mover, *channels_, kPlatform, options);
   if (!planner_) return kIOReturnNoMemory;
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
          vendorDevice_[0], vendorDevice_[1], layout_.dmaBar != kNoBar ? "XDMA" : "PIO",

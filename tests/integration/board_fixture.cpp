@@ -65,12 +65,12 @@ std::unique_ptr<emu::PciFunction> BoardFixture::board_;
 std::unique_ptr<emu::Machine> BoardFixture::machine_;
 std::unique_ptr<Device> BoardFixture::device_;
 
-void BoardFixture::SetUpBoard(std::unique_ptr<emu::PciFunction> board) {
+void BoardFixture::SetUpBoard(std::unique_ptr<emu::PciFunction> board, const std::string& bundle) {
   board_ = std::move(board);
   emu::GrantUserClientAccess("org.fpgadext.driver");  // as a signed app would be (the dext's ID)
   machine_ = std::make_unique<emu::Machine>();
   ASSERT_EQ(machine_->AttachPciFunction(board_.get(), "fpga0"), kIOReturnSuccess);
-  ASSERT_EQ(machine_->LoadDext(FPGADEXT_DEXT_BUNDLE), kIOReturnSuccess);
+  ASSERT_EQ(machine_->LoadDext(bundle), kIOReturnSuccess);
   device_ = std::make_unique<Device>();
   Status s = Device::Open(0, device_.get());
   ASSERT_TRUE(s) << s.message();

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "models/bram/bram_model.h"
@@ -60,7 +61,9 @@ class BoardFixture : public ::testing::Test {
 
  protected:
   // The board of the suite; override MakeBoard in a derived fixture for another one.
-  static void SetUpBoard(std::unique_ptr<emu::PciFunction> board);
+  // `bundle`: the dext to load (e.g. a copy of FpgaDext with a personality property changed).
+  static void SetUpBoard(std::unique_ptr<emu::PciFunction> board,
+                         const std::string& bundle = FPGADEXT_DEXT_BUNDLE);
   static void TearDownBoard();
   static void SetUpTestSuite();
   static void TearDownTestSuite() { TearDownBoard(); }
