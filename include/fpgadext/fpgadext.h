@@ -52,6 +52,9 @@ const char* fpgadext_last_error(const fpgadext_device* device);
 /* "kIOReturnNotWritable" and the like. */
 const char* fpgadext_error_name(int code);
 
+/* The fpgadext release, "MAJOR.MINOR.PATCH": fpgadext::Version() (fpgadext.hpp). */
+const char* fpgadext_version(void);
+
 #ifdef __cplusplus
 }
 #endif

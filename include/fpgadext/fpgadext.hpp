@@ -261,4 +261,9 @@ class Device {
 // A short name for an IOReturn value ("kIOReturnNotWritable").
 const char* IOReturnName(IOReturnCode code);
 
+// The fpgadext release this library is, "MAJOR.MINOR.PATCH" (CMake's project(VERSION)); the
+// same string as `fpgadext --version`, the Python module's __version__ and the dext's
+// CFBundleShortVersionString. Not the app-dext protocol version (DeviceInfo::protocolVersion).
+const char* Version();
+
 }  // namespace fpgadext

@@ -12,10 +12,6 @@
 #include "emulated_machine.h"
 #endif
 
-#ifndef FPGADEXT_VERSION
-#define FPGADEXT_VERSION "0"
-#endif
-
 namespace fpgadext::python {
 
 PyObject* gErrorType = nullptr;
@@ -163,7 +159,7 @@ namespace py = pybind11;
 
 PYBIND11_MODULE(_fpgadext, m) {
   m.doc() = "fpgadext: PCIe FPGA boards from Python, zero-copy (see docs/python.md)";
-  m.attr("__version__") = FPGADEXT_VERSION;
+  m.attr("__version__") = fpgadext::Version();  // the library's: one project version
 
   fp::gErrorType = PyErr_NewExceptionWithDoc(
       "fpgadext.Error",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installable package (label install): `cmake --install` into a temporary prefix, the prefix
 # moved elsewhere (everything must be relocatable), then
-#   - the installed fpgadext CLI, with the installed FpgaDext bundle, writes and verifies data;
+#   - the installed fpgadext CLI reports the project version, and (Linux) finds the installed
+#     FpgaDext bundle by itself (no FPGADEXT_DEXT_BUNDLE), writes and verifies data;
 #   - tests/install/consumer (a C++ program, and examples/readwrite_app unchanged) is built out
 #     of tree with find_package(fpgadext CONFIG), shared and static, and run;
 #   - the same sources are built with pkg-config alone and run.
@@ -30,12 +31,24 @@ if grep -rl --binary-files=text "$tmp/staging" "$prefix" >/dev/null; then
 fi
 
 export FPGADEXT_CARD_FILE=$tmp/card0.bin
+version=${FPGADEXT_EXPECTED_VERSION:?CTest passes the project version}
+step "the installed CLI, the package and the library report version $version"
+[ "$("$prefix/bin/fpgadext" --version)" = "fpgadext $version" ] ||
+  { echo "installed fpgadext --version: $("$prefix/bin/fpgadext" --version)"; exit 1; }
+grep -q "PACKAGE_VERSION \"$version\"" "$prefix/lib/cmake/fpgadext/fpgadextConfigVersion.cmake" ||
+  { echo "fpgadextConfigVersion.cmake is not version $version"; exit 1; }
+
 if [ "$(uname)" = Linux ]; then
-  step "the installed CLI with the installed dext bundle"
-  FPGADEXT_DEXT_BUNDLE=$prefix/lib/fpgadext/FpgaDext.dext \
-    "$prefix/bin/fpgadext" write --addr 0x1003 --pattern 5 --size 1M
-  FPGADEXT_DEXT_BUNDLE=$prefix/lib/fpgadext/FpgaDext.dext \
-    "$prefix/bin/fpgadext" verify --no-write --addr 0x1003 --pattern 5 --size 1M
+  # No FPGADEXT_DEXT_BUNDLE: the installed CLI must find the bundle installed next to it in the
+  # relocated prefix, not the build tree's it was built with.
+  unset FPGADEXT_DEXT_BUNDLE
+  step "the installed CLI finds the installed dext bundle by itself"
+  bundle=$("$prefix/bin/fpgadext" info --json |
+    "${PYTHON:-python3}" -c 'import json, sys; print(json.load(sys.stdin)["host"]["dext_bundle"])')
+  [ "$bundle" = "$prefix/lib/fpgadext/FpgaDext.dext" ] ||
+    { echo "the installed CLI uses the bundle $bundle"; exit 1; }
+  "$prefix/bin/fpgadext" write --addr 0x1003 --pattern 5 --size 1M
+  "$prefix/bin/fpgadext" verify --no-write --addr 0x1003 --pattern 5 --size 1M
 fi
 
 step "find_package(fpgadext CONFIG): shared, static, and examples/readwrite_app"
@@ -49,7 +62,8 @@ done
 
 step "pkg-config fpgadext"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-echo "fpgadext $(pkg-config --modversion fpgadext)"
+[ "$(pkg-config --modversion fpgadext)" = "$version" ] ||
+  { echo "fpgadext.pc is version $(pkg-config --modversion fpgadext), not $version"; exit 1; }
 board=()
 pkg-config --exists fpgadext-emulated && board=($(pkg-config --libs fpgadext-emulated))
 # shellcheck disable=SC2046

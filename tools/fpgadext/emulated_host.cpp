@@ -28,12 +28,38 @@
 #ifndef FPGADEXT_DEXT_BUNDLE_PATH
 #define FPGADEXT_DEXT_BUNDLE_PATH ""
 #endif
+// Where `cmake --install` puts the bundle, relative to the installed CLI (packaging/).
+#ifndef FPGADEXT_INSTALLED_DEXT_BUNDLE
+#define FPGADEXT_INSTALLED_DEXT_BUNDLE "../lib/fpgadext/FpgaDext.dext"
+#endif
 
 namespace fpgadext::cli {
 namespace {
 
 constexpr uint64_t kXdmaDefaultSize = 1ull << 30;  // 1 GiB, sparse
 constexpr uint64_t kBramDefaultSize = 1ull << 20;  // a BAR window: 1 MiB
+
+bool IsBundle(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path + "/Info.plist", ec) ||
+         std::filesystem::exists(path + "/Contents/Info.plist", ec);
+}
+
+// FPGADEXT_DEXT_BUNDLE; else the bundle installed next to this program (so an installed,
+// even relocated, prefix works); else the build tree's bundle this program was built with.
+std::string DextBundle() {
+  if (const char* env = std::getenv("FPGADEXT_DEXT_BUNDLE"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::string installed =
+        (self.parent_path() / FPGADEXT_INSTALLED_DEXT_BUNDLE).lexically_normal().string();
+    if (IsBundle(installed)) return installed;
+  }
+  return FPGADEXT_DEXT_BUNDLE_PATH;
+}
 
 std::string DefaultCardFile(const std::string& board) {
   const std::string name = board == "xdma" ? "card0.bin" : board + "0.bin";
@@ -175,14 +201,12 @@ class EmulatedHost : public Host {
     const uint64_t cardSize = EffectiveCardSize(options);
     if (Status s = PrepareCardFile(description_.cardFile, cardSize); !s) return s;
 
-    const char* env = std::getenv("FPGADEXT_DEXT_BUNDLE");
-    description_.dextBundle = env != nullptr && *env != '\0' ? env : FPGADEXT_DEXT_BUNDLE_PATH;
+    description_.dextBundle = DextBundle();
     if (description_.dextBundle.empty()) {
       return Status(kIOReturnNotFound,
                     "this build has no FpgaDext bundle; set FPGADEXT_DEXT_BUNDLE to one");
     }
-    if (!std::filesystem::exists(description_.dextBundle + "/Info.plist") &&
-        !std::filesystem::exists(description_.dextBundle + "/Contents/Info.plist")) {
+    if (!IsBundle(description_.dextBundle)) {
       return Status(kIOReturnNotFound, fmt::format("no dext bundle at {} (FPGADEXT_DEXT_BUNDLE)",
                                                    description_.dextBundle));
     }

@@ -3,6 +3,7 @@
 // library, on a Mac with the dext installed, or on Linux against the emulated board.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <fpgadext/fpgadext.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -41,7 +42,8 @@ With --json every command prints one JSON object on stdout, errors included:
 On Linux the board is emulated: an XDMA board model (or --board bram) whose card memory is the
 file --card-file (env FPGADEXT_CARD_FILE; default $XDG_CACHE_HOME/fpgadext/card0.bin or
 ~/.cache/fpgadext/card0.bin; 1 GiB sparse, --card-size), driven by the FpgaDext bundle
-(env FPGADEXT_DEXT_BUNDLE overrides the one this build knows). The emulated app is entitled to
+(env FPGADEXT_DEXT_BUNDLE; else the installed one next to the program, else the one this
+build made). The emulated app is entitled to
 open that dext (userclient-access for org.fpgadext.driver); env FPGADEXT_APP_ENTITLEMENTS names an
 entitlements file to use instead, or "none" to run as an unsigned app. The emulated Mac's
 hardware profile: environment FPGADEXT_EMU_PROFILE=apple-silicon|intel (default apple-silicon),
@@ -100,6 +102,9 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   app.fallthrough();  // global options may follow the command
   app.require_subcommand(1);
+  // The project version, from the library (the protocol version is `info`'s protocol_version).
+  app.set_version_flag("--version", fmt::format("fpgadext {}", fpgadext::Version()),
+                       "Print the fpgadext version and exit");
 
   CommonOptions common;
   AddNumber(&app, "-d,--device", &common.device, "Board index (see `list`; default 0)");
@@ -224,7 +229,7 @@ int main(int argc, char** argv) {
       }
     }
   } catch (const CLI::Success& e) {
-    return app.exit(e);  // --help
+    return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
     ReportError(CliError{kExitUsage, "usage", std::nullopt, e.what()}, json);
     if (!json) fmt::print(stderr, "Run with --help for more information.\n");
