@@ -41,6 +41,11 @@ struct FpgaUserClient_IVars {
   // Set first thing in Stop. A call that raced IOServiceClose can be queued behind Stop and run
   // after it: it is refused instead of reaching what Stop released (issue 12 item 1).
   std::atomic<bool> stopped{false};
+  // Scheduling (docs/engine.md "Scheduling"): this client's turn at the shared channels, for
+  // every transfer it runs; and the flag that stops its synchronous transfer. Both outlive the
+  // components that use them (destroyed in free).
+  fpgadext::engine::ChannelClient channelClient;
+  fpgadext::engine::TransferCancel cancel;
   client::Transfers transfers;
   client::BufferTable buffers;
   client::AsyncOps async;
@@ -147,7 +152,7 @@ kern_return_t RingCreate(OSObject* target, void*, IOUserClientMethodArguments* a
   FpgaUserClient_IVars& v = Vars(target);
   uint64_t size = 0;
   const kern_return_t ret =
-      v.ring.Create(Self(target), *v.board, v.buffers, arguments->scalarInput[0],
+      v.ring.Create(Self(target), *v.board, v.buffers, &v.channelClient, arguments->scalarInput[0],
                     arguments->scalarInput[1], &size);
   if (ret != kIOReturnSuccess) return ret;
   arguments->scalarOutput[0] = size;
@@ -240,8 +245,8 @@ kern_return_t IMPL(FpgaUserClient, Start) {
   ivars->driver.reset(driver, OSRetain);
   ivars->board = board;
   // Everything a transfer needs is made now, so that no transfer allocates.
-  ret = ivars->transfers.Start(*board);
-  if (ret == kIOReturnSuccess) ret = ivars->async.Start();
+  ret = ivars->transfers.Start(*board, &ivars->channelClient, &ivars->cancel);
+  if (ret == kIOReturnSuccess) ret = ivars->async.Start(&ivars->channelClient);
   if (ret != kIOReturnSuccess) TearDown(this);
   return ret;
 }

@@ -11,6 +11,7 @@
 #include <fpgadext/protocol.h>
 #include <os/log.h>
 
+#include "channel_wait.h"
 #include "polling.h"
 #include "reference_design.h"
 
@@ -117,6 +118,9 @@ IOReturn DriverResources::Build() {
   const engine::EngineLimits& limits = mover_->mover->Limits();
   channels_ = IOOwned<engine::ChannelPool>::Make(limits.channels[0], limits.channels[1]);
   if (!channels_) return kIOReturnNoMemory;
+  ret = CreateChannelWaitQueue(channelWaitQueue_.attach());
+  if (ret != kIOReturnSuccess) return ret;
+  channels_->SetWaitSeam(ChannelWaitSeamOn(channelWaitQueue_.get()));
   planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_->mover, *channels_, kPlatform, options);
   if (!planner_) return kIOReturnNoMemory;
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
@@ -130,6 +134,7 @@ DriverResources::~DriverResources() {
   // registers are unreachable after Close), and before the memory they read goes.
   planner_.reset();
   channels_.reset();
+  channelWaitQueue_.reset();  // after the pool, whose seam sleeps on it
   mover_.reset();
   if (opened_) device_->Close(owner_, 0);
   opened_ = false;
@@ -162,17 +167,24 @@ void DriverResources::GetDeviceInfo(uint64_t* out) const {
 }
 
 IOReturn DriverResources::Transfer(uint32_t direction, uint64_t cardAddress,
-                                   engine::HostMemory* host, uint64_t length) {
+                                   engine::HostMemory* host, uint64_t length,
+                                   engine::ChannelClient* client, engine::TransferCancel* cancel) {
   if (host == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
-  return planner_->Execute(static_cast<engine::Direction>(direction), cardAddress, *host, length);
+  return planner_->Execute(static_cast<engine::Direction>(direction), cardAddress, *host, length,
+                           client, cancel);
+}
+
+void DriverResources::CancelTransfer(engine::TransferCancel* cancel) {
+  if (cancel != nullptr) planner_->Cancel(cancel);
 }
 
 IOReturn DriverResources::BeginTransfer(uint32_t direction, uint64_t cardAddress,
                                         engine::HostMemory* host, uint64_t length,
-                                        engine::TransferJob* job, uint32_t ownedChannels) {
+                                        engine::TransferJob* job, uint32_t ownedChannels,
+                                        engine::ChannelClient* client) {
   if (host == nullptr || job == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
   return planner_->Begin(static_cast<engine::Direction>(direction), cardAddress, *host, length, job,
-                         ownedChannels);
+                         ownedChannels, client);
 }
 
 IOReturn DriverResources::PollTransfer(engine::TransferJob* job) {
@@ -183,9 +195,10 @@ void DriverResources::AbortTransfer(engine::TransferJob* job, IOReturn reason) {
   planner_->Abort(job, reason);
 }
 
-uint32_t DriverResources::AcquireChannel(uint32_t direction) {
-  if (!ValidDirection(direction)) return 0;
-  return channels_->TryAcquire(static_cast<engine::Direction>(direction), 1);
+IOReturn DriverResources::AcquireChannel(uint32_t direction, uint32_t* mask) {
+  if (mask == nullptr || !ValidDirection(direction)) return kIOReturnBadArgument;
+  *mask = 0;
+  return channels_->AcquireExclusive(static_cast<engine::Direction>(direction), mask);
 }
 
 void DriverResources::ReleaseChannels(uint32_t direction, uint32_t mask) {

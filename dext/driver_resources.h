@@ -4,6 +4,7 @@
 // whichever step failed. User clients reach the board only through it (FpgaDriver::GetResources).
 #pragma once
 
+#include <DriverKit/IODispatchQueue.h>
 #include <DriverKit/IOReturn.h>
 #include <DriverKit/IOService.h>
 #include <DriverKit/OSSharedPtr.h>
@@ -45,19 +46,28 @@ class DriverResources {
 
   // Moves `length` bytes between card address `cardAddress` and `host`; direction 0 = to the
   // card, 1 = from the card (engine::Direction). kIOReturnNotReady for another direction or a
-  // null `host`.
+  // null `host`. `client`: the user client's scheduling record, so that clients take turns for
+  // the shared channels (docs/engine.md "Scheduling"); `cancel`: lets CancelTransfer, from
+  // another queue, stop it (kIOReturnAborted).
   [[nodiscard]] IOReturn Transfer(uint32_t direction, uint64_t cardAddress,
-                                  engine::HostMemory* host, uint64_t length);
+                                  engine::HostMemory* host, uint64_t length,
+                                  engine::ChannelClient* client, engine::TransferCancel* cancel);
+  // Stops the Transfer given `cancel` between two polls (and any later one at once); callable
+  // from any queue.
+  void CancelTransfer(engine::TransferCancel* cancel);
   // The same without blocking (engine::TransferPlanner::Begin/Poll/Abort), for async calls and
   // rings; `ownedChannels` as taken with AcquireChannel.
   [[nodiscard]] IOReturn BeginTransfer(uint32_t direction, uint64_t cardAddress,
                                        engine::HostMemory* host, uint64_t length,
-                                       engine::TransferJob* job, uint32_t ownedChannels);
+                                       engine::TransferJob* job, uint32_t ownedChannels,
+                                       engine::ChannelClient* client);
   [[nodiscard]] IOReturn PollTransfer(engine::TransferJob* job);
   void AbortTransfer(engine::TransferJob* job, IOReturn reason);
-  // Takes one channel of `direction` for a client's exclusive use (a ring): its mask, or 0 if
-  // none is free. Other clients' transfers use the channels left.
-  uint32_t AcquireChannel(uint32_t direction);
+  // Takes one channel of `direction` for a client's exclusive use (a ring), *mask its bit
+  // (engine::ChannelPool::AcquireExclusive): kIOReturnExclusiveAccess when it would be the last
+  // shared channel of the direction (every client's transfers keep one), kIOReturnBusy when all
+  // are in use right now, kIOReturnBadArgument for another direction.
+  [[nodiscard]] IOReturn AcquireChannel(uint32_t direction, uint32_t* mask);
   void ReleaseChannels(uint32_t direction, uint32_t mask);
 
  private:
@@ -65,8 +75,8 @@ class DriverResources {
   DriverResources(IOService* owner, IOPCIDevice* device);
   [[nodiscard]] IOReturn Build();
 
-  // The destructor undoes Build in reverse: planner, pool, mover, then the device is closed and
-  // released.
+  // The destructor undoes Build in reverse: planner, pool, the pool's wait queue, mover, then the
+  // device is closed and released.
   IOService* owner_;  // not retained: the owner holds these resources
   OSSharedPtr<IOPCIDevice> device_;
   bool opened_ = false;
@@ -75,6 +85,8 @@ class DriverResources {
   uint64_t cardMemorySize_ = 0;
   IOOwned<MoverResources> mover_;
   IOOwned<engine::ChannelPool> channels_;
+  // Where a transfer waiting for a channel sleeps (dext/channel_wait.h); outlives channels_.
+  OSSharedPtr<IODispatchQueue> channelWaitQueue_;
   IOOwned<engine::TransferPlanner> planner_;
 };
 

@@ -20,7 +20,8 @@ namespace fpgadext::dext::client {
 
 namespace protocol = fpgadext::protocol;
 
-IOReturn AsyncOps::Start() {
+IOReturn AsyncOps::Start(engine::ChannelClient* channelClient) {
+  channelClient_ = channelClient;
   return IODispatchQueue::Create("fpgadext.async", 0, 0, queue_.attach());
 }
 
@@ -60,7 +61,7 @@ IOReturn AsyncOps::Submit(IOUserClient* client, DriverResources& board,
     op.host.Emplace(op.memory.get(), 0, length, op.commands.get(), op.commands.slots());
     op.direction = direction;
     op.tag = tag;
-    ret = board.BeginTransfer(direction, card, op.host.get(), length, &op.job, 0);
+    ret = board.BeginTransfer(direction, card, op.host.get(), length, &op.job, 0, channelClient_);
   }
   if (ret != kIOReturnSuccess) {  // refused before anything started: the call says so
     op.host.Reset();

@@ -47,7 +47,8 @@ class AsyncOps {
   AsyncOps(const AsyncOps&) = delete;
   AsyncOps& operator=(const AsyncOps&) = delete;
 
-  [[nodiscard]] IOReturn Start();
+  // Every op runs for `channelClient` (the user client's, outliving Stop).
+  [[nodiscard]] IOReturn Start(engine::ChannelClient* channelClient);
   // in: card address, app address, length, tag; arguments->completion required.
   IOReturn Submit(IOUserClient* client, DriverResources& board,
                   IOUserClientMethodArguments* arguments, uint32_t direction, uint32_t slots);
@@ -61,6 +62,7 @@ class AsyncOps {
 
   AsyncOp ops_[protocol::kMaxAsyncInFlight];
   OSSharedPtr<IODispatchQueue> queue_;
+  engine::ChannelClient* channelClient_ = nullptr;
   bool pollScheduled_ = false;  // async queue only
 };
 

@@ -47,22 +47,27 @@ void ReleaseRingChannels(DriverResources& board, const uint32_t channels[2]) {
 }  // namespace
 
 IOReturn SubmissionRing::Create(IOUserClient* client, DriverResources& board, BufferTable& buffers,
-                                uint64_t entries, uint64_t directions, uint64_t* size) {
+                                engine::ChannelClient* channelClient, uint64_t entries,
+                                uint64_t directions, uint64_t* size) {
   if (state_) return kIOReturnBusy;
   if (!engine::RingValidator::ValidGeometry(entries, directions)) return kIOReturnBadArgument;
-  // One owning client per channel: take one per direction, or refuse. A channel a transfer of
-  // another client holds for a moment comes free soon: wait up to 100 ms for it.
+  // One owning client per channel: take one per direction, or refuse. Never the last shared
+  // channel of a direction (every client's transfers keep one): refused at once. A channel a
+  // transfer of another client holds for a moment comes free soon: wait up to 100 ms for it.
   uint32_t channels[2] = {};
   const uint64_t deadline = RingNowNs() + kChannelWaitNs;
   for (uint32_t d = 0; d < 2; ++d) {
     const uint64_t bit = d == kToCard ? protocol::kRingToCard : protocol::kRingFromCard;
     if (!(directions & bit)) continue;
-    while ((channels[d] = board.AcquireChannel(d)) == 0 && RingNowNs() < deadline) {
+    IOReturn taken = board.AcquireChannel(d, &channels[d]);
+    while (taken == kIOReturnBusy && RingNowNs() < deadline) {
       IODelay(50);  // a sleep: a one-time setup, latency does not matter
+      taken = board.AcquireChannel(d, &channels[d]);
     }
-    if (channels[d] == 0) {
+    if (taken != kIOReturnSuccess) {
+      channels[d] = 0;
       ReleaseRingChannels(board, channels);
-      return kIOReturnExclusiveAccess;
+      return taken == kIOReturnBusy ? kIOReturnExclusiveAccess : taken;
     }
   }
   const uint64_t bytes = (protocol::RingBytes(static_cast<uint32_t>(entries)) + 16383) & ~16383ull;
@@ -83,6 +88,7 @@ IOReturn SubmissionRing::Create(IOUserClient* client, DriverResources& board, Bu
   ring->base = reinterpret_cast<uint8_t*>(range.address);
   ring->channels[0] = channels[0];
   ring->channels[1] = channels[1];
+  ring->channelClient = channelClient;
   ring->lastWorkNs = RingNowNs();
   protocol::RingHeader* header = Header(ring);
   header->magic = protocol::kRingMagic;
@@ -177,7 +183,7 @@ protocol::RingCompletion SubmissionRing::Execute(DriverResources* board, BufferT
   const RegisteredBuffer& b = buffers->At(v.bufferSlot);
   PreparedHostMemory host(b.prepared, b.memory.get(), v.bufferOffset, v.length, 1);
   IOReturn r = board->BeginTransfer(direction, v.cardAddress, &host, v.length, &ring->job,
-                                    ring->channels[direction]);
+                                    ring->channels[direction], ring->channelClient);
   while (r == kIOReturnSuccess || r == kIOReturnNotReady) {
     r = board->PollTransfer(&ring->job);
     if (r != kIOReturnNotReady) break;

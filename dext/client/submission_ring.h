@@ -30,6 +30,7 @@ struct RingState {
   OSSharedPtr<IOBufferMemoryDescriptor> memory;
   uint8_t* base = nullptr;
   uint32_t channels[2] = {};  // the channel the ring owns, per engine direction (mask; 0 = none)
+  engine::ChannelClient* channelClient = nullptr;  // the user client's (outlives the ring)
   OSSharedPtr<IODispatchQueue> queue;
   std::atomic<bool> stopping{false};
   // Ring queue only:
@@ -50,9 +51,12 @@ class SubmissionRing {
   SubmissionRing& operator=(const SubmissionRing&) = delete;
 
   // kSelectorRingCreate: *size is the ring's size in bytes. The ring reads `buffers` through
-  // its ring view (BufferTable::SetRingVisible, run through Exclusive).
+  // its ring view (BufferTable::SetRingVisible, run through Exclusive); its transfers run for
+  // `channelClient`. kIOReturnExclusiveAccess at once when a channel it needs is the last shared
+  // one of its direction (DriverResources::AcquireChannel).
   IOReturn Create(IOUserClient* client, DriverResources& board, BufferTable& buffers,
-                  uint64_t entries, uint64_t directions, uint64_t* size);
+                  engine::ChannelClient* channelClient, uint64_t entries, uint64_t directions,
+                  uint64_t* size);
   // kSelectorRingDestroy: kIOReturnNotFound without a ring.
   IOReturn Destroy(IOUserClient* client, DriverResources& board);
   // kSelectorRingWait.

@@ -97,7 +97,10 @@ IOReturn ReadFailureStatus(IOUserClient* client, IOReturn status, uint32_t direc
   return status;
 }
 
-IOReturn Transfers::Start(DriverResources& board) {
+IOReturn Transfers::Start(DriverResources& board, engine::ChannelClient* channelClient,
+                          engine::TransferCancel* cancel) {
+  channelClient_ = channelClient;
+  cancel_ = cancel;
   slots_ = board.WindowSlots();
   if (slots_ > kMaxSlots) slots_ = kMaxSlots;
   IOReturn ret = commands_.Fill(board.Device(), slots_);
@@ -139,7 +142,7 @@ void Transfers::Stop() {
 
 IOReturn Transfers::Run(DriverResources& board, uint32_t direction, uint64_t card,
                         engine::HostMemory* host, uint64_t length) {
-  return board.Transfer(direction, card, host, length);
+  return board.Transfer(direction, card, host, length, channelClient_, cancel_);
 }
 
 IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArguments* arguments) {

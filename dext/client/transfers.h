@@ -16,6 +16,8 @@
 #include <DriverKit/IOUserClient.h>
 #include <DriverKit/OSSharedPtr.h>
 #include <PCIDriverKit/IOPCIDevice.h>
+#include <fpgadext/engine/channel_pool.h>
+#include <fpgadext/engine/transfer_planner.h>
 #include <fpgadext/engine/types.h>
 #include <stdint.h>
 
@@ -76,8 +78,11 @@ class Transfers {
   Transfers(const Transfers&) = delete;
   Transfers& operator=(const Transfers&) = delete;
 
-  // Makes the window commands and the staging buffer, prepared once and kept prepared.
-  [[nodiscard]] IOReturn Start(DriverResources& board);
+  // Makes the window commands and the staging buffer, prepared once and kept prepared. Every
+  // transfer runs for `channelClient` (the user client's turn at the shared channels) and stops
+  // when `cancel` is set; both belong to the user client and outlive Stop.
+  [[nodiscard]] IOReturn Start(DriverResources& board, engine::ChannelClient* channelClient,
+                               engine::TransferCancel* cancel);
   void Stop();
 
   IOReturn ReadInband(DriverResources& board, IOUserClientMethodArguments* arguments);
@@ -97,6 +102,8 @@ class Transfers {
                uint64_t length);
 
   uint32_t slots_ = 0;
+  engine::ChannelClient* channelClient_ = nullptr;
+  engine::TransferCancel* cancel_ = nullptr;
   WindowCommands commands_;
   OSSharedPtr<IOBufferMemoryDescriptor> staging_;
   uint8_t* stagingAddress_ = nullptr;

@@ -12,10 +12,9 @@ namespace {
 
 class ChannelFairness : public BoardFixture {};
 
-// DISABLED_ until the dext takes ring channels with ChannelPool::AcquireExclusive (dext-driver and
-// dext-client wire it; ring_test.cpp changes with it): on the dext of today the second ring takes
-// the last channels and the write and read below time out (verified: fails, 2 × 2 s).
-TEST_F(ChannelFairness, DISABLED_RingsLeaveEveryClientAChannel) {
+// Fails on a dext that takes ring channels without the reserve (TryAcquire): the second ring
+// takes the last channels and the write and read below time out (verified: fails, 2 × 2 s).
+TEST_F(ChannelFairness, RingsLeaveEveryClientAChannel) {
   Device a, b, c;
   ASSERT_TRUE(Device::Open(0, &a));
   ASSERT_TRUE(Device::Open(0, &b));

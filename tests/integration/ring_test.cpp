@@ -271,16 +271,21 @@ TEST_F(RingTest, OneOwningClientPerChannel) {
   ASSERT_TRUE(Device::Open(0, &c));
   Ring ra, rb, rc;
   ASSERT_TRUE(a.CreateRing(4, RingDirections::kToCard, &ra));
-  ASSERT_TRUE(b.CreateRing(4, RingDirections::kBoth, &rb));
-  // The board has two H2C channels: both are owned now.
-  Status s = c.CreateRing(4, RingDirections::kBoth, &rc);
+  // The board has two H2C channels: a ring may not own the last shared one.
+  Status s = b.CreateRing(4, RingDirections::kBoth, &rb);
+  EXPECT_EQ(s.code(), kIOReturnExclusiveAccess) << s.message();
+  EXPECT_FALSE(rb.valid());
+  // The C2H channel the refused ring had taken came back: a C2H ring fits, a second does not.
+  ASSERT_TRUE(b.CreateRing(4, RingDirections::kFromCard, &rb));
+  s = c.CreateRing(4, RingDirections::kFromCard, &rc);
   EXPECT_EQ(s.code(), kIOReturnExclusiveAccess) << s.message();
   EXPECT_FALSE(rc.valid());
   // A second ring on one connection is refused too.
   Ring again;
   EXPECT_EQ(a.CreateRing(4, RingDirections::kFromCard, &again).code(), kIOReturnBusy);
-  // C2H still has a free channel: other clients' reads go on.
+  // One shared channel per direction is left: other clients' writes and reads go on.
   PageBuffer buffer(8192);
+  EXPECT_TRUE(c.Write(0, buffer.span(0, 8192)));
   EXPECT_TRUE(c.Read(0, buffer.span(0, 8192)));
   ASSERT_TRUE(ra.Destroy());
   s = c.CreateRing(4, RingDirections::kToCard, &rc);
@@ -325,13 +330,14 @@ TEST_F(RingTest, ClientGoesAwayWithTheRingBusy) {
     EXPECT_FALSE(ring.valid());
     EXPECT_FALSE(buffer.valid());
   }
-  // Every channel came back: two rings fit again.
+  // Every channel came back: a two-way ring fits again (a leaked channel of either direction
+  // would leave it none but the shared one), and it is the only one.
   Device a, b;
   ASSERT_TRUE(Device::Open(0, &a));
   ASSERT_TRUE(Device::Open(0, &b));
   Ring ra, rb;
   EXPECT_TRUE(a.CreateRing(4, RingDirections::kBoth, &ra));
-  EXPECT_TRUE(b.CreateRing(4, RingDirections::kBoth, &rb));
+  EXPECT_EQ(b.CreateRing(4, RingDirections::kBoth, &rb).code(), kIOReturnExclusiveAccess);
 }
 
 }  // namespace
