@@ -27,6 +27,12 @@ const char* Reason(IOReturnCode code) {
       return "the buffer's pages are read-only or inaccessible";
     case kIOReturnTimeout:
       return "the board did not finish the transfer in time";
+    case kIOReturnNotResponding:  // the planner's answer when every channel is quarantined
+      return "every DMA channel of this direction is stuck (set aside until the board recovers)";
+    case kIOReturnAborted:
+      return "the transfer was cancelled (the connection is closing or the board stopped)";
+    case kIOReturnOffline:  // a call that reached the dext after its client was stopped
+      return "the connection is closing";
     case kIOReturnNoDevice:
       return "the board is gone";
     case kIOReturnNotAttached:

@@ -83,6 +83,18 @@ TEST_F(BoardFaults, HungEngineTimesOutAndRecovers) {
   Status s = device().Write(0x1000, data);
   EXPECT_EQ(s.code(), kIOReturnTimeout) << s.message();
   EXPECT_THAT(std::string(s.message()), HasSubstr("did not finish the transfer in time"));
+  // Each timed-out write sets its channel aside; once every H2C channel is, a write fails at
+  // once with kIOReturnNotResponding and says why (issue 12 item 3).
+  Status stuck;
+  for (unsigned attempt = 0; attempt <= info.h2cChannels; ++attempt) {
+    stuck = device().Write(0x1000, data);
+    ASSERT_FALSE(stuck);
+    if (stuck.code() == kIOReturnNotResponding) break;
+    EXPECT_EQ(stuck.code(), kIOReturnTimeout) << stuck.message();
+  }
+  EXPECT_EQ(stuck.code(), kIOReturnNotResponding) << stuck.message();
+  EXPECT_THAT(std::string(stuck.message()),
+              HasSubstr("every DMA channel of this direction is stuck"));
   xdma().ClearFaults();
   FillPattern(data.data(), data.size(), 4);
   Status ok = device().Write(0x1000, data);
