@@ -105,38 +105,16 @@ IOReturn Transfers::Start(DriverResources& board, engine::ChannelClient* channel
   if (slots_ > kMaxSlots) slots_ = kMaxSlots;
   IOReturn ret = commands_.Fill(board.Device(), slots_);
   if (ret != kIOReturnSuccess) return ret;
-  ret =
-      IOBufferMemoryDescriptor::Create(kIOMemoryDirectionInOut, kStagingSize, 0, staging_.attach());
-  if (ret != kIOReturnSuccess) return ret;
-  ret = staging_->SetLength(kStagingSize);
-  if (ret != kIOReturnSuccess) return ret;
-  IOAddressSegment range{};
-  ret = staging_->GetAddressRange(&range);
-  if (ret != kIOReturnSuccess) return ret;
-  stagingAddress_ = reinterpret_cast<uint8_t*>(range.address);
-  const IODMACommandSpecification spec = WindowSpecification();
-  ret = IODMACommand::Create(board.Device(), 0, &spec, stagingCommand_.attach());
-  if (ret != kIOReturnSuccess) return ret;
   // The staging buffer is prepared once and stays prepared.
-  IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
-  uint32_t count = engine::kMaxSegmentsPerWindow;
-  uint64_t flags = 0;
-  ret =
-      stagingCommand_->PrepareForDMA(0, staging_.get(), 0, kStagingSize, &flags, &count, segments);
+  ret = staging_.Prepare(board.Device(), kIOMemoryDirectionInOut, kStagingSize);
   if (ret != kIOReturnSuccess) return ret;
-  stagingPrepared_ = true;
-  if (count != 1) return kIOReturnNoResources;  // one page: one segment
-  stagingSegment_[0] = engine::BusSegment{segments[0].address, segments[0].length};
-  stagingSegments_ = PreparedSegments{stagingSegment_, 1, kStagingSize};
+  stagingSegments_ = PreparedSegments{staging_.segments(), staging_.segmentCount(), kStagingSize};
   return kIOReturnSuccess;
 }
 
 void Transfers::Stop() {
-  if (stagingPrepared_) (void)stagingCommand_->CompleteDMA(0);  // prepared at Start
-  stagingPrepared_ = false;
-  stagingCommand_.reset();
-  staging_.reset();
-  stagingAddress_ = nullptr;
+  staging_.Release();
+  stagingSegments_ = {};
   commands_.Clear();
 }
 
@@ -153,11 +131,11 @@ IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArgumen
     return kIOReturnBadArgument;
   }
   if (length != 0) {
-    PreparedHostMemory host(stagingSegments_, staging_.get(), 0, length, 1);
+    PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1);
     const IOReturn ret = Run(board, kFromCard, card, &host, length);
     if (ret != kIOReturnSuccess) return ret;
   }
-  OSData* data = OSData::withBytes(stagingAddress_, length);
+  OSData* data = OSData::withBytes(staging_.cpu(), length);
   if (data == nullptr) return kIOReturnNoMemory;
   arguments->structureOutput = data;  // the OS consumes this reference
   return kIOReturnSuccess;
@@ -169,8 +147,8 @@ IOReturn Transfers::WriteInband(DriverResources& board, IOUserClientMethodArgume
   if (arguments->structureInput == nullptr) return kIOReturnSuccess;  // 0 bytes
   const uint64_t length = arguments->structureInput->getLength();
   if (length > kStagingSize) return kIOReturnBadArgument;
-  __builtin_memcpy(stagingAddress_, arguments->structureInput->getBytesNoCopy(), length);
-  PreparedHostMemory host(stagingSegments_, staging_.get(), 0, length, 1);
+  __builtin_memcpy(staging_.cpu(), arguments->structureInput->getBytesNoCopy(), length);
+  PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1);
   return Run(board, kToCard, card, &host, length);
 }
 

@@ -23,6 +23,7 @@
 
 #include "descriptor_host_memory.h"
 #include "driver_resources.h"
+#include "prepared_buffer.h"
 
 namespace fpgadext::dext::client {
 
@@ -105,11 +106,7 @@ class Transfers {
   engine::ChannelClient* channelClient_ = nullptr;
   engine::TransferCancel* cancel_ = nullptr;
   WindowCommands commands_;
-  OSSharedPtr<IOBufferMemoryDescriptor> staging_;
-  uint8_t* stagingAddress_ = nullptr;
-  OSSharedPtr<IODMACommand> stagingCommand_;
-  bool stagingPrepared_ = false;
-  engine::BusSegment stagingSegment_[1] = {};
+  PreparedBuffer staging_;  // prepared at Start, for as long as the client runs
   PreparedSegments stagingSegments_ = {};
 };
 
