@@ -104,9 +104,10 @@ kern_return_t RegisterBuffer(OSObject* target, void*, IOUserClientMethodArgument
   FpgaUserClient_IVars& v = Vars(target);
   uint32_t slot = 0;
   uint64_t id = 0;
-  const kern_return_t ret =
-      v.buffers.Register(Self(target), v.board->Device(), arguments->scalarInput[0],
-                         arguments->scalarInput[1], arguments->scalarInput[2], &slot, &id);
+  const kern_return_t ret = v.buffers.Register(
+      Self(target), v.board->Device(), arguments->scalarInput[protocol::kRegisterBufferAddress],
+      arguments->scalarInput[protocol::kRegisterBufferLength],
+      arguments->scalarInput[protocol::kRegisterBufferDirection], &slot, &id);
   if (ret != kIOReturnSuccess) return ret;
   client::BufferTable* table = &v.buffers;
   v.ring.Exclusive(^{
@@ -119,7 +120,7 @@ kern_return_t RegisterBuffer(OSObject* target, void*, IOUserClientMethodArgument
 
 kern_return_t UnregisterBuffer(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
   FpgaUserClient_IVars& v = Vars(target);
-  const uint64_t id = arguments->scalarInput[0];
+  const uint64_t id = arguments->scalarInput[protocol::kUnregisterBufferId];
   if (v.buffers.Find(id) == nullptr) return kIOReturnNotFound;
   const uint32_t slot = client::BufferTable::SlotOf(id);
   client::BufferTable* table = &v.buffers;
@@ -133,7 +134,8 @@ kern_return_t UnregisterBuffer(OSObject* target, void*, IOUserClientMethodArgume
 template <uint32_t kDirection>
 kern_return_t Registered(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
   FpgaUserClient_IVars& v = Vars(target);
-  const client::RegisteredBuffer* b = v.buffers.Find(arguments->scalarInput[0]);
+  const client::RegisteredBuffer* b =
+      v.buffers.Find(arguments->scalarInput[protocol::kRegisteredId]);
   if (b == nullptr) return kIOReturnNotFound;
   return v.transfers.Registered(*v.board, *b, arguments, kDirection);
 }
@@ -152,8 +154,9 @@ kern_return_t RingCreate(OSObject* target, void*, IOUserClientMethodArguments* a
   FpgaUserClient_IVars& v = Vars(target);
   uint64_t size = 0;
   const kern_return_t ret =
-      v.ring.Create(Self(target), *v.board, v.buffers, &v.channelClient, arguments->scalarInput[0],
-                    arguments->scalarInput[1], &size);
+      v.ring.Create(Self(target), *v.board, v.buffers, &v.channelClient,
+                    arguments->scalarInput[protocol::kRingCreateEntries],
+                    arguments->scalarInput[protocol::kRingCreateDirections], &size);
   if (ret != kIOReturnSuccess) return ret;
   arguments->scalarOutput[0] = size;
   arguments->scalarOutputCount = 1;
@@ -166,35 +169,49 @@ kern_return_t RingDestroy(OSObject* target, void*, IOUserClientMethodArguments*)
 }
 
 kern_return_t RingWait(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
-  return Vars(target).ring.Wait(Self(target), arguments->completion, arguments->scalarInput[0]);
+  return Vars(target).ring.Wait(Self(target), arguments->completion,
+                                arguments->scalarInput[protocol::kRingWaitSeen]);
 }
 
-constexpr uint32_t kAny = kIOUserClientVariableStructureSize;
+static_assert(protocol::kAnyStructureSize == kIOUserClientVariableStructureSize);
 constexpr uint32_t kToCard = client::kToCard;
 constexpr uint32_t kFromCard = client::kFromCard;
+
+// One dispatch entry: the checks are the selector's call layout (protocol.h), which the library
+// builds its calls from.
+constexpr IOUserClientMethodDispatch Entry(IOUserClientMethodFunction function,
+                                           protocol::Selector selector) {
+  const protocol::CallLayout& layout = protocol::LayoutOf(selector);
+  return IOUserClientMethodDispatch{function,
+                                    layout.async ? 1u : 0u,
+                                    layout.scalarInputs,
+                                    layout.structureInput,
+                                    layout.scalarOutputs,
+                                    layout.structureOutput};
+}
 
 // The dispatch table: scalar counts and structure sizes are checked by IOUserClient before a
 // method runs; sizes that vary are checked by the method. In selector order (protocol.h).
 const IOUserClientMethodDispatch kMethods[] = {
-    {GetDeviceInfo, 0, 0, 0, protocol::kDeviceInfoCount, 0},
-    {ReadInband, 0, 2, 0, 0, kAny},
-    {WriteInband, 0, 1, kAny, 0, 0},
-    {OutOfLine<kFromCard>, 0, 1, 0, 0, kAny},
-    {OutOfLine<kToCard>, 0, 1, kAny, 0, 0},
-    {ClientMemory<kFromCard>, 0, 3, 0, 0, 0},
-    {ClientMemory<kToCard>, 0, 3, 0, 0, 0},
-    {Register<false>, 0, 3, 0, 1, 0},
-    {Register<true>, 0, 4, 0, 0, 0},
-    {RegisterBuffer, 0, 3, 0, 1, 0},
-    {UnregisterBuffer, 0, 1, 0, 0, 0},
-    {Registered<kFromCard>, 0, 4, 0, 0, 0},
-    {Registered<kToCard>, 0, 4, 0, 0, 0},
-    {Nop, 0, 0, 0, 0, 0},
-    {Async<kFromCard>, 1, 4, 0, 0, 0},  // async only
-    {Async<kToCard>, 1, 4, 0, 0, 0},
-    {RingCreate, 0, 2, 0, 1, 0},
-    {RingDestroy, 0, 0, 0, 0, 0},
-    {RingWait, 1, 1, 0, 0, 0},
+    Entry(GetDeviceInfo, protocol::kSelectorGetDeviceInfo),
+    Entry(ReadInband, protocol::kSelectorReadInband),
+    Entry(WriteInband, protocol::kSelectorWriteInband),
+    Entry(OutOfLine<kFromCard>, protocol::kSelectorReadOutOfLine),
+    Entry(OutOfLine<kToCard>, protocol::kSelectorWriteOutOfLine),
+    Entry(ClientMemory<kFromCard>, protocol::kSelectorReadClientMemory),
+    Entry(ClientMemory<kToCard>, protocol::kSelectorWriteClientMemory),
+    Entry(Register<false>, protocol::kSelectorRegisterRead),
+    Entry(Register<true>, protocol::kSelectorRegisterWrite),
+    Entry(RegisterBuffer, protocol::kSelectorRegisterBuffer),
+    Entry(UnregisterBuffer, protocol::kSelectorUnregisterBuffer),
+    Entry(Registered<kFromCard>, protocol::kSelectorReadRegistered),
+    Entry(Registered<kToCard>, protocol::kSelectorWriteRegistered),
+    Entry(Nop, protocol::kSelectorNop),
+    Entry(Async<kFromCard>, protocol::kSelectorReadAsync),
+    Entry(Async<kToCard>, protocol::kSelectorWriteAsync),
+    Entry(RingCreate, protocol::kSelectorRingCreate),
+    Entry(RingDestroy, protocol::kSelectorRingDestroy),
+    Entry(RingWait, protocol::kSelectorRingWait),
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,

@@ -3,6 +3,8 @@
 // by a refusal found before it started, or by Device::Close for what is still in flight.
 #include <fpgadext/protocol.h>
 
+#include <iterator>
+
 #include <condition_variable>
 
 #include "session.h"
@@ -107,8 +109,12 @@ AsyncOperation StartAsync(Session* s, uint32_t selector, const char* what, uint6
     tag = table.nextTag++;
     table.pending[tag] = AsyncTable::Pending{op, what, card, length};
   }
-  const uint64_t in[4] = {card, reinterpret_cast<uintptr_t>(data), length, tag};
-  const int ret = s->transport->CallAsync(selector, in, 4, &OnAsyncCompletion, &table);
+  uint64_t in[protocol::kAsyncScalarTag + 1] = {};
+  in[protocol::kAsyncScalarCard] = card;
+  in[protocol::kAsyncScalarAddress] = reinterpret_cast<uintptr_t>(data);
+  in[protocol::kAsyncScalarLength] = length;
+  in[protocol::kAsyncScalarTag] = tag;
+  const int ret = s->transport->CallAsync(selector, in, std::size(in), &OnAsyncCompletion, &table);
   if (ret != kIOReturnSuccess) {
     // Refused before it started: no completion will come.
     {

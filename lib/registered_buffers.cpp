@@ -2,6 +2,8 @@
 // names by an id that transfers and ring entries carry, until it is unregistered.
 #include <fpgadext/protocol.h>
 
+#include <iterator>
+
 #include <algorithm>
 
 #include "session.h"
@@ -39,11 +41,12 @@ Status RegisteredBuffer::Release() {
   Session& s = *device_->state_;
   std::lock_guard guard(s.lock);
   std::erase(s.buffers, this);
-  const uint64_t in[1] = {id_};
+  uint64_t in[protocol::kUnregisterBufferId + 1] = {};
+  in[protocol::kUnregisterBufferId] = id_;
   // After removal the dext has dropped the registration with the connection: nothing to undo.
-  const int ret =
-      s.gone() ? kIOReturnSuccess
-               : s.transport->Call(protocol::kSelectorUnregisterBuffer, in, 1, nullptr, nullptr);
+  const int ret = s.gone() ? kIOReturnSuccess
+                           : s.transport->Call(protocol::kSelectorUnregisterBuffer, in,
+                                               std::size(in), nullptr, nullptr);
   device_ = nullptr;
   id_ = 0;
   memory_ = {};
@@ -60,9 +63,11 @@ void Device::ForgetBuffers() {
   // RegisteredBuffer's view (valid() == false) in step with the dext's.
   std::lock_guard guard(s.lock);
   for (RegisteredBuffer* b : s.buffers) {
-    const uint64_t in[1] = {b->id_};
+    uint64_t in[protocol::kUnregisterBufferId + 1] = {};
+    in[protocol::kUnregisterBufferId] = b->id_;
     if (!s.gone()) {
-      (void)s.transport->Call(protocol::kSelectorUnregisterBuffer, in, 1, nullptr, nullptr);
+      (void)s.transport->Call(protocol::kSelectorUnregisterBuffer, in, std::size(in), nullptr,
+                              nullptr);
     }
     b->device_ = nullptr;
     b->id_ = 0;
@@ -84,10 +89,14 @@ Status Device::Register(std::span<std::byte> memory, BufferDirection direction,
   }
   (void)buffer->Release();
   if (state_->gone()) return Gone("registering a buffer");
-  const uint64_t in[3] = {reinterpret_cast<uintptr_t>(memory.data()), memory.size(), dir};
+  uint64_t in[protocol::kRegisterBufferDirection + 1] = {};
+  in[protocol::kRegisterBufferAddress] = reinterpret_cast<uintptr_t>(memory.data());
+  in[protocol::kRegisterBufferLength] = memory.size();
+  in[protocol::kRegisterBufferDirection] = dir;
   uint64_t out[1] = {};
   uint32_t count = 1;
-  const int ret = state_->transport->Call(protocol::kSelectorRegisterBuffer, in, 3, out, &count);
+  const int ret =
+      state_->transport->Call(protocol::kSelectorRegisterBuffer, in, std::size(in), out, &count);
   if (ret != kIOReturnSuccess) {
     const char* reason = Reason(ret);
     if (ret == kIOReturnNoResources) {

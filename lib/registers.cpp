@@ -5,6 +5,8 @@
 // writes only (PG195, "AXI4-Lite Master").
 #include <fpgadext/protocol.h>
 
+#include <iterator>
+
 #include "session.h"
 
 namespace fpgadext {
@@ -57,10 +59,14 @@ Status Read32At(Session& s, int bar, uint64_t offset, uint32_t* value) {
     *value = *r;
     return Status::Ok();
   }
-  const uint64_t in[3] = {static_cast<uint64_t>(bar), offset, 4};
+  uint64_t in[protocol::kRegisterWidth + 1] = {};
+  in[protocol::kRegisterBar] = static_cast<uint64_t>(bar);
+  in[protocol::kRegisterOffset] = offset;
+  in[protocol::kRegisterWidth] = 4;
   uint64_t out[1] = {};
   uint32_t count = 1;
-  const int ret = s.transport->Call(protocol::kSelectorRegisterRead, in, 3, out, &count);
+  const int ret =
+      s.transport->Call(protocol::kSelectorRegisterRead, in, std::size(in), out, &count);
   if (ret != kIOReturnSuccess) {
     return Fail(ret, "register read of BAR %d offset 0x%" PRIx64 ": %s (%s)", bar, offset,
                 Reason(ret), IOReturnName(ret));
@@ -75,8 +81,13 @@ Status Write32At(Session& s, int bar, uint64_t offset, uint32_t value) {
     *r = value;
     return Status::Ok();
   }
-  const uint64_t in[4] = {static_cast<uint64_t>(bar), offset, 4, value};
-  const int ret = s.transport->Call(protocol::kSelectorRegisterWrite, in, 4, nullptr, nullptr);
+  uint64_t in[protocol::kRegisterValue + 1] = {};
+  in[protocol::kRegisterBar] = static_cast<uint64_t>(bar);
+  in[protocol::kRegisterOffset] = offset;
+  in[protocol::kRegisterWidth] = 4;
+  in[protocol::kRegisterValue] = value;
+  const int ret =
+      s.transport->Call(protocol::kSelectorRegisterWrite, in, std::size(in), nullptr, nullptr);
   if (ret != kIOReturnSuccess) {
     return Fail(ret, "register write of BAR %d offset 0x%" PRIx64 ": %s (%s)", bar, offset,
                 Reason(ret), IOReturnName(ret));

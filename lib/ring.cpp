@@ -8,6 +8,8 @@
 // library keeps each slot's tag, since the dext will never answer.
 #include <fpgadext/protocol.h>
 
+#include <iterator>
+
 #include <algorithm>
 
 #include "session.h"
@@ -152,10 +154,12 @@ Status Device::CreateRing(uint32_t entries, RingDirections directions, Ring* rin
       return Status(kIOReturnBusy, "this device has a ring already (one per connection)");
     }
   }
-  const uint64_t in[2] = {entries, static_cast<uint64_t>(directions)};
+  uint64_t in[protocol::kRingCreateDirections + 1] = {};
+  in[protocol::kRingCreateEntries] = entries;
+  in[protocol::kRingCreateDirections] = static_cast<uint64_t>(directions);
   uint64_t out[1] = {};
   uint32_t count = 1;
-  int ret = s.transport->Call(protocol::kSelectorRingCreate, in, 2, out, &count);
+  int ret = s.transport->Call(protocol::kSelectorRingCreate, in, std::size(in), out, &count);
   if (ret != kIOReturnSuccess) {
     const char* reason = Reason(ret);
     if (ret == kIOReturnExclusiveAccess) {
@@ -286,9 +290,10 @@ Status Ring::Wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spi
     if (!waiter.waiting) {
       waiter.waiting = true;
       guard.unlock();
-      const uint64_t in[1] = {seen};
-      const int ret =
-          device.transport->CallAsync(protocol::kSelectorRingWait, in, 1, &OnRingWait, &waiter);
+      uint64_t in[protocol::kRingWaitSeen + 1] = {};
+      in[protocol::kRingWaitSeen] = seen;
+      const int ret = device.transport->CallAsync(protocol::kSelectorRingWait, in, std::size(in),
+                                                  &OnRingWait, &waiter);
       guard.lock();
       if (ret != kIOReturnSuccess) {
         waiter.waiting = false;

@@ -6,6 +6,8 @@
 //   registered     a buffer prepared for DMA once, then id + offset + length per transfer.
 #include <fpgadext/protocol.h>
 
+#include <iterator>
+
 #include "session.h"
 
 namespace fpgadext {
@@ -24,7 +26,6 @@ struct PathRule {
   const char* above;         // the bound, said
   uint64_t lengthAtMost[2];  // per Direction
   const char* atMost[2];     // the bounds, said
-  bool lengthScalar[2];      // scalars {card, length} instead of {card}
   bool bytesInMessage;       // the bytes are IOConnectCallMethod's structure (in or out)
   bool exactReply;           // a read's reply must carry every byte asked
 };
@@ -39,7 +40,6 @@ constexpr PathRule kPaths[] = {
      nullptr,
      {protocol::kInbandMax, protocol::kInbandMax},
      {"4096 bytes", "4096 bytes"},
-     {true, false},
      true,
      true},
     // xnu refuses out-of-line outputs above 4 GiB - 1 (is_io_connect_method).
@@ -50,7 +50,6 @@ constexpr PathRule kPaths[] = {
      "4096 bytes",
      {UINT32_MAX, UINT64_MAX},
      {"4 GiB - 1 bytes", nullptr},
-     {false, false},
      true,
      false},
     {TransferPath::kClientMemory,
@@ -60,7 +59,6 @@ constexpr PathRule kPaths[] = {
      nullptr,
      {UINT64_MAX, UINT64_MAX},
      {nullptr, nullptr},
-     {false, false},
      false,
      false},
 };
@@ -96,8 +94,11 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
   }
   int ret;
   if (rule.bytesInMessage) {
-    const uint64_t in[2] = {card, length};
-    const uint32_t inCount = rule.lengthScalar[d] ? 2 : 1;
+    // {card, length} for an in-band read, {card} otherwise: the selector's layout says.
+    uint64_t in[protocol::kInbandLength + 1] = {};
+    in[protocol::kInbandCard] = card;
+    in[protocol::kInbandLength] = length;
+    const uint32_t inCount = protocol::LayoutOf(protocol::Selector(rule.selector[d])).scalarInputs;
     size_t received = length;
     ret = d == kRead
               ? s.transport->Call(rule.selector[d], in, inCount, nullptr, nullptr, nullptr, 0, data,
@@ -108,8 +109,11 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
                   rule.name, length, received, IOReturnName(kIOReturnUnderrun));
     }
   } else {
-    const uint64_t in[3] = {card, reinterpret_cast<uintptr_t>(data), length};
-    ret = s.transport->Call(rule.selector[d], in, 3, nullptr, nullptr);
+    uint64_t in[protocol::kClientMemoryLength + 1] = {};
+    in[protocol::kClientMemoryCard] = card;
+    in[protocol::kClientMemoryAddress] = reinterpret_cast<uintptr_t>(data);
+    in[protocol::kClientMemoryLength] = length;
+    ret = s.transport->Call(rule.selector[d], in, std::size(in), nullptr, nullptr);
   }
   if (ret != kIOReturnSuccess) return s.TransferError(ret, what, card, length, rule.name);
   return Status::Ok();
@@ -161,10 +165,14 @@ Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuf
   }
   if (state_->gone()) return Gone(kWhat[d]);
   if (Status r = state_->CardRange(cardAddress, length); !r) return r;
-  const uint64_t in[4] = {buffer.id_, offset, cardAddress, length};
+  uint64_t in[protocol::kRegisteredLength + 1] = {};
+  in[protocol::kRegisteredId] = buffer.id_;
+  in[protocol::kRegisteredOffset] = offset;
+  in[protocol::kRegisteredCard] = cardAddress;
+  in[protocol::kRegisteredLength] = length;
   constexpr uint32_t kSelector[2] = {protocol::kSelectorReadRegistered,
                                      protocol::kSelectorWriteRegistered};
-  const int ret = state_->transport->Call(kSelector[d], in, 4, nullptr, nullptr);
+  const int ret = state_->transport->Call(kSelector[d], in, std::size(in), nullptr, nullptr);
   if (ret != kIOReturnSuccess) {
     return state_->TransferError(ret, kWhat[d], cardAddress, length, "registered buffer");
   }

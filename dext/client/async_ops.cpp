@@ -31,10 +31,10 @@ IOReturn AsyncOps::Submit(IOUserClient* client, DriverResources& board,
   OSAction* completion = arguments->completion;
   if (completion == nullptr) return kIOReturnBadArgument;  // the dispatch table checks it too
   if (!queue_) return kIOReturnNotReady;
-  const uint64_t card = arguments->scalarInput[0];
-  const uint64_t address = arguments->scalarInput[1];
-  const uint64_t length = arguments->scalarInput[2];
-  const uint64_t tag = arguments->scalarInput[3];
+  const uint64_t card = arguments->scalarInput[protocol::kAsyncScalarCard];
+  const uint64_t address = arguments->scalarInput[protocol::kAsyncScalarAddress];
+  const uint64_t length = arguments->scalarInput[protocol::kAsyncScalarLength];
+  const uint64_t tag = arguments->scalarInput[protocol::kAsyncScalarTag];
   if (address + length < address || length > protocol::kMaxTransferLength || card + length < card) {
     return kIOReturnBadArgument;
   }

@@ -65,9 +65,9 @@ uint64_t ReadRegister(IOPCIDevice* device, uint8_t index, uint64_t offset, uint6
 
 IOReturn RegisterAccess(DriverResources& board, IOUserClientMethodArguments* arguments,
                         bool write) {
-  const uint64_t bar = arguments->scalarInput[0];
-  const uint64_t offset = arguments->scalarInput[1];
-  const uint64_t width = arguments->scalarInput[2];
+  const uint64_t bar = arguments->scalarInput[protocol::kRegisterBar];
+  const uint64_t offset = arguments->scalarInput[protocol::kRegisterOffset];
+  const uint64_t width = arguments->scalarInput[protocol::kRegisterWidth];
   const BarLayout& layout = board.Layout();
   if (bar > 5 || !layout.bars[bar].present) return kIOReturnBadArgument;
   if (static_cast<int>(bar) == layout.dmaBar) return kIOReturnNotPermitted;
@@ -77,7 +77,8 @@ IOReturn RegisterAccess(DriverResources& board, IOUserClientMethodArguments* arg
   }
   const uint8_t index = layout.bars[bar].memoryIndex;
   if (write) {
-    WriteRegister(board.Device(), index, offset, width, arguments->scalarInput[3]);
+    WriteRegister(board.Device(), index, offset, width,
+                  arguments->scalarInput[protocol::kRegisterValue]);
     return kIOReturnSuccess;
   }
   arguments->scalarOutput[0] = ReadRegister(board.Device(), index, offset, width);

@@ -124,8 +124,8 @@ IOReturn Transfers::Run(DriverResources& board, uint32_t direction, uint64_t car
 }
 
 IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArguments* arguments) {
-  const uint64_t card = arguments->scalarInput[0];
-  const uint64_t length = arguments->scalarInput[1];
+  const uint64_t card = arguments->scalarInput[protocol::kInbandCard];
+  const uint64_t length = arguments->scalarInput[protocol::kInbandLength];
   if (arguments->structureOutputDescriptor != nullptr || length > kStagingSize ||
       length > arguments->structureOutputMaximumSize) {
     return kIOReturnBadArgument;
@@ -142,7 +142,7 @@ IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArgumen
 }
 
 IOReturn Transfers::WriteInband(DriverResources& board, IOUserClientMethodArguments* arguments) {
-  const uint64_t card = arguments->scalarInput[0];
+  const uint64_t card = arguments->scalarInput[protocol::kInbandCard];
   if (arguments->structureInputDescriptor != nullptr) return kIOReturnBadArgument;
   if (arguments->structureInput == nullptr) return kIOReturnSuccess;  // 0 bytes
   const uint64_t length = arguments->structureInput->getLength();
@@ -163,14 +163,14 @@ IOReturn Transfers::OutOfLine(DriverResources& board, IOUserClientMethodArgument
   ret = commands_.Fill(board.Device(), slots_);
   if (ret != kIOReturnSuccess) return ret;
   DescriptorHostMemory host(memory, 0, length, commands_.get(), slots_);
-  return Run(board, direction, arguments->scalarInput[0], &host, length);
+  return Run(board, direction, arguments->scalarInput[protocol::kOutOfLineCard], &host, length);
 }
 
 IOReturn Transfers::ClientMemory(IOUserClient* client, DriverResources& board,
                                  IOUserClientMethodArguments* arguments, uint32_t direction) {
-  const uint64_t card = arguments->scalarInput[0];
-  const uint64_t address = arguments->scalarInput[1];
-  const uint64_t length = arguments->scalarInput[2];
+  const uint64_t card = arguments->scalarInput[protocol::kClientMemoryCard];
+  const uint64_t address = arguments->scalarInput[protocol::kClientMemoryAddress];
+  const uint64_t length = arguments->scalarInput[protocol::kClientMemoryLength];
   if (length == 0) return kIOReturnSuccess;
   if (address + length < address || length > protocol::kMaxTransferLength) {
     return kIOReturnBadArgument;
@@ -197,9 +197,9 @@ IOReturn Transfers::ClientMemory(IOUserClient* client, DriverResources& board,
 
 IOReturn Transfers::Registered(DriverResources& board, const RegisteredBuffer& b,
                                IOUserClientMethodArguments* arguments, uint32_t direction) {
-  const uint64_t offset = arguments->scalarInput[1];
-  const uint64_t card = arguments->scalarInput[2];
-  const uint64_t length = arguments->scalarInput[3];
+  const uint64_t offset = arguments->scalarInput[protocol::kRegisteredOffset];
+  const uint64_t card = arguments->scalarInput[protocol::kRegisteredCard];
+  const uint64_t length = arguments->scalarInput[protocol::kRegisteredLength];
   const uint64_t needed =
       direction == kFromCard ? protocol::kBufferFromCard : protocol::kBufferToCard;
   if (!(b.direction & needed)) return kIOReturnNotPermitted;

@@ -72,6 +72,57 @@ enum Selector : uint32_t {
   kSelectorCount
 };
 
+// Where each scalar of a call sits. The library fills these slots and the dext reads them, so
+// the two sides name a position instead of repeating a number.
+enum InbandScalar : uint32_t { kInbandCard = 0, kInbandLength = 1 };  // length: reads only
+enum OutOfLineScalar : uint32_t { kOutOfLineCard = 0 };
+enum ClientMemoryScalar : uint32_t {
+  kClientMemoryCard = 0,
+  kClientMemoryAddress = 1,
+  kClientMemoryLength = 2,
+};
+// Register calls: the value is scalar in kRegisterValue of a write, scalar out 0 of a read.
+enum RegisterScalar : uint32_t {
+  kRegisterBar = 0,
+  kRegisterOffset = 1,
+  kRegisterWidth = 2,
+  kRegisterValue = 3,
+};
+// kSelectorRegisterBuffer; its scalar out 0 is the buffer id.
+enum RegisterBufferScalar : uint32_t {
+  kRegisterBufferAddress = 0,
+  kRegisterBufferLength = 1,
+  kRegisterBufferDirection = 2,
+};
+enum UnregisterBufferScalar : uint32_t { kUnregisterBufferId = 0 };
+enum RegisteredScalar : uint32_t {
+  kRegisteredId = 0,
+  kRegisteredOffset = 1,
+  kRegisteredCard = 2,
+  kRegisteredLength = 3,
+};
+enum AsyncScalar : uint32_t {
+  kAsyncScalarCard = 0,
+  kAsyncScalarAddress = 1,
+  kAsyncScalarLength = 2,
+  kAsyncScalarTag = 3,
+};
+// kSelectorRingCreate; its scalar out 0 is the ring's size in bytes.
+enum RingCreateScalar : uint32_t { kRingCreateEntries = 0, kRingCreateDirections = 1 };
+enum RingWaitScalar : uint32_t { kRingWaitSeen = 0 };
+
+// How many scalars and structure bytes each selector's call carries, and whether it must be
+// an async call: the dext's dispatch table checks exactly these (IOUserClientMethodDispatch)
+// and the library sizes its arguments from them.
+inline constexpr uint32_t kAnyStructureSize = 0xffffffffu;  // kIOUserClientVariableStructureSize
+struct CallLayout {
+  uint32_t scalarInputs;
+  uint32_t structureInput;  // bytes; kAnyStructureSize: any size (in-band or a descriptor)
+  uint32_t scalarOutputs;
+  uint32_t structureOutput;
+  bool async;  // needs IOConnectCallAsync* (a completion)
+};
+
 enum DeviceInfoScalar : uint32_t {
   kInfoProtocolVersion = 0,
   kInfoCapabilities,    // Capability bits
@@ -85,6 +136,40 @@ enum DeviceInfoScalar : uint32_t {
   kInfoMaxTransfer,  // largest length one call accepts
   kDeviceInfoCount
 };
+
+inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
+    /* GetDeviceInfo    */ {0, 0, kDeviceInfoCount, 0, false},
+    /* ReadInband       */ {2, 0, 0, kAnyStructureSize, false},
+    /* WriteInband      */ {1, kAnyStructureSize, 0, 0, false},
+    /* ReadOutOfLine    */ {1, 0, 0, kAnyStructureSize, false},
+    /* WriteOutOfLine   */ {1, kAnyStructureSize, 0, 0, false},
+    /* ReadClientMemory */ {3, 0, 0, 0, false},
+    /* WriteClientMemory*/ {3, 0, 0, 0, false},
+    /* RegisterRead     */ {3, 0, 1, 0, false},
+    /* RegisterWrite    */ {4, 0, 0, 0, false},
+    /* RegisterBuffer   */ {3, 0, 1, 0, false},
+    /* UnregisterBuffer */ {1, 0, 0, 0, false},
+    /* ReadRegistered   */ {4, 0, 0, 0, false},
+    /* WriteRegistered  */ {4, 0, 0, 0, false},
+    /* Nop              */ {0, 0, 0, 0, false},
+    /* ReadAsync        */ {4, 0, 0, 0, true},
+    /* WriteAsync       */ {4, 0, 0, 0, true},
+    /* RingCreate       */ {2, 0, 1, 0, false},
+    /* RingDestroy      */ {0, 0, 0, 0, false},
+    /* RingWait         */ {1, 0, 0, 0, true},
+};
+constexpr const CallLayout& LayoutOf(Selector selector) {
+  return kCallLayouts[selector];
+}
+// Scalar input counts of the selectors whose slots are named above.
+static_assert(kCallLayouts[kSelectorReadClientMemory].scalarInputs == kClientMemoryLength + 1);
+static_assert(kCallLayouts[kSelectorRegisterWrite].scalarInputs == kRegisterValue + 1);
+static_assert(kCallLayouts[kSelectorRegisterRead].scalarInputs == kRegisterWidth + 1);
+static_assert(kCallLayouts[kSelectorRegisterBuffer].scalarInputs == kRegisterBufferDirection + 1);
+static_assert(kCallLayouts[kSelectorReadRegistered].scalarInputs == kRegisteredLength + 1);
+static_assert(kCallLayouts[kSelectorReadAsync].scalarInputs == kAsyncScalarTag + 1);
+static_assert(kCallLayouts[kSelectorRingCreate].scalarInputs == kRingCreateDirections + 1);
+static_assert(kCallLayouts[kSelectorReadInband].scalarInputs == kInbandLength + 1);
 inline constexpr uint64_t kNoBar = 0xff;
 
 enum Capability : uint64_t {
