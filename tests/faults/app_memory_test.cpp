@@ -42,7 +42,22 @@ class AppMemoryUnderDma : public FaultFixture, public ::testing::WithParamInterf
   }
 };
 
+// Under ThreadSanitizer these tests can deadlock inside the sanitizer's runtime: a channel
+// thread took a synchronous signal while switching its trace part, and the emulation's (MMIO
+// trap) signal handler, instrumented, waited on the semaphore that switch held (seen once in
+// two CI runs, in MunmapDuringRead). The default and ASan builds run them.
+#if defined(__SANITIZE_THREAD__)
+#define FPGADEXT_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FPGADEXT_UNDER_TSAN 1
+#endif
+#endif
+
 TEST_P(AppMemoryUnderDma, TransferGoesOnAsIntoWiredPages) {
+#ifdef FPGADEXT_UNDER_TSAN
+  GTEST_SKIP() << "deadlocks inside ThreadSanitizer's runtime (see the comment above)";
+#endif
   const Variant v = GetParam();
   constexpr size_t kSize = 8ull << 20;
   constexpr uint64_t kCardAt = 16ull << 20;
