@@ -173,6 +173,11 @@ kern_return_t RingWait(OSObject* target, void*, IOUserClientMethodArguments* arg
                                 arguments->scalarInput[protocol::kRingWaitSeen]);
 }
 
+// A selector reserved in protocol.h for work not yet built.
+kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
+  return kIOReturnUnsupported;
+}
+
 static_assert(protocol::kAnyStructureSize == kIOUserClientVariableStructureSize);
 constexpr uint32_t kToCard = client::kToCard;
 constexpr uint32_t kFromCard = client::kFromCard;
@@ -212,6 +217,17 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(RingCreate, protocol::kSelectorRingCreate),
     Entry(RingDestroy, protocol::kSelectorRingDestroy),
     Entry(RingWait, protocol::kSelectorRingWait),
+    Entry(Reserved, protocol::kSelectorReserved19),
+    Entry(Reserved, protocol::kSelectorReserved20),
+    Entry(Reserved, protocol::kSelectorReserved21),
+    Entry(Reserved, protocol::kSelectorReserved22),
+    Entry(Reserved, protocol::kSelectorReserved23),
+    Entry(Reserved, protocol::kSelectorReserved24),
+    Entry(Reserved, protocol::kSelectorReserved25),
+    Entry(Reserved, protocol::kSelectorReserved26),
+    Entry(Reserved, protocol::kSelectorReserved27),
+    Entry(Reserved, protocol::kSelectorReserved28),
+    Entry(Reserved, protocol::kSelectorReserved29),
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,

@@ -69,6 +69,20 @@ enum Selector : uint32_t {
   // Async only. in: completion index to wait past. Completes (status, {completion index}) as
   // soon as the ring's completion index differs from it (at once if it does already).
   kSelectorRingWait = 18,
+  // Reserved for work in progress (issue 13 streams 19-24, events 25-27; issue 14 ring
+  // doorbell 28; issue 13 recovery 29): until a selector is given a name and a layout here, the
+  // dext answers it with kIOReturnUnsupported.
+  kSelectorReserved19 = 19,
+  kSelectorReserved20 = 20,
+  kSelectorReserved21 = 21,
+  kSelectorReserved22 = 22,
+  kSelectorReserved23 = 23,
+  kSelectorReserved24 = 24,
+  kSelectorReserved25 = 25,
+  kSelectorReserved26 = 26,
+  kSelectorReserved27 = 27,
+  kSelectorReserved28 = 28,
+  kSelectorReserved29 = 29,
   kSelectorCount
 };
 
@@ -157,6 +171,17 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* RingCreate       */ {2, 0, 1, 0, false},
     /* RingDestroy      */ {0, 0, 0, 0, false},
     /* RingWait         */ {1, 0, 0, 0, true},
+    /* Reserved19       */ {0, 0, 0, 0, false},
+    /* Reserved20       */ {0, 0, 0, 0, false},
+    /* Reserved21       */ {0, 0, 0, 0, false},
+    /* Reserved22       */ {0, 0, 0, 0, false},
+    /* Reserved23       */ {0, 0, 0, 0, false},
+    /* Reserved24       */ {0, 0, 0, 0, false},
+    /* Reserved25       */ {0, 0, 0, 0, false},
+    /* Reserved26       */ {0, 0, 0, 0, false},
+    /* Reserved27       */ {0, 0, 0, 0, false},
+    /* Reserved28       */ {0, 0, 0, 0, false},
+    /* Reserved29       */ {0, 0, 0, 0, false},
 };
 constexpr const CallLayout& LayoutOf(Selector selector) {
   return kCallLayouts[selector];
@@ -191,6 +216,9 @@ enum MemoryType : uint32_t {
   kMemoryTypeBar0 = 0,
   kMemoryTypeBarLast = 5,
   kMemoryTypeRing = 16,  // the client's submission ring (after kSelectorRingCreate)
+  // Reserved for work in progress: 17 stream receive ring, 18 event counters (issue 13).
+  kMemoryTypeReserved17 = 17,
+  kMemoryTypeReserved18 = 18,
 };
 
 // Async completion arguments (AsyncCompletion's asyncData) of kSelectorReadAsync/WriteAsync.
