@@ -10,11 +10,12 @@
 #
 # Environment: FPGADEXT_FUZZ_BUILD (build directory, default build/fuzz), FPGADEXT_FUZZ_CORPUS
 # (working corpus, default <build>/corpus/<target>), FPGADEXT_EMU_PROFILE (the emulated Mac's
-# hardware profile, for user_client).
+# hardware profile, for user_client), FPGADEXT_FUZZ_NICE (the fuzzer's nice level, default 19; 0 runs
+# it at normal priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit 1
 fi
 target=$1
@@ -46,7 +47,7 @@ options=(-max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -print_final_
 log=$build/fuzz-$target.log
 echo "fuzz: $target for ${seconds} s; corpus $corpus, log $log"
 status=0
-nice -n 19 "$build/tests/fuzz/fuzz_$target" "${options[@]}" "$@" "$corpus" "tests/fuzz/corpus/$target" \
+nice -n "${FPGADEXT_FUZZ_NICE:-19}" "$build/tests/fuzz/fuzz_$target" "${options[@]}" "$@" "$corpus" "tests/fuzz/corpus/$target" \
   >"$log" 2>&1 || status=$?
 
 # The last status line ("#N ... cov: C ft: F corp: U/S ... exec/s: E") and the final stats.

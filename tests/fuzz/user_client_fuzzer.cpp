@@ -9,7 +9,11 @@
 //   - no IOMMU violation, and the IOMMU's live mappings back to the count before the input;
 //   - every async call the dext accepted completed exactly once, every refused one never;
 //   - a known-good round trip on a connection that stays open across inputs (a bystander
-//     client) still returns the bytes written.
+//     client) still returns the bytes written: after every FPGADEXT_FUZZ_ROUND_TRIP_EVERY-th
+//     input (default 64; 1 when reproducing one input) and once more when the run ends. It
+//     costs a few thread hand-offs through the emulated engine, more than most inputs; what it
+//     checks (the device still works for others) stays broken once broken, so a check every
+//     N inputs still sees it, naming the N inputs that may have broken it.
 // App addresses given to the dext always point into memory this program owns (an arena with
 // inaccessible and read-only parts) or into no mapping at all: a Mac would let a hostile app
 // have the card overwrite its own heap, which proves nothing about the dext.
@@ -23,6 +27,7 @@
 #include <mach/mach_init.h>
 #include <mach/vm_map.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -35,15 +40,13 @@
 #include <vector>
 
 #include "models/xdma/xdma_model.h"
+#include "user_client_values.h"
 
 namespace protocol = fpgadext::protocol;
+using namespace fpgadext::fuzz;  // NOLINT: the target's own values
 
 namespace {
 
-constexpr uint64_t kCardMemory = 64ull << 20;
-constexpr size_t kGuard = 64 << 10;    // inaccessible, around and between the parts
-constexpr size_t kWritable = 1 << 20;  // app memory the card may read and write
-constexpr size_t kReadOnly = 64 << 10;
 constexpr int kMaxConnections = 4;
 constexpr int kMaxOperations = 24;
 constexpr uint64_t kRoundTripCard = kCardMemory - 8192;  // the bystander's round trip
@@ -53,15 +56,6 @@ constexpr auto kDeadline = std::chrono::seconds(20);
   std::fprintf(stderr, "user_client fuzzer: %s\n", what);
   std::abort();
 }
-
-// [guard][writable][guard][read-only][guard], from one reservation.
-struct Arena {
-  uint8_t* base = nullptr;
-  uint8_t* writable = nullptr;
-  uint8_t* guard = nullptr;  // the one between writable and read-only
-  uint8_t* readOnly = nullptr;
-  size_t size = 0;
-};
 
 // Completions of async calls, by the token the call's reference carried.
 struct Completions {
@@ -82,6 +76,7 @@ struct Global {
   Completions completions;
   uint64_t nextToken = 1;
   uint64_t inputs = 0;
+  uint64_t roundTripEvery = 64;
 };
 Global* g = nullptr;
 
@@ -112,66 +107,6 @@ Arena MakeArena() {
   return a;
 }
 
-// ---- Values a hostile app passes ---------------------------------------------------------------
-
-uint64_t CardAddress(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange<int>(0, 5)) {
-    case 0:
-      return in.ConsumeIntegralInRange<uint64_t>(0, 0x10000);
-    case 1:
-      return in.ConsumeIntegralInRange<uint64_t>(0, kCardMemory);
-    case 2:
-      return kCardMemory - in.ConsumeIntegralInRange<uint64_t>(0, 0x2000);
-    case 3:
-      return kCardMemory + in.ConsumeIntegralInRange<uint64_t>(0, 0x2000);
-    case 4:
-      return UINT64_MAX - in.ConsumeIntegralInRange<uint64_t>(0, 0x2000);
-    default:
-      return in.ConsumeIntegral<uint64_t>();
-  }
-}
-
-uint64_t Length(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange<int>(0, 5)) {
-    case 0:
-      return in.ConsumeIntegralInRange<uint64_t>(0, 64);
-    case 1:
-      return 4096 + in.ConsumeIntegralInRange<int64_t>(-2, 2);
-    case 2:
-      return in.ConsumeIntegralInRange<uint64_t>(0, kWritable + kGuard);
-    case 3:
-      return (uint64_t{1} << in.ConsumeIntegralInRange<int>(12, 63)) +
-             in.ConsumeIntegralInRange<int64_t>(-1, 1);
-    case 4:
-      return UINT64_MAX - in.ConsumeIntegralInRange<uint64_t>(0, 0x2000);
-    default:
-      return in.ConsumeIntegral<uint64_t>();
-  }
-}
-
-// An app address: inside the arena (any part), or in no mapping at all.
-uint64_t AppAddress(FuzzedDataProvider& in) {
-  const Arena& a = g->arena;
-  auto at = [](const uint8_t* p) { return reinterpret_cast<uintptr_t>(p); };
-  switch (in.ConsumeIntegralInRange<int>(0, 7)) {
-    case 0:
-    case 1:
-      return at(a.writable) + in.ConsumeIntegralInRange<uint64_t>(0, kWritable);
-    case 2:
-      return at(a.guard) - in.ConsumeIntegralInRange<uint64_t>(0, 0x3000);
-    case 3:
-      return at(a.readOnly) + in.ConsumeIntegralInRange<uint64_t>(0, kReadOnly);
-    case 4:
-      return at(a.base) + in.ConsumeIntegralInRange<uint64_t>(0, kGuard - 1);
-    case 5:
-      return in.ConsumeIntegralInRange<uint64_t>(0, 0x10000);  // the null page and above
-    case 6:
-      return in.ConsumeIntegral<uint64_t>() | (uint64_t{1} << 63);  // not a user address
-    default:
-      return UINT64_MAX - in.ConsumeIntegralInRange<uint64_t>(0, 0x10000);
-  }
-}
-
 struct Connection {
   io_connect_t handle = IO_OBJECT_NULL;
   struct Mapping {
@@ -192,41 +127,6 @@ struct Program {
   std::vector<uint64_t> never;  // tokens that must never complete: refused or not async
 };
 
-// What each scalar of a selector means (protocol.h), so that most calls get past the first
-// check; a hostile value of another kind is still chosen often.
-enum class Role : uint8_t {
-  kAny,
-  kCard,
-  kApp,
-  kLength,
-  kBar,
-  kOffset,
-  kWidth,
-  kDirection,
-  kBuffer,
-  kEntries,
-  kRingDirections,
-  kIndex
-};
-struct Shape {
-  uint32_t scalars;
-  Role roles[4];
-};
-constexpr Role A = Role::kAny, C = Role::kCard, P = Role::kApp, L = Role::kLength, B = Role::kBar,
-               O = Role::kOffset, W = Role::kWidth, D = Role::kDirection, I = Role::kBuffer,
-               E = Role::kEntries, R = Role::kRingDirections, X = Role::kIndex;
-constexpr Shape kShapes[protocol::kSelectorCount] = {
-    {0, {}},           {2, {C, L}},       {1, {C}},          {1, {C}},          {1, {C}},
-    {3, {C, P, L}},    {3, {C, P, L}},    {3, {B, O, W}},    {4, {B, O, W, A}}, {3, {P, L, D}},
-    {1, {I}},          {4, {I, O, C, L}}, {4, {I, O, C, L}}, {0, {}},           {4, {C, P, L, A}},
-    {4, {C, P, L, A}}, {2, {E, R}},       {0, {}},           {1, {X}},
-};
-
-bool IsAsyncSelector(uint32_t selector) {
-  return selector == protocol::kSelectorReadAsync || selector == protocol::kSelectorWriteAsync ||
-         selector == protocol::kSelectorRingWait;
-}
-
 uint64_t Scalar(Program& p, Connection* c, Role role) {
   FuzzedDataProvider& in = p.in;
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
@@ -236,7 +136,7 @@ uint64_t Scalar(Program& p, Connection* c, Role role) {
     case Role::kCard:
       return CardAddress(in);
     case Role::kApp:
-      return AppAddress(in);
+      return AppAddress(in, g->arena);
     case Role::kLength:
       return Length(in);
     case Role::kBar:
@@ -325,14 +225,10 @@ void Call(Program& p, bool async) {
   const io_connect_t handle = PickHandle(p, &c);
   uint32_t selector = in.ConsumeIntegralInRange<uint32_t>(0, protocol::kSelectorCount + 1);
   if (in.ConsumeIntegralInRange<int>(0, 15) == 0) selector = in.ConsumeIntegral<uint32_t>();
-  const Shape shape = selector < protocol::kSelectorCount ? kShapes[selector] : Shape{0, {}};
-
   uint64_t scalars[18] = {};
-  uint32_t scalarCount = shape.scalars;
+  uint32_t scalarCount = ScalarInputs(selector);
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) scalarCount = in.ConsumeIntegralInRange(0, 17);
-  for (uint32_t i = 0; i < scalarCount; ++i) {
-    scalars[i] = Scalar(p, c, i < 4 ? shape.roles[i] : Role::kAny);
-  }
+  for (uint32_t i = 0; i < scalarCount; ++i) scalars[i] = Scalar(p, c, RoleOf(selector, i));
 
   // Structure input: none, in-band (from app memory that is there), or out-of-line anywhere.
   const void* inStruct = nullptr;
@@ -344,11 +240,11 @@ void Call(Program& p, bool async) {
       break;
     case 2:
       inSize = in.ConsumeIntegralInRange<size_t>(protocol::kInbandMax + 1, kWritable + kGuard);
-      inStruct = reinterpret_cast<const void*>(AppAddress(in));
+      inStruct = reinterpret_cast<const void*>(AppAddress(in, g->arena));
       break;
     case 3:
       inSize = static_cast<size_t>(Length(in));
-      inStruct = reinterpret_cast<const void*>(AppAddress(in));
+      inStruct = reinterpret_cast<const void*>(AppAddress(in, g->arena));
       if (inSize <= protocol::kInbandMax) inStruct = nullptr;  // IOKitLib copies in-band ones
       break;
     default:
@@ -365,7 +261,7 @@ void Call(Program& p, bool async) {
       break;
     case 2:
       outSize = in.ConsumeIntegralInRange<size_t>(protocol::kInbandMax + 1, kWritable + kGuard);
-      outStruct = reinterpret_cast<void*>(AppAddress(in));
+      outStruct = reinterpret_cast<void*>(AppAddress(in, g->arena));
       break;
     case 3:
       if (!async) {
@@ -417,9 +313,10 @@ void Map(Program& p) {
   FuzzedDataProvider& in = p.in;
   Connection* c = nullptr;
   const io_connect_t handle = PickHandle(p, &c);
-  uint32_t type = in.ConsumeIntegralInRange<uint32_t>(0, 7);
+  uint32_t type = in.ConsumeIntegralInRange<uint32_t>(0, 9);
   if (type == 6) type = protocol::kMemoryTypeRing;
-  if (type == 7) type = in.ConsumeIntegral<uint32_t>();
+  if (type == 7 || type == 8) type = 17 + (type - 7);  // streams' receive ring, events' page
+  if (type == 9) type = in.ConsumeIntegral<uint32_t>();
   // Fixed addresses would let the input map over this program's own memory.
   const IOOptionBits options = in.ConsumeIntegral<uint32_t>() | kIOMapAnywhere;
   mach_vm_address_t address = 0;
@@ -493,6 +390,8 @@ void Touch(Program& p) {
         ++tail;
       }
       __atomic_store_n(&header->sqTail, tail, __ATOMIC_RELEASE);
+      // The ring doorbell (selector 28, docs/ring.md): wakes a poller that went to sleep.
+      if (in.ConsumeBool()) IOConnectCallScalarMethod(c->handle, 28, nullptr, 0, nullptr, nullptr);
       break;
     }
   }
@@ -516,9 +415,12 @@ void CheckAfterInput(Program& p) {
       })) {
     Fail("an accepted async call never completed");
   }
-  // Anything still on its way is delivered before the counts are read.
-  dispatch_sync(g->queue, ^{
-                });
+  // Anything still on its way is delivered before the counts are read (a hand-off to the
+  // completion queue: only when the input made a call whose completion is counted).
+  if (!p.once.empty() || !p.never.empty()) {
+    dispatch_sync(g->queue, ^{
+                  });
+  }
   {
     std::lock_guard guard(g->completions.lock);
     for (uint64_t t : p.once) {
@@ -541,12 +443,25 @@ void CheckAfterInput(Program& p) {
   }
 }
 
-void CheckMappingsAndRoundTrip(size_t baseline) {
+void CheckMappings(size_t baseline) {
   if (g->machine->iommu().LiveMappings() != baseline) {
     std::fprintf(stderr, "IOMMU mappings: %zu, %zu before the input\n",
                  g->machine->iommu().LiveMappings(), baseline);
     Fail("IOMMU mappings not back to their count before the input");
   }
+}
+
+void RoundTripFailed(const char* what) {
+  if (g->roundTripEvery > 1) {
+    std::fprintf(stderr,
+                 "(checked every %llu inputs: one of the last ones broke it; "
+                 "FPGADEXT_FUZZ_ROUND_TRIP_EVERY=1 checks after each)\n",
+                 static_cast<unsigned long long>(g->roundTripEvery));
+  }
+  Fail(what);
+}
+
+void RoundTrip() {
   // The bystander writes a pattern and reads it back, in-band and through client memory.
   uint8_t pattern[64], back[64];
   for (size_t i = 0; i < sizeof pattern; ++i) pattern[i] = static_cast<uint8_t>(g->inputs * 7 + i);
@@ -557,7 +472,7 @@ void CheckMappingsAndRoundTrip(size_t baseline) {
       IOConnectCallMethod(g->bystander, protocol::kSelectorReadInband, in, 2, nullptr, 0, nullptr,
                           nullptr, back, &backSize) != kIOReturnSuccess ||
       backSize != sizeof back || std::memcmp(pattern, back, sizeof back) != 0) {
-    Fail("the bystander's in-band round trip failed");
+    RoundTripFailed("the bystander's in-band round trip failed");
   }
   static uint8_t source[8192 + 3], copy[8192 + 3];
   for (size_t i = 0; i < sizeof source; ++i) source[i] = static_cast<uint8_t>(g->inputs + i * 13);
@@ -570,13 +485,13 @@ void CheckMappingsAndRoundTrip(size_t baseline) {
       IOConnectCallMethod(g->bystander, protocol::kSelectorReadClientMemory, read, 3, nullptr, 0,
                           nullptr, nullptr, nullptr, nullptr) != kIOReturnSuccess ||
       std::memcmp(source, copy, sizeof source) != 0) {
-    Fail("the bystander's client-memory round trip failed");
+    RoundTripFailed("the bystander's client-memory round trip failed");
   }
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   g = new Global;
   // The dext logs every refusal; at millions of inputs that is the run's cost (FPGADEXT_LOG
   // shows them again).
@@ -598,6 +513,20 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
           kIOReturnSuccess) {
     Fail("no FpgaDriver to open");
   }
+  // One input given (reproducing a crash): the round trip after it. The last check runs at the
+  // end of the run (libFuzzer ends a run with exit(); a crash ends it without).
+  bool oneInput = false;
+  for (int i = 1; i < *argc; ++i) {
+    struct stat st;
+    if ((*argv)[i][0] != '-' && stat((*argv)[i], &st) == 0 && S_ISREG(st.st_mode)) oneInput = true;
+  }
+  if (const char* every = std::getenv("FPGADEXT_FUZZ_ROUND_TRIP_EVERY")) {
+    g->roundTripEvery = std::strtoull(every, nullptr, 10);
+  }
+  if (oneInput || g->roundTripEvery == 0) g->roundTripEvery = 1;
+  std::atexit([] {
+    if (g->inputs % g->roundTripEvery != 0) RoundTrip();
+  });
   g->queue = dispatch_queue_create("fuzz.completions", DISPATCH_QUEUE_SERIAL);
   g->port = IONotificationPortCreate(kIOMainPortDefault);
   IONotificationPortSetDispatchQueue(g->port, g->queue);
@@ -639,6 +568,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   while (!p.connections.empty()) Close(p, p.connections.size() - 1, true);
   CheckAfterInput(p);
-  CheckMappingsAndRoundTrip(baseline);
+  CheckMappings(baseline);
+  if (g->inputs % g->roundTripEvery == 0) RoundTrip();
   return 0;
 }
