@@ -130,7 +130,7 @@ struct Program {
 uint64_t Scalar(Program& p, Connection* c, Role role) {
   FuzzedDataProvider& in = p.in;
   if (in.ConsumeIntegralInRange<int>(0, 7) == 0) {
-    role = static_cast<Role>(in.ConsumeIntegralInRange<int>(0, static_cast<int>(Role::kIndex)));
+    role = static_cast<Role>(in.ConsumeIntegralInRange<int>(0, static_cast<int>(Role::kLineMask)));
   }
   switch (role) {
     case Role::kCard:
@@ -163,6 +163,9 @@ uint64_t Scalar(Program& p, Connection* c, Role role) {
       return in.ConsumeIntegralInRange<uint64_t>(0, 4);
     case Role::kIndex:
       return in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(0, 8)
+                              : in.ConsumeIntegral<uint64_t>();
+    case Role::kLineMask:
+      return in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(0, 0xffff)
                               : in.ConsumeIntegral<uint64_t>();
     case Role::kAny:
       break;
@@ -326,7 +329,8 @@ void Map(Program& p) {
     return;
   }
   if (c == nullptr) Fail("a mapping through a connection this input does not hold");
-  c->mappings.push_back(Connection::Mapping{type, address, size, (options & kIOMapReadOnly) != 0});
+  const bool readOnly = (options & kIOMapReadOnly) != 0 || MappedReadOnly(address);
+  c->mappings.push_back(Connection::Mapping{type, address, size, readOnly});
 }
 
 // Loads and stores into a mapping; into a ring, hostile entries and indices.

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 
 namespace fpgadext::fuzz {
 
@@ -84,6 +85,27 @@ inline uint64_t AppAddress(FuzzedDataProvider& in, const Arena& a) {
   }
 }
 
+// Whether the page at `address` is mapped readable but not writable: memory the dext hands out
+// read-only whatever the app asked (a store there faults the app, as on a Mac). Device memory
+// the emulation traps is mapped inaccessible and is not read-only.
+inline bool MappedReadOnly(uint64_t address) {
+  FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (maps == nullptr) return false;
+  bool readOnly = false;
+  unsigned long long begin = 0, end = 0;
+  char perms[8] = {};
+  char line[512];
+  while (std::fgets(line, sizeof line, maps) != nullptr) {
+    if (std::sscanf(line, "%llx-%llx %7s", &begin, &end, perms) == 3 && address >= begin &&
+        address < end) {
+      readOnly = perms[0] == 'r' && perms[1] == '-';
+      break;
+    }
+  }
+  std::fclose(maps);
+  return readOnly;
+}
+
 // What each scalar of a selector means (protocol.h). How many scalars a call carries and
 // whether it is async come from protocol::kCallLayouts, so a selector added there is fuzzed
 // (with values of any kind) before it gets a row here.
@@ -99,7 +121,8 @@ enum class Role : uint8_t {
   kBuffer,
   kEntries,
   kRingDirections,
-  kIndex
+  kIndex,
+  kLineMask,  // user interrupt lines, bits 0..15
 };
 inline constexpr int kRoledScalars = 5;
 using Roles = Role[kRoledScalars];
@@ -107,7 +130,7 @@ namespace roles {
 inline constexpr Role A = Role::kAny, C = Role::kCard, P = Role::kApp, L = Role::kLength,
                       B = Role::kBar, O = Role::kOffset, W = Role::kWidth, D = Role::kDirection,
                       I = Role::kBuffer, E = Role::kEntries, R = Role::kRingDirections,
-                      X = Role::kIndex;
+                      X = Role::kIndex, M = Role::kLineMask;
 }  // namespace roles
 inline constexpr Roles kRoles[protocol::kSelectorCount] = {
     // GetDeviceInfo, ReadInband, WriteInband, ReadOutOfLine, WriteOutOfLine
@@ -143,7 +166,10 @@ inline constexpr Roles kRoles[protocol::kSelectorCount] = {
     {roles::X},
     {roles::D},
     {},
-    // 25..27 events, 28 ring doorbell (no scalars), 29 recovery: any kind of value until rows
+    // 25..27, events: EventsSubscribe {line mask}, EventsWait {sequence seen},
+    // EventsUnsubscribe {}; 28 ring doorbell {}; 29 recovery: any kind of value until its row
+    {roles::M},
+    {roles::X},
 };
 
 inline uint32_t ScalarInputs(uint32_t selector) {
