@@ -15,7 +15,8 @@
 # Runs `fpgadext bench` under callgrind once per path group with a fixed number of operations
 # (--iterations N --min-seconds 0); the bench dumps callgrind stats after each measurement
 # (CALLGRIND_DUMP_STATS_AT), and bench/callgrind_ops.py turns the dumps into Ir per operation,
-# spin loops left out, and IOConnectCallMethod calls per operation.
+# spin loops left out, the part of it in our own code, and IOConnectCallMethod calls per
+# operation.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build/callgrind}
@@ -35,5 +36,8 @@ run inband inband 8,4096
 run client client-memory 4096,1M
 run registered registered 4096
 run registers register-mapped,register-call 4096
-python3 "$here/callgrind_ops.py" $(ls "$out"/*.[0-9]* | sort -t. -k2,2n -k3,3n)
-echo "(dumps in $out)"
+run ring ring,ring-paused 8,4096
+# ops.csv: our code's instructions per operation for `fpgadext bench --cpu-ir` (the CPU term
+# of the predicted column, docs/performance.md "Host-cost model").
+python3 "$here/callgrind_ops.py" --csv "$out/ops.csv" $(ls "$out"/*.[0-9]* | sort -t. -k2,2n -k3,3n)
+echo "(dumps in $out; our code's instructions per operation: $out/ops.csv)"

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <numeric>
+#include <thread>
 
 namespace fpgadext::bench {
 namespace {
@@ -37,17 +38,21 @@ bool Wanted(const Options& o, const std::string& path) {
 // Runs `op` until minIterations and minSeconds are both reached (big transfers: at least 3
 // samples), and summarises the latencies.
 Latency Measure(const Options& o, const std::string& label, uint64_t size,
-                const std::function<bool()>& op, std::vector<double>* quantiles, double* deviceNs) {
+                const std::function<bool()>& op, std::vector<double>* quantiles, double* deviceNs,
+                Result* modelled, const std::function<void()>& pause) {
   std::vector<double> samples;
   const auto start = Clock::now();
   const uint64_t minIterations = size >= (16ull << 20) ? 3 : o.minIterations;
   op();  // warm-up: page faults, first preparation
   uint64_t jobs0 = 0, ns0 = 0;
   if (o.deviceTime) o.deviceTime(&jobs0, &ns0);
+  uint64_t host0 = 0, link0 = 0;
+  if (o.modelledTime) o.modelledTime(&host0, &link0);
 #ifdef FPGADEXT_CALLGRIND
   CALLGRIND_ZERO_STATS;  // instruction counts of the measured operations only, every thread
 #endif
   for (;;) {
+    if (pause) pause();  // not measured: e.g. the idle time before a request of bursty traffic
     const auto t0 = Clock::now();
     if (!op()) return {};
     const auto t1 = Clock::now();
@@ -66,6 +71,19 @@ Latency Measure(const Options& o, const std::string& label, uint64_t size,
     uint64_t jobs1 = 0, ns1 = 0;
     o.deviceTime(&jobs1, &ns1);
     *deviceNs = jobs1 > jobs0 ? static_cast<double>(ns1 - ns0) / samples.size() : 0;
+  }
+  if (o.modelledTime && modelled != nullptr) {
+    // Operations run one at a time: what was charged in between belongs to them.
+    uint64_t host1 = 0, link1 = 0;
+    o.modelledTime(&host1, &link1);
+    modelled->hostNs = static_cast<double>(host1 - host0) / samples.size();
+    modelled->linkNs = static_cast<double>(link1 - link0) / samples.size();
+    if (auto it = o.instructionsPerOp.find(label);
+        it != o.instructionsPerOp.end() && o.instructionsPerNs > 0) {
+      modelled->cpuNs = it->second / o.instructionsPerNs;
+    }
+    modelled->predictedNs =
+        modelled->hostNs + modelled->linkNs + (modelled->cpuNs > 0 ? modelled->cpuNs : 0);
   }
   std::sort(samples.begin(), samples.end());
   Latency l;
@@ -151,13 +169,13 @@ Report Run(Device& device, const Options& options) {
     return report;
   }
   auto add = [&](const std::string& path, const std::string& direction, uint64_t size,
-                 const std::function<bool()>& op) {
+                 const std::function<bool()>& op, const std::function<void()>& pause = {}) {
     Result r;
     r.path = path;
     r.direction = direction;
     r.size = size;
     r.latency = Measure(options, path + "/" + direction + "/" + std::to_string(size), size, op,
-                        &r.quantiles, &r.deviceNs);
+                        &r.quantiles, &r.deviceNs, &r, pause);
     r.bytesPerSecond = r.latency.mean > 0 ? size / (r.latency.mean * 1e-9) : 0;
     report.results.push_back(std::move(r));
   };
@@ -222,7 +240,7 @@ Report Run(Device& device, const Options& options) {
       add("async", "read", size, [&] { return device.ReadAsync(card, span(size)).Wait().ok(); });
     }
   }
-  if (Wanted(options, "ring")) {
+  if (Wanted(options, "ring") || Wanted(options, "ring-paused")) {
     RegisteredBuffer buffer;
     Ring ring;
     if (device.Register(std::span<std::byte>(host.data(), largest), BufferDirection::kBoth,
@@ -237,9 +255,19 @@ Report Run(Device& device, const Options& options) {
         }
         return c.status == 0;
       };
-      for (uint64_t size : sizes) {
+      for (uint64_t size : Wanted(options, "ring") ? sizes : std::vector<uint64_t>{}) {
         add("ring", "write", size, [&] { return roundTrip(true, size); });
         add("ring", "read", size, [&] { return roundTrip(false, size); });
+      }
+      // Bursty traffic: 5 ms of idle before each request (not measured), longer than the dext
+      // poller's 2 ms spin, so that every post finds it asleep and wakes it (docs/ring.md,
+      // "Wake-up"): the worst case of a request after a pause.
+      if (Wanted(options, "ring-paused")) {
+        const auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); };
+        for (uint64_t size : sizes) {
+          add("ring-paused", "write", size, [&] { return roundTrip(true, size); }, pause);
+          add("ring-paused", "read", size, [&] { return roundTrip(false, size); }, pause);
+        }
       }
     }
   }

@@ -4,6 +4,9 @@
 #include <fpgadext/bench.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <sstream>
+
 namespace fpgadext::bench {
 namespace {
 
@@ -34,7 +37,22 @@ nlohmann::json ToJson(const Result& r) {
           {"max_ns", r.latency.max},
           {"mean_ns", r.latency.mean},
           {"bytes_per_second", r.bytesPerSecond},
-          {"device_ns", r.deviceNs}};
+          {"device_ns", r.deviceNs},
+          {"host_model_ns", r.hostNs},
+          {"link_model_ns", r.linkNs},
+          {"cpu_ns", r.cpuNs},
+          {"predicted_ns", r.predictedNs}};
+}
+
+bool Predicted(const Report& report) {
+  for (const Result& r : report.results) {
+    if (r.predictedNs >= 0) return true;
+  }
+  return false;
+}
+
+std::string Known(double ns) {
+  return ns < 0 ? "-" : HumanTime(ns);
 }
 
 }  // namespace
@@ -44,9 +62,15 @@ std::string FormatTable(const Report& report) {
   if (!report.error.empty()) out += fmt::format("error: {}\n", report.error);
   const Result* call = Find(report, "empty-call", 0);
   const Result* load = Find(report, "device-register-read", 4);
-  out +=
-      fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "path",
-                  "dir", "size", "p50", "p99", "p99.9", "max", "MB/s", "vs base", "vs device");
+  const bool predicted = Predicted(report);
+  out += fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "path",
+                     "dir", "size", "p50", "p99", "p99.9", "max", "MB/s", "vs base", "vs device");
+  // Prediction columns (docs/performance.md "Host-cost model"): modelled host costs, modelled
+  // link time, our code's CPU time, and their sum, per operation.
+  if (predicted) {
+    out += fmt::format(" {:>10} {:>10} {:>10} {:>10}", "host/op", "link/op", "cpu/op", "predicted");
+  }
+  out += "\n";
   for (const Result& r : report.results) {
     // Bulk transfers compare with memcpy of the same bytes; small ones and calls with an empty
     // driver call.
@@ -67,10 +91,15 @@ std::string FormatTable(const Report& report) {
     } else if (r.path == "register-mapped" && load && load->latency.p50 > 0) {
       device = fmt::format("{:.1f}x load", r.latency.p50 / load->latency.p50);
     }
-    out += fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10.1f} {:>10} {:>10}\n",
+    out += fmt::format("{:<20} {:<5} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10.1f} {:>10} {:>10}",
                        r.path, r.direction, HumanSize(r.size), HumanTime(r.latency.p50),
                        HumanTime(r.latency.p99), HumanTime(r.latency.p999),
                        HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio, device);
+    if (predicted) {
+      out += fmt::format(" {:>10} {:>10} {:>10} {:>10}", Known(r.hostNs), Known(r.linkNs),
+                         Known(r.cpuNs), Known(r.predictedNs));
+    }
+    out += "\n";
   }
   return out;
 }
@@ -95,13 +124,38 @@ std::string FormatJson(const Report& report) {
 std::string FormatCsv(const Report& report) {
   std::string out =
       "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second,"
-      "device_ns\n";
+      "device_ns,host_model_ns,link_model_ns,cpu_ns,predicted_ns\n";
   for (const Result& r : report.results) {
-    out += fmt::format("{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}\n", r.path,
-                       r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
-                       r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond, r.deviceNs);
+    out += fmt::format(
+        "{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}"
+        "\n",
+        r.path, r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
+        r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond, r.deviceNs, r.hostNs,
+        r.linkNs, r.cpuNs, r.predictedNs);
   }
   return out;
+}
+
+bool ReadInstructionCounts(const std::string& file, std::map<std::string, double>* out) {
+  std::ifstream in(file);
+  std::string line;
+  if (!in || !std::getline(in, line)) return false;
+  // The header names the columns; the operation and our code's instructions per operation.
+  std::vector<std::string> header;
+  for (std::stringstream cells(line); std::getline(cells, line, ',');) header.push_back(line);
+  size_t operation = header.size(), ours = header.size();
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == "operation") operation = i;
+    if (header[i] == "ours_ir_per_op") ours = i;
+  }
+  if (operation == header.size() || ours == header.size()) return false;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    for (std::stringstream row(line); std::getline(row, line, ',');) cells.push_back(line);
+    if (cells.size() <= std::max(operation, ours)) continue;
+    (*out)[cells[operation]] = std::strtod(cells[ours].c_str(), nullptr);
+  }
+  return true;
 }
 
 }  // namespace fpgadext::bench

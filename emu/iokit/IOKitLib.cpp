@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <fpgadext/emu/host_cost.h>
+
 #include "../kernel/broker.h"
 #include "cf_bridge.h"
 #include "cf_internal.h"
@@ -50,6 +52,8 @@ void Callout(const broker::AsyncMessage& m) {
       void* args[kMaxAsyncArgs];
       for (uint32_t i = 0; i < m.argumentCount; ++i)
         args[i] = reinterpret_cast<void*>(m.arguments[i]);
+      // A Mac's delivery of the dext's AsyncCompletion to the app (docs/performance.md).
+      fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kCompletionToApp);
       if (callback != nullptr) callback(refcon, m.status, args, m.argumentCount);
       break;
     }

@@ -79,6 +79,7 @@ struct DmaPreparation {
   uint64_t offset = 0;
   uint64_t length = 0;
   std::vector<uint64_t> busAddresses;  // IOMMU mappings to remove at CompleteDMA
+  uint64_t appPages = 0;               // app pages wired (host-cost model), 0 for dext memory
 };
 
 // An interrupt vector bound to an IOInterruptDispatchSource.

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include <fpgadext/emu/host_cost.h>
+
 #include "../kernel/kernel.h"
 
 using fpgadext::emu::DmaAccess;
@@ -133,6 +135,15 @@ kern_return_t IODMACommand::PrepareForDMA(uint64_t options, IOMemoryDescriptor* 
   prep->offset = offset;
   prep->length = len;
   preparation_ = prep;
+  // A Mac wires the app's pages here (docs/performance.md, "Host-cost model").
+  if (hostPages == fpgadext::emu::HostPages::kApp) {
+    for (const MemoryRange& p : pieces) {
+      prep->appPages +=
+          fpgadext::emu::HostCostPages(reinterpret_cast<uintptr_t>(p.address), p.length);
+    }
+    fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kWire);
+    fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kWirePage, prep->appPages);
+  }
   return kIOReturnSuccess;
 }
 
@@ -144,8 +155,13 @@ kern_return_t IODMACommand::CompleteDMA(uint64_t options, OSDispatchMethod super
     for (uint64_t a : preparation_->busAddresses) kernel->iommu().Unmap(a);
   }
   OSSafeReleaseNULL(preparation_->memory);
+  const uint64_t appPages = preparation_->appPages;
   delete preparation_;
   preparation_ = nullptr;
+  if (appPages != 0) {
+    fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kUnwire);
+    fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kUnwirePage, appPages);
+  }
   return kIOReturnSuccess;
 }
 

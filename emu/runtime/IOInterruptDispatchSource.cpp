@@ -5,6 +5,8 @@
 #include <DriverKit/IOLib.h>
 #include <PCIDriverKit/IOPCIDevice.h>
 
+#include <fpgadext/emu/host_cost.h>
+
 #include "../kernel/kernel.h"
 #include "dispatch_source_internal.h"
 
@@ -133,6 +135,8 @@ void IOInterruptDispatchSource::Deliver() {
     if (handler == nullptr || count == 0) return;
     handler->retain();
   }
+  // A Mac's delivery of the interrupt to the dext's queue (docs/performance.md).
+  fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kInterruptToDext);
   handler->EmulationInvoke<void>(kInterruptOccurredTypeID, handler, count, when);
   handler->release();
 }

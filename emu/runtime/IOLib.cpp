@@ -13,6 +13,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include <fpgadext/emu/host_cost.h>
 #include <fpgadext/emu/iolib_stats.h>
 
 extern "C" {
@@ -234,6 +235,7 @@ void IORWLockUnlock(IORWLock* lock) {
 // _clock_delay_until_deadline_with_leeway, ml_delay_should_spin).
 void IOSleep(uint64_t ms) {
   SleepFor(ms > UINT64_MAX / 1000000ull ? UINT64_MAX : ms * 1000000ull);
+  fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kSleepOvershoot);  // a Mac's wake-up
 }
 
 void IODelay(uint64_t us) {
@@ -243,10 +245,12 @@ void IODelay(uint64_t us) {
     return;
   }
   SleepFor(us > UINT64_MAX / 1000ull ? UINT64_MAX : us * 1000ull);
+  fpgadext::emu::ChargeHostCost(fpgadext::emu::HostCost::kDelayOvershoot);  // a Mac's wake-up
 }
 
 // Apple Silicon: 24 MHz ticks, 1 tick = 125/3 ns.
 uint64_t mach_absolute_time(void) {
+  fpgadext::emu::SpinClockReadDelayForTests();  // 0 unless a test widens the dext's windows
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   const unsigned __int128 ns =

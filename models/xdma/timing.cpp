@@ -56,8 +56,17 @@ void DelayUntil(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
+namespace {
+std::atomic<uint64_t> gModelledNs{0};
+}  // namespace
+
+uint64_t ModelledLinkNs() {
+  return gModelledNs.load(std::memory_order_relaxed);
+}
+
 void DelayNs(uint64_t ns) {
   if (ns == 0) return;
+  gModelledNs.fetch_add(ns, std::memory_order_relaxed);
   DelayUntil(std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns));
 }
 
@@ -65,6 +74,7 @@ std::chrono::steady_clock::time_point LinkPacer::Reserve(uint64_t bytes, double 
   if (bytesPerSecond <= 0 || bytes == 0) return {};
   const auto duration = std::chrono::nanoseconds(
       static_cast<int64_t>(static_cast<double>(bytes) * 1e9 / bytesPerSecond));
+  gModelledNs.fetch_add(static_cast<uint64_t>(duration.count()), std::memory_order_relaxed);
   std::lock_guard guard(lock_);
   const auto now = std::chrono::steady_clock::now();
   const auto start = nextFree_ > now ? nextFree_ : now;

@@ -49,4 +49,8 @@ class LinkPacer {
 void DelayNs(uint64_t ns);
 void DelayUntil(std::chrono::steady_clock::time_point deadline);
 
+// Link time the model charged since the process began (every DelayNs, and each chunk's time on
+// a paced link), for `fpgadext bench`'s predicted column (docs/performance.md "Host-cost model").
+uint64_t ModelledLinkNs();
+
 }  // namespace fpgadext::models

@@ -197,6 +197,35 @@ expect_exit 0 "an app whose entitlements file lists the dext opens it" -- \
 expect_exit 3 "an unreadable entitlements file is an error" -- \
   env FPGADEXT_APP_ENTITLEMENTS="$tmp/missing.entitlements" "$cli" --card-size 256M info
 
+# The host-cost model (docs/performance.md "Host-cost model"): accounting, not timing. A
+# registered 4 KiB read is one driver call per operation, so mac-m2 charges exactly its 15 µs
+# figure per operation, and the prediction includes it; "none" charges nothing. mac-m2 models
+# 16 KiB pages: refused with the intel profile.
+# bench_check DESCRIPTION PYTHON-EXPRESSION: on `r`, the registered 4 KiB read of the last
+# bench --json (a multi-line object).
+bench_check() {
+  if "${PYTHON:-python3}" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["paths"]["registered"]["read"]["4096"]
+assert eval(sys.argv[2]), "condition false: " + sys.argv[2] + " on " + json.dumps(r)
+' "$tmp/out" "$2" 2>"$tmp/jsonerr"; then pass "$1"; else
+    fail "$1: $(tail -1 "$tmp/jsonerr")"
+  fi
+}
+if [ "${FPGADEXT_EMU_PROFILE:-apple-silicon}" = apple-silicon ]; then
+  expect_exit 0 "bench --host-timing mac-m2 --json" -- \
+    fpga --host-timing mac-m2 bench --paths registered --sizes 4096 --iterations 20 \
+    --min-seconds 0 --json
+  bench_check "mac-m2: a registered 4 KiB read is charged one driver call (15 us) per operation" \
+    'r["host_model_ns"] == 15000 and r["predicted_ns"] >= 15000'
+  expect_exit 0 "bench --host-timing none --json" -- \
+    fpga bench --paths registered --sizes 4096 --iterations 20 --min-seconds 0 --json
+  bench_check "none: nothing modelled; predicted is our CPU work only (not given: 0)" \
+    'r["host_model_ns"] == 0 and r["link_model_ns"] == 0 and r["predicted_ns"] == 0'
+else
+  expect_exit 3 "mac-m2 refuses 4 KiB pages" -- fpga --host-timing mac-m2 info
+fi
+
 echo
 if [ "$failures" -ne 0 ]; then
   echo "cli_test: $failures failure(s)"

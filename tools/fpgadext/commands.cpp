@@ -725,8 +725,18 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   const DeviceProbes probes = session.host().Probes();
   o.deviceRegisterRead = probes.registerRead;
   o.deviceTime = probes.engineTime;
-  if (const std::string timing = session.host().Describe().timing; !timing.empty()) {
-    o.platformNote = "emulated, timing " + timing;
+  o.modelledTime = probes.modelledTime;
+  if (!options.instructionsFile.empty() &&
+      !bench::ReadInstructionCounts(options.instructionsFile, &o.instructionsPerOp)) {
+    Throw(kExitUsage, "usage",
+          fmt::format("--cpu-ir {}: not a CSV with operation and ours_ir_per_op columns "
+                      "(bench/callgrind.sh writes one)",
+                      options.instructionsFile));
+  }
+  o.instructionsPerNs = options.instructionsPerNs;
+  const HostDescription host = session.host().Describe();
+  if (!host.timing.empty()) {
+    o.platformNote = "emulated, timing " + host.timing + ", host timing " + host.hostTiming;
   }
   const bench::Report report = bench::Run(device, o);
   if (!options.csvFile.empty()) {

@@ -59,6 +59,10 @@ struct BenchOptions {
   uint64_t address = 0;
   std::string csvFile;  // also write CSV here
   std::string plotDir;  // also write SVG plots here
+  // Our code's instructions per operation (bench/callgrind.sh's CSV) and the predicted
+  // machine's instructions per ns, for the predicted column (docs/performance.md).
+  std::string instructionsFile;
+  double instructionsPerNs = 4.0;
 };
 // Benchmarks every path against the baselines measured in the same run (bench/).
 int RunBench(const CommonOptions& common, const BenchOptions& bench);

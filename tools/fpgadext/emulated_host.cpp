@@ -5,6 +5,8 @@
 #include <IOKit/IOReturn.h>
 #include <fcntl.h>
 #include <fpgadext/emu/entitlements.h>
+#include <fpgadext/emu/hardware_profile.h>
+#include <fpgadext/emu/host_cost.h>
 #include <fpgadext/emu/log_capture.h>
 #include <fpgadext/emu/machine.h>
 #include <sys/mman.h>
@@ -22,6 +24,7 @@
 
 #include "host.h"
 #include "models/bram/bram_model.h"
+#include "models/xdma/timing.h"
 #include "models/xdma/xdma_model.h"
 #include "output.h"
 
@@ -165,6 +168,10 @@ class EmulatedHost : public Host {
 
   DeviceProbes Probes() const override {
     DeviceProbes p;
+    p.modelledTime = [](uint64_t* hostNs, uint64_t* linkNs) {
+      *hostNs = emu::HostCostAccounted().TotalNs();
+      *linkNs = models::ModelledLinkNs();
+    };
     if (xdma_ == nullptr) return p;
     models::XdmaModel* xdma = xdma_;
     if (emu::MmioRegion* user =
@@ -195,6 +202,21 @@ class EmulatedHost : public Host {
       return Status(kIOReturnBadArgument,
                     fmt::format("unknown timing {} (none, tb3, gen3x8, gen4x16)", options.timing));
     }
+    description_.hostTiming = options.hostTiming.empty() ? "none" : options.hostTiming;
+    const emu::HostCostProfile* hostCosts = emu::FindHostCostProfile(description_.hostTiming);
+    if (hostCosts == nullptr) {
+      return Status(kIOReturnBadArgument,
+                    fmt::format("unknown host timing {} (none, mac-m2)", options.hostTiming));
+    }
+    if (hostCosts->Of(emu::HostCost::kWirePage) != 0 &&
+        emu::HardwareProfilePageSize(emu::HardwareProfileFromEnvironment()) !=
+            hostCosts->pageSize) {
+      return Status(kIOReturnBadArgument,
+                    fmt::format("host timing {} models {}-byte pages: run it with the "
+                                "apple-silicon hardware profile (FPGADEXT_EMU_PROFILE)",
+                                description_.hostTiming, hostCosts->pageSize));
+    }
+    emu::SetHostCostProfile(*hostCosts);  // before the machine: every charge uses it
     description_.board = options.board;
     description_.cardFile =
         options.cardFile.empty() ? DefaultCardFile(options.board) : options.cardFile;

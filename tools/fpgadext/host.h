@@ -24,6 +24,10 @@ struct HostOptions {
   // Emulated XDMA board's link timing model (docs/models.md "Timing model"): "none" (as fast
   // as memcpy), "tb3" (Thunderbolt 3, PCIe Gen3 x4 tunnelled), "gen3x8", "gen4x16".
   std::string timing = "none";
+  // Host-cost model of the emulated Mac (docs/performance.md "Host-cost model"): "none" (the
+  // emulation's own costs only) or "mac-m2" (an M2 Mac's driver call, wiring, interrupt
+  // delivery and sleep costs, charged where they occur).
+  std::string hostTiming = "none";
 };
 
 // Facts about the host for `info` (all empty / zero on a Mac).
@@ -33,7 +37,8 @@ struct HostDescription {
   std::string cardFile;
   uint64_t cardSize = 0;
   std::string dextBundle;
-  std::string timing;  // the emulated board's timing preset
+  std::string timing;      // the emulated board's timing preset
+  std::string hostTiming;  // the emulated Mac's host-cost profile
 };
 
 // What a host that sees the device itself offers the benchmark (bench::Options hooks); empty
@@ -41,6 +46,8 @@ struct HostDescription {
 struct DeviceProbes {
   std::function<bool()> registerRead;                            // one user-BAR read by the model
   std::function<void(uint64_t* jobs, uint64_t* ns)> engineTime;  // cumulative DMA engine time
+  // Cumulative modelled time: the host-cost model's charges and the board's link model.
+  std::function<void(uint64_t* hostNs, uint64_t* linkNs)> modelledTime;
 };
 
 class Host {

@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
                  "Emulated XDMA board's link timing (Linux): none, tb3, gen3x8, gen4x16")
       ->check(CLI::IsMember({"none", "tb3", "gen3x8", "gen4x16"}))
       ->capture_default_str();
+  app.add_option("--host-timing", common.host.hostTiming,
+                 "Emulated Mac's host costs (Linux): none, mac-m2 (docs/performance.md)")
+      ->check(CLI::IsMember({"none", "mac-m2"}))
+      ->capture_default_str();
 
   CLI::App* list = app.add_subcommand("list", "List the boards the dext drives");
   CLI::App* info = app.add_subcommand("info", "Show a board: identity, card memory, BARs");
@@ -191,10 +195,10 @@ int main(int argc, char** argv) {
   benchCmd
       ->add_option("--paths", benchOptions.paths,
                    "Paths: inband, out-of-line, client-memory, registered, "
-                   "register-mapped, register-call, async, ring (default: all)")
+                   "register-mapped, register-call, async, ring, ring-paused (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember({"inband", "out-of-line", "client-memory", "registered",
-                             "register-mapped", "register-call", "async", "ring"}));
+                             "register-mapped", "register-call", "async", "ring", "ring-paused"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -207,6 +211,14 @@ int main(int argc, char** argv) {
   benchCmd->add_option("--csv", benchOptions.csvFile, "Also write the results as CSV");
   benchCmd->add_option("--plots", benchOptions.plotDir,
                        "Also write SVG plots (throughput, latency CDF) into this directory");
+  benchCmd->add_option("--cpu-ir", benchOptions.instructionsFile,
+                       "Our code's instructions per operation (CSV of bench/callgrind.sh), for "
+                       "the predicted column (emulated host)");
+  benchCmd
+      ->add_option("--instructions-per-ns", benchOptions.instructionsPerNs,
+                   "The predicted machine's instructions per ns for --cpu-ir")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   std::function<int()> run;
   list->final_callback([&] { run = [&] { return RunList(common); }; });

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,8 @@ struct Options {
   // Transfer sizes; default 1 B … 64 MiB in powers of 4 plus 4096/4097.
   std::vector<uint64_t> sizes;
   // Paths to measure; empty = all: "inband", "out-of-line", "client-memory", "registered",
-  // "register-mapped", "register-call", "async", "ring".
+  // "register-mapped", "register-call", "async", "ring", "ring-paused" (5 ms idle before each
+  // request, not measured: the ring's wake-up).
   std::vector<std::string> paths;
   // Each (path, size) runs until both are reached (and at least 3 samples).
   uint32_t minIterations = 50;
@@ -33,6 +35,14 @@ struct Options {
   std::function<void(uint64_t* jobs, uint64_t* ns)> deviceTime;
   // What the run is measured on, printed with the platform (e.g. "timing tb3").
   std::string platformNote;
+  // Prediction (docs/performance.md "Host-cost model"). modelledTime: cumulative modelled time
+  // of an emulated host — the host-cost model's charges and the board's link model. With it
+  // each row gets the modelled time per operation and a predicted time: modelled + our code's
+  // CPU work, the latter from instructionsPerOp (our code's instructions per operation, keyed
+  // "path/direction/size", from bench/callgrind.sh) at instructionsPerNs.
+  std::function<void(uint64_t* hostNs, uint64_t* linkNs)> modelledTime;
+  std::map<std::string, double> instructionsPerOp;
+  double instructionsPerNs = 4.0;
 };
 
 struct Latency {
@@ -48,6 +58,9 @@ struct Result {
   double bytesPerSecond = 0;      // size / mean latency
   double deviceNs = 0;            // mean device (DMA engine) time per operation, 0 = not known
   std::vector<double> quantiles;  // latency at 0%, 1%, … 100% (101 values), for CDF plots
+  // Per operation, < 0 = not known: host-cost model and link model time (modelled), our code's
+  // CPU time (instructions / instructionsPerNs), and predicted = modelled + CPU.
+  double hostNs = -1, linkNs = -1, cpuNs = -1, predictedNs = -1;
 };
 
 struct Report {
@@ -65,6 +78,10 @@ std::string FormatJson(const Report& report);
 std::string FormatCsv(const Report& report);
 // Writes throughput-vs-size and latency plots as SVG files into `directory`; returns the paths.
 std::vector<std::string> WriteSvgPlots(const Report& report, const std::string& directory);
+
+// Reads bench/callgrind.sh's CSV of our code's instructions per operation ("operation,ours_ir"
+// columns among others); false when the file cannot be read or has no such columns.
+bool ReadInstructionCounts(const std::string& file, std::map<std::string, double>* out);
 
 // The percentile of sorted samples (linear interpolation), for tests.
 double Percentile(const std::vector<double>& sorted, double fraction);
