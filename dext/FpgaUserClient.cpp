@@ -173,6 +173,10 @@ kern_return_t RingWait(OSObject* target, void*, IOUserClientMethodArguments* arg
                                 arguments->scalarInput[protocol::kRingWaitSeen]);
 }
 
+kern_return_t RingDoorbell(OSObject* target, void*, IOUserClientMethodArguments*) {
+  return Vars(target).ring.Doorbell(Self(target));
+}
+
 // A selector reserved in protocol.h for work not yet built.
 kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
   return kIOReturnUnsupported;
@@ -226,7 +230,7 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(Reserved, protocol::kSelectorReserved25),
     Entry(Reserved, protocol::kSelectorReserved26),
     Entry(Reserved, protocol::kSelectorReserved27),
-    Entry(Reserved, protocol::kSelectorReserved28),
+    Entry(RingDoorbell, protocol::kSelectorRingDoorbell),
     Entry(Reserved, protocol::kSelectorReserved29),
 };
 

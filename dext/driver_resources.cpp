@@ -150,7 +150,8 @@ void DriverResources::GetDeviceInfo(uint64_t* out) const {
   const engine::EngineLimits& limits = mover_->mover->Limits();
   out[protocol::kInfoProtocolVersion] = protocol::kProtocolVersion;
   uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
-                          protocol::kCapabilityAsync | protocol::kCapabilityRing;
+                          protocol::kCapabilityAsync | protocol::kCapabilityRing |
+                          protocol::kCapabilityRingDoorbell;
   if (layout_.dmaBar != kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
   out[protocol::kInfoCapabilities] = capabilities;
   out[protocol::kInfoVendorDevice] =

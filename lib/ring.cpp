@@ -26,6 +26,8 @@ struct Ring::Impl {
   uint32_t sqTail = 0;  // ours: the shared word is only written
   uint32_t cqHead = 0;
   uint64_t token = 0;
+  bool doorbell = false;  // the dext sleeps when idle and must be woken (kCapabilityRingDoorbell)
+  uint64_t doorbells = 0;
   std::vector<uint64_t> tags;  // each slot's request, as posted
   // After removal: how many of the dext's completions are still to be read; the rest fail.
   bool settled = false;
@@ -77,7 +79,17 @@ struct Ring::Impl {
     ++sqTail;
     protocol::RingSanitizerRelease(token);
     __atomic_store_n(&header->sqTail, sqTail, __ATOMIC_RELEASE);
+    if (doorbell) WakePoller();
     return Status::Ok();
+  }
+
+  // After sqTail is stored (protocol::RingDoorbellNeeded). A failed doorbell is not the post's
+  // failure: if the board went away the request completes with kIOReturnNoDevice like every
+  // other in flight.
+  void WakePoller() {
+    if (!protocol::RingDoorbellNeeded(header)) return;
+    ++doorbells;
+    (void)device->transport->Call(protocol::kSelectorRingDoorbell, nullptr, 0, nullptr, nullptr);
   }
 
   // Called with the device's lock not held.
@@ -187,6 +199,10 @@ Status Device::CreateRing(uint32_t entries, RingDirections directions, Ring* rin
   impl->completions =
       reinterpret_cast<protocol::RingCompletion*>(base + impl->header->completionOffset);
   impl->token = impl->header->sanitizerToken;
+  // One doorbell tells the dext this app knows the wake-up: only then does its poller sleep.
+  impl->doorbell = (s.capabilities & protocol::kCapabilityRingDoorbell) != 0 &&
+                   s.transport->Call(protocol::kSelectorRingDoorbell, nullptr, 0, nullptr,
+                                     nullptr) == kIOReturnSuccess;
   impl->device = &s;
   {
     std::lock_guard guard(s.lock);
@@ -310,6 +326,10 @@ Status Ring::Wait(std::chrono::nanoseconds timeout, std::chrono::nanoseconds spi
       return Status(kIOReturnTimeout, "no ring completion in time");
     }
   }
+}
+
+uint64_t Ring::doorbells() const {
+  return impl_ ? impl_->doorbells : 0;
 }
 
 uint32_t Ring::errors() const {

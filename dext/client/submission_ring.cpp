@@ -25,9 +25,9 @@ using engine::RingStep;
 
 namespace {
 
-constexpr uint64_t kRingSpinNs = 2'000'000;       // keep polling this long after the last entry
-constexpr uint64_t kRingBackoffMs = 1;            // then poll every millisecond
-constexpr uint32_t kRingBatch = 64;               // entries per pass before yielding the queue
+constexpr uint64_t kRingSpinNs = 2'000'000;  // keep polling this long after the last entry
+constexpr uint64_t kRingBackoffMs = 1;  // then, for an app that never rang the doorbell, every ms
+constexpr uint32_t kRingBatch = 64;     // entries per pass before yielding the queue
 constexpr uint64_t kChannelWaitNs = 100'000'000;  // for a channel a transfer holds a moment
 
 uint64_t RingNowNs() {
@@ -89,6 +89,8 @@ IOReturn SubmissionRing::Create(IOUserClient* client, DriverResources& board, Bu
   ring->channels[0] = channels[0];
   ring->channels[1] = channels[1];
   ring->channelClient = channelClient;
+  ring->board = &board;
+  ring->buffers = &buffers;
   ring->lastWorkNs = RingNowNs();
   protocol::RingHeader* header = Header(ring);
   header->magic = protocol::kRingMagic;
@@ -100,13 +102,7 @@ IOReturn SubmissionRing::Create(IOUserClient* client, DriverResources& board, Bu
   ring->sanitizerToken = reinterpret_cast<uintptr_t>(ring);
   header->sanitizerToken = ring->sanitizerToken;  // for the app; the dext keeps its own copy
 #endif
-  client->retain();
-  DriverResources* resources = &board;
-  BufferTable* table = &buffers;
-  ring->queue->DispatchAsync(^{
-    Service(client, resources, table, ring);
-    client->release();
-  });
+  Schedule(client, ring);
   *size = bytes;
   return kIOReturnSuccess;
 }
@@ -151,6 +147,15 @@ IOReturn SubmissionRing::Wait(IOUserClient* client, OSAction* completion, uint64
     }
   });
   return ret;
+}
+
+IOReturn SubmissionRing::Doorbell(IOUserClient* client) {
+  RingState* ring = state_.get();
+  if (ring == nullptr) return kIOReturnNotFound;
+  ring->doorbellKnown.store(true, std::memory_order_release);
+  // Exactly one of the doorbell and the poller's own re-check takes the sleeping poller.
+  if (ring->parked.exchange(false, std::memory_order_acq_rel)) Schedule(client, ring);
+  return kIOReturnSuccess;
 }
 
 IOReturn SubmissionRing::CopyMemory(IOMemoryDescriptor** memory) {
@@ -199,11 +204,47 @@ protocol::RingCompletion SubmissionRing::Execute(DriverResources* board, BufferT
   return c;
 }
 
-// On the ring's queue: consume what the app published, then poll again (spin, then back off).
-void SubmissionRing::Service(IOUserClient* client, DriverResources* board, BufferTable* buffers,
-                             RingState* ring) {
-  if (ring->stopping.load(std::memory_order_acquire)) return;
+void SubmissionRing::Schedule(IOUserClient* client, RingState* ring) {
+  client->retain();
+  ring->queue->DispatchAsync(^{
+    Service(client, ring);
+    client->release();
+  });
+}
+
+// The SQPOLL pattern (docs/ring.md, "Wake-up"): the dext stores the flag, then loads sqTail;
+// the app stores sqTail, then loads the flag, each with a full fence between. At least one of
+// them sees the other's store, so a request posted as the poller goes to sleep is either found
+// by the re-check here or answered by a doorbell: never left waiting.
+bool SubmissionRing::Sleep(RingState* ring) {
   protocol::RingHeader* header = Header(ring);
+  engine::RingValidator& v = ring->validator;
+  ring->parked.store(true, std::memory_order_seq_cst);
+  __atomic_store_n(&header->pollerSleeping, 1u, __ATOMIC_RELAXED);
+  ring->sleepingPublished = true;
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  const uint32_t errorsBefore = v.errors();
+  const uint32_t tail = __atomic_load_n(&header->sqTail, __ATOMIC_ACQUIRE);
+  const uint32_t consumed = __atomic_load_n(&header->cqHead, __ATOMIC_ACQUIRE);
+  const bool work = v.Next(tail, consumed) == RingStep::kConsume;
+  if (v.errors() != errorsBefore) __atomic_store_n(&header->errors, v.errors(), __ATOMIC_RELEASE);
+  if (!work) return true;
+  // Work after all: stay awake, unless a doorbell took the poller already (its pass is queued).
+  return !ring->parked.exchange(false, std::memory_order_acq_rel);
+}
+
+// On the ring's queue: consume what the app published, then poll again (spin, then sleep until
+// the doorbell).
+void SubmissionRing::Service(IOUserClient* client, RingState* ring) {
+  if (ring->stopping.load(std::memory_order_acquire)) return;
+  DriverResources* board = ring->board;
+  BufferTable* buffers = ring->buffers;
+  protocol::RingHeader* header = Header(ring);
+  if (ring->sleepingPublished) {  // woken: by the doorbell or by the re-check
+    __atomic_store_n(&header->pollerSleeping, 0u, __ATOMIC_RELEASE);
+    ring->sleepingPublished = false;
+    ring->lastWorkNs = RingNowNs();
+  }
   engine::RingValidator& v = ring->validator;
   const uint64_t token = ring->sanitizerToken;  // never the header's: the app can write that
   const auto* submissions =
@@ -241,15 +282,15 @@ void SubmissionRing::Service(IOUserClient* client, DriverResources* board, Buffe
       ring->waiter.reset();
     }
   } else if (now - ring->lastWorkNs > kRingSpinNs) {
-    IOSleep(kRingBackoffMs);  // idle: poll at 1 kHz (latency of the first entry after a pause)
+    if (!ring->doorbellKnown.load(std::memory_order_acquire)) {
+      IOSleep(kRingBackoffMs);  // an app without the doorbell: poll at 1 kHz
+    } else if (Sleep(ring)) {
+      return;  // idle: no pass until the doorbell
+    }
   } else {
     PollPause();
   }
-  client->retain();
-  ring->queue->DispatchAsync(^{
-    Service(client, board, buffers, ring);
-    client->release();
-  });
+  Schedule(client, ring);
 }
 
 }  // namespace fpgadext::dext::client

@@ -33,13 +33,22 @@ struct RingState {
   engine::ChannelClient* channelClient = nullptr;  // the user client's (outlives the ring)
   OSSharedPtr<IODispatchQueue> queue;
   std::atomic<bool> stopping{false};
+  // Set by the poller before it publishes RingHeader::pollerSleeping and stops re-queuing
+  // itself; whoever clears it (the doorbell, or the poller's own re-check) queues the next pass.
+  std::atomic<bool> parked{false};
+  // The app rang the doorbell once: it knows the wake-up protocol, so the poller may sleep.
+  // An app that never does gets the older 1 kHz polling when idle.
+  std::atomic<bool> doorbellKnown{false};
+  DriverResources* board = nullptr;  // the driver's (outlives the ring)
+  BufferTable* buffers = nullptr;    // the user client's (outlives the ring)
   // Ring queue only:
   engine::RingValidator validator;  // the dext's sqHead/cqTail and error bits
   // Sanitizer builds: the token the dext wrote into the header, kept here so that it is never
   // read back from memory the app can write (docs/ring.md, "Sanitizer note").
   uint64_t sanitizerToken = 0;
   uint64_t lastWorkNs = 0;
-  OSSharedPtr<OSAction> waiter;  // kSelectorRingWait in progress
+  bool sleepingPublished = false;  // RingHeader::pollerSleeping as the dext last wrote it
+  OSSharedPtr<OSAction> waiter;    // kSelectorRingWait in progress
   uint64_t waitIndex = 0;
   engine::TransferJob job;
 };
@@ -61,6 +70,8 @@ class SubmissionRing {
   IOReturn Destroy(IOUserClient* client, DriverResources& board);
   // kSelectorRingWait.
   IOReturn Wait(IOUserClient* client, OSAction* completion, uint64_t index);
+  // kSelectorRingDoorbell: restarts the poller if it sleeps; a no-op when it is awake.
+  IOReturn Doorbell(IOUserClient* client);
   // The ring's memory for CopyClientMemoryForType (+1), kIOReturnNotReady without a ring.
   IOReturn CopyMemory(IOMemoryDescriptor** memory);
   // Client stop: as Destroy, if there is a ring.
@@ -70,8 +81,10 @@ class SubmissionRing {
   void Exclusive(IODispatchBlock change);
 
  private:
-  static void Service(IOUserClient* client, DriverResources* board, BufferTable* buffers,
-                      RingState* ring);
+  static void Service(IOUserClient* client, RingState* ring);
+  static void Schedule(IOUserClient* client, RingState* ring);
+  // An idle poller: publishes that it sleeps, then re-checks. Whether it went to sleep.
+  static bool Sleep(RingState* ring);
   static protocol::RingCompletion Execute(DriverResources* board, BufferTable* buffers,
                                           RingState* ring, const protocol::RingSubmission& entry);
 

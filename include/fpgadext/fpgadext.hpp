@@ -159,7 +159,8 @@ class Ring {
   uint32_t inFlight() const;
 
   // Posts a transfer between bytes [offset, offset + length) of `buffer` and the card.
-  // kIOReturnNoSpace when entries() requests are in flight. No driver call.
+  // kIOReturnNoSpace when entries() requests are in flight. No driver call, except one doorbell
+  // when the dext's poller went to sleep after a pause (docs/ring.md, "Wake-up").
   Status SubmitRead(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
                     uint64_t length, uint64_t tag);
   Status SubmitWrite(uint64_t cardAddress, const RegisteredBuffer& buffer, uint64_t offset,
@@ -175,6 +176,8 @@ class Ring {
               std::chrono::nanoseconds spin = std::chrono::microseconds(50));
   // Protocol errors the dext saw (protocol::RingError bits).
   uint32_t errors() const;
+  // Doorbells rung so far: posts that found the dext's poller asleep.
+  uint64_t doorbells() const;
   // Stops the ring (the destructor and Device::Close do it otherwise).
   Status Destroy();
 

@@ -81,7 +81,11 @@ enum Selector : uint32_t {
   kSelectorReserved25 = 25,
   kSelectorReserved26 = 26,
   kSelectorReserved27 = 27,
-  kSelectorReserved28 = 28,
+  // in: —  The ring doorbell (docs/ring.md, "Wake-up"): the app makes this call once after
+  // creating the ring (then the poller may sleep when idle) and after posting only when
+  // RingHeader::pollerSleeping is set; it restarts the dext's poller if it sleeps, and does
+  // nothing otherwise (kIOReturnNotFound without a ring). kCapabilityRingDoorbell.
+  kSelectorRingDoorbell = 28,
   kSelectorReserved29 = 29,
   kSelectorCount
 };
@@ -180,7 +184,7 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* Reserved25       */ {0, 0, 0, 0, false},
     /* Reserved26       */ {0, 0, 0, 0, false},
     /* Reserved27       */ {0, 0, 0, 0, false},
-    /* Reserved28       */ {0, 0, 0, 0, false},
+    /* RingDoorbell     */ {0, 0, 0, 0, false},
     /* Reserved29       */ {0, 0, 0, 0, false},
 };
 constexpr const CallLayout& LayoutOf(Selector selector) {
@@ -203,6 +207,8 @@ enum Capability : uint64_t {
   kCapabilityRegisteredBuffers = 1u << 2,
   kCapabilityAsync = 1u << 3,  // kSelectorReadAsync / kSelectorWriteAsync
   kCapabilityRing = 1u << 4,   // kSelectorRingCreate and kMemoryTypeRing
+  // The ring's poller sleeps when idle and is woken by kSelectorRingDoorbell (docs/ring.md).
+  kCapabilityRingDoorbell = 1u << 7,
 };
 
 enum BufferDirection : uint64_t {
@@ -250,7 +256,10 @@ struct RingHeader {
   // Written by the dext: submissions consumed; protocol errors seen (RingError bits).
   uint32_t sqHead;
   uint32_t errors;
-  uint8_t pad2[56];
+  // Written by the dext: nonzero while its poller sleeps (the app then rings
+  // kSelectorRingDoorbell after posting); the dext never reads it back.
+  uint32_t pollerSleeping;
+  uint8_t pad2[52];
   // Written by the dext: completions published (the writeback word).
   uint32_t cqTail;
   uint8_t pad3[60];
@@ -259,6 +268,15 @@ struct RingHeader {
   uint8_t pad4[60];
 };
 static_assert(sizeof(RingHeader) == 320, "RingHeader layout");
+
+// The app's half of the wake-up (docs/ring.md, "Wake-up"), after it stored sqTail (or cqHead
+// with requests still to run): a full fence, then the poller's flag. True: make one
+// kSelectorRingDoorbell call. The dext stores the flag, fences, then re-loads sqTail, so at
+// least one side sees the other's store and no request is left to a sleeping poller.
+inline bool RingDoorbellNeeded(const RingHeader* header) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return __atomic_load_n(&header->pollerSleeping, __ATOMIC_RELAXED) != 0;
+}
 
 enum RingError : uint32_t {
   kRingErrorSubmissionIndex = 1u << 0,  // sqTail - sqHead > entries: ignored until sane

@@ -149,6 +149,7 @@ TEST_F(RingTest, SteadyStateMakesNoDriverCalls) {
   ASSERT_TRUE(ring.SubmitWrite(0x100, buffer, 0, 4096, 1));  // warm-up
   Collect(ring, 1, &done);
   const uint64_t before = emu::broker::CallCount();
+  const uint64_t doorbellsBefore = ring.doorbells();
   constexpr int kOps = 500;
   for (int i = 0; i < kOps; ++i) {
     const uint64_t length = 1 + (i * 37) % 8192;
@@ -157,7 +158,10 @@ TEST_F(RingTest, SteadyStateMakesNoDriverCalls) {
     ASSERT_TRUE(s) << s.message();
     Collect(ring, done.size() + 1, &done);  // polling the writeback word only
   }
-  EXPECT_EQ(emu::broker::CallCount(), before) << "driver calls during the steady-state burst";
+  // A post that found the poller asleep rings one doorbell: only a gap of 2 ms (a loaded
+  // machine descheduling this thread) makes one; every other post makes no call.
+  EXPECT_EQ(emu::broker::CallCount() - before, ring.doorbells() - doorbellsBefore)
+      << "driver calls during the steady-state burst";
   for (size_t i = 1; i < done.size(); ++i) EXPECT_EQ(done[i].status, kIOReturnSuccess);
 }
 
@@ -238,6 +242,13 @@ TEST_F(RingTest, BogusIndicesAreIgnoredAndFlagged) {
   ASSERT_TRUE(WaitForError(header, kRingErrorCompletionIndex));
   EXPECT_EQ(__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE), 0u) << "stalls, no overwrite";
   __atomic_store_n(&header->cqHead, 0u, __ATOMIC_RELEASE);
+  // The stalled poller may have gone to sleep: a sane index gives it work, so the app's half of
+  // the wake-up applies (docs/ring.md, "Wake-up").
+  if (RingDoorbellNeeded(header)) {
+    EXPECT_EQ(
+        IOConnectCallScalarMethod(connection, kSelectorRingDoorbell, nullptr, 0, nullptr, nullptr),
+        kIOReturnSuccess);
+  }
   const auto deadline = std::chrono::steady_clock::now() + seconds(10);
   while (__atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE) != 1u &&
          std::chrono::steady_clock::now() < deadline) {
