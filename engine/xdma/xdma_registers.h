@@ -657,6 +657,32 @@ static_assert(offsetof(Descriptor, next_lo) == 0x18);
 static_assert(Descriptor::Make(0, 0, 1, 0, 5, Descriptor::kStop).control == 0xAD4B0501);
 
 // ------------------------------------------------------------------------------------------------
+// C2H stream writeback, written per C2H stream descriptor to the descriptor's source address
+// when it fills or its packet ends (PG195 "DMA C2H Stream"; dma_ip_drivers libxdma.h struct
+// xdma_result): word 0 = magic in [31:16], EOP in bit 0; word 1 = bytes written. Drivers give
+// every descriptor a 32-byte record (the size of the Xilinx driver's).
+
+inline constexpr uint32_t kStreamWritebackMagic = 0x52B4;
+// Each C2H stream descriptor's length is a multiple of this (PG195 "Length Granularity").
+inline constexpr uint32_t kStreamC2hGranularity = 64;
+
+class StreamWritebackStatus : public RegisterBase<StreamWritebackStatus> {
+ public:
+  FPGADEXT_XDMA_FIELD(31, 16, magic);
+  FPGADEXT_XDMA_BIT(0, eop);
+  static constexpr StreamWritebackStatus Of(uint32_t value) {
+    return RegisterAddr<StreamWritebackStatus>(0).FromValue(value);
+  }
+};
+
+struct StreamResult {
+  uint32_t status;  // StreamWritebackStatus; 0 until the IP writes it
+  uint32_t length;  // bytes written into the descriptor's buffer
+  uint32_t reserved[6];
+};
+static_assert(sizeof(StreamResult) == 32);
+
+// ------------------------------------------------------------------------------------------------
 // Poll-mode completed-descriptor writeback word (facts §5.1).
 
 class PollModeWriteback : public RegisterBase<PollModeWriteback> {

@@ -32,29 +32,6 @@
 #include "xdma/xdma_registers.h"
 #include "xdma/xdma_status.h"
 
-namespace fpgadext::xdma {
-
-// C2H stream writeback (facts from PG195 "DMA C2H Stream" Table "C2H Stream Writeback"; the
-// Xilinx driver's struct xdma_result): word 0 = magic in [31:16], EOP in bit 0; word 1 = bytes.
-// The driver reserves 32 bytes per descriptor, the size of the Xilinx driver's record.
-inline constexpr uint32_t kStreamWritebackMagic = 0x52B4;
-class StreamWritebackStatus : public RegisterBase<StreamWritebackStatus> {
- public:
-  FPGADEXT_XDMA_FIELD(31, 16, magic);
-  FPGADEXT_XDMA_BIT(0, eop);
-  static constexpr StreamWritebackStatus Of(uint32_t value) {
-    return RegisterAddr<StreamWritebackStatus>(0).FromValue(value);
-  }
-};
-struct StreamResult {
-  uint32_t status;  // StreamWritebackStatus; 0 until the IP writes it
-  uint32_t length;  // bytes written into the descriptor's buffer
-  uint32_t reserved[6];
-};
-static_assert(sizeof(StreamResult) == 32);
-
-}  // namespace fpgadext::xdma
-
 namespace fpgadext::engine {
 
 struct XdmaStreamReceiverMemory {
@@ -147,6 +124,50 @@ class XdmaStream final : public StreamMover {
     StreamCounters counters = {};
   };
 
+  static xdma::Direction Dir(Direction d) {
+    return d == Direction::kHostToCard ? xdma::Direction::kH2c : xdma::Direction::kC2h;
+  }
+  bool Usable(Direction d, uint32_t c) const {
+    return c < xdma::kMaxChannels && ((usable_[static_cast<int>(d)] >> c) & 1u) != 0;
+  }
+  uint32_t ReadStatus(Direction d, uint32_t c) {
+    return xdma::ChannelStatus::Get(Dir(d), c).ReadFrom(io_).reg_value();
+  }
+  void ClearRun(Direction d, uint32_t c) {
+    xdma::ChannelControl::GetW1C(Dir(d), c).FromValue(0).set_run(1).WriteTo(io_);
+  }
+  // Run with every error logged (and stopping the engine); poll-mode writeback for H2C.
+  void SetRun(Direction d, uint32_t c);
+  [[nodiscard]] IOReturn WaitIdle(Direction d, uint32_t c);
+  [[nodiscard]] IOReturn StartWindow(uint32_t c);
+  [[nodiscard]] IOReturn SendFailed(uint32_t c, uint64_t* done);
+  [[nodiscard]] IOReturn ReceiveFailed(uint32_t c);
+  static bool Bit(const uint8_t* bits, uint32_t i) { return (bits[i / 8] >> (i % 8)) & 1u; }
+  static void SetBit(uint8_t* bits, uint32_t i, bool on) {
+    bits[i / 8] =
+        static_cast<uint8_t>(on ? bits[i / 8] | (1u << (i % 8)) : bits[i / 8] & ~(1u << (i % 8)));
+  }
+  // Bus address of byte `offset` of memory given as ordered segments (0 if out of range).
+  static uint64_t BusAt(const BusSegment* segments, uint32_t count, uint64_t offset) {
+    for (uint32_t i = 0; i < count; ++i) {
+      if (offset < segments[i].length) return segments[i].address + offset;
+      offset -= segments[i].length;
+    }
+    return 0;
+  }
+  static bool SegmentsOk(const BusSegment* segments, uint32_t count, uint64_t needed) {
+    if (segments == nullptr) return false;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (segments[i].address % xdma::kDescriptorAlignment != 0 ||
+          segments[i].length % xdma::kDescriptorAlignment != 0) {
+        return false;
+      }
+      total += segments[i].length;
+    }
+    return total >= needed;
+  }
+
   Io& io_;
   Platform platform_;
   XdmaStreamConfig config_;
@@ -155,6 +176,136 @@ class XdmaStream final : public StreamMover {
   uint64_t maxDescriptor_ = XdmaEngine<Io>::kMaxDescriptorBytes;
   Sender tx_[xdma::kMaxChannels];
   Receiver rx_[xdma::kMaxChannels];
+  // Windows of H2C channels that did not stop (as XdmaEngine's), released once seen idle.
+  WindowLease held_[xdma::kMaxChannels];
+  bool stranded_[2][xdma::kMaxChannels] = {};
 };
 
+// ------------------------------------------------------------------------------------------------
+
+template <RegisterIo Io>
+IOReturn ProbeXdmaChannels(Io& io, StreamChannelMap* map) {
+  using namespace xdma;
+  *map = StreamChannelMap{};
+  for (int d = 0; d < 2; ++d) {
+    const Target target = d == 0 ? Target::kH2cChannel : Target::kC2hChannel;
+    for (uint32_t c = 0; c < kMaxChannels; ++c) {
+      const uint32_t id = Identifier::Get(target, c).ReadFrom(io).reg_value();
+      if (id == kXdmaAllOnes) return kIOReturnNoDevice;
+      const Identifier reg = Identifier::Get(target, c).FromValue(id);
+      if (reg.subsystem_id() != kSubsystemId || reg.target() != static_cast<uint32_t>(target) ||
+          reg.channel_id() != c) {
+        break;  // channels stop at the first missing one (facts §1)
+      }
+      map->present[d] |= 1u << c;
+      if (reg.stream() != 0) map->stream[d] |= 1u << c;
+    }
+  }
+  return kIOReturnSuccess;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaStream<Io>::Probe() {
+  using namespace xdma;
+  usable_[0] = usable_[1] = 0;
+  IOReturn r = ProbeXdmaChannels(io_, &map_);
+  if (r != kIOReturnSuccess) return r;
+  uint32_t usable[2] = {};
+  for (uint32_t c = 0; c < kMaxChannels; ++c) {
+    if ((map_.stream[0] >> c) & 1u) {
+      const XdmaChannelMemory& m = config_.h2c[c];
+      if (m.ring.capacity != 0) {
+        if (m.ring.cpu == nullptr ||
+            reinterpret_cast<uintptr_t>(m.ring.cpu) % kDescriptorAlignment != 0 ||
+            !SegmentsOk(m.ring.segments, m.ring.segmentCount,
+                        uint64_t{m.ring.capacity} * sizeof(Descriptor)) ||
+            m.writeback.cpu == nullptr || reinterpret_cast<uintptr_t>(m.writeback.cpu) % 4 != 0 ||
+            m.writeback.bus % 4 != 0) {
+          return kIOReturnBadArgument;
+        }
+        usable[0] |= 1u << c;
+      }
+    }
+    if ((map_.stream[1] >> c) & 1u) {
+      const XdmaStreamReceiverMemory& m = config_.c2h[c];
+      if (m.ring.capacity != 0) {
+        const uint64_t bytes = uint64_t{m.ring.capacity} * sizeof(Descriptor);
+        if (m.ring.capacity > kMaxReceiveBuffers || m.ring.cpu == nullptr ||
+            reinterpret_cast<uintptr_t>(m.ring.cpu) % kDescriptorAlignment != 0 ||
+            !SegmentsOk(m.ring.segments, m.ring.segmentCount, bytes) || m.results == nullptr ||
+            reinterpret_cast<uintptr_t>(m.results) % kDescriptorAlignment != 0 ||
+            !SegmentsOk(m.resultSegments, m.resultSegmentCount, bytes)) {
+          return kIOReturnBadArgument;
+        }
+        usable[1] |= 1u << c;
+      }
+    }
+  }
+  if (usable[0] == 0 && usable[1] == 0) return kIOReturnNotFound;
+  for (int d = 0; d < 2; ++d) {
+    const Direction dir = static_cast<Direction>(d);
+    for (uint32_t c = 0; c < kMaxChannels; ++c) {
+      if (((usable[d] >> c) & 1u) == 0) continue;
+      // Quiesce as XdmaEngine::Probe does; credits only for C2H (the receive ring).
+      ChannelControl::GetW1C(Dir(dir), c).FromValue(0).set_run(1).set_non_inc_mode(1).WriteTo(io_);
+      ChannelIntEnable::GetW1C(Dir(dir), c).FromValue(ChannelIntEnable::kDefinedMask).WriteTo(io_);
+      r = WaitIdle(dir, c);
+      if (r != kIOReturnSuccess) return r;
+      (void)ChannelStatus::GetReadClear(Dir(dir), c).ReadFrom(io_);
+      SgdmaChannelBits::Get(d == 0 ? sgdma_common_reg::kCreditModeEnableW1C
+                                   : sgdma_common_reg::kCreditModeEnableW1S)
+          .FromValue(SgdmaChannelBits::BitFor(Dir(dir), c))
+          .WriteTo(io_);
+      if (d == 0) {
+        held_[c].Release();
+        tx_[c] = Sender{};
+      } else {
+        rx_[c] = Receiver{};
+      }
+      stranded_[d][c] = false;
+    }
+  }
+  uint64_t maxDescriptor = config_.maxDescriptorBytes & ~uint64_t{0xFFF};
+  if (config_.maxDescriptorBytes == 0 || maxDescriptor > XdmaEngine<Io>::kMaxDescriptorBytes) {
+    maxDescriptor = XdmaEngine<Io>::kMaxDescriptorBytes;
+  }
+  maxDescriptor_ = maxDescriptor < 4096 ? 4096 : maxDescriptor;
+  usable_[0] = usable[0];
+  usable_[1] = usable[1];
+  return kIOReturnSuccess;
+}
+
+template <RegisterIo Io>
+IOReturn XdmaStream<Io>::WaitIdle(Direction d, uint32_t c) {
+  const uint64_t deadline = platform_.nowNs() + config_.stopTimeoutNs;
+  for (;;) {
+    const uint32_t status = ReadStatus(d, c);
+    if (status == kXdmaAllOnes) return kIOReturnNoDevice;
+    if ((status & xdma::ChannelStatus::kBusy) == 0) return kIOReturnSuccess;
+    if (platform_.nowNs() > deadline) return kIOReturnNotResponding;
+    platform_.relax();
+  }
+}
+
+template <RegisterIo Io>
+void XdmaStream<Io>::SetRun(Direction d, uint32_t c) {
+  using namespace xdma;
+  ChannelControl::Get(Dir(d), c)
+      .FromValue(0)
+      .set_ie_descriptor_stopped(1)
+      .set_ie_descriptor_completed(1)
+      .set_ie_align_mismatch(1)
+      .set_ie_magic_stopped(1)
+      .set_ie_invalid_length(1)
+      .set_ie_read_error(ChannelControl::ie_read_error_field::kMax)
+      .set_ie_write_error(ChannelControl::ie_write_error_field::kMax)
+      .set_ie_desc_error(ChannelControl::ie_desc_error_field::kMax)
+      .set_pollmode_wb_enable(d == Direction::kHostToCard ? 1 : 0)
+      .set_run(1)
+      .WriteTo(io_);
+}
+
 }  // namespace fpgadext::engine
+
+#include "xdma/xdma_stream_receive.h"  // IWYU pragma: export
+#include "xdma/xdma_stream_send.h"     // IWYU pragma: export

@@ -27,6 +27,14 @@ XdmaBoard::XdmaBoard(const Config& config)
       card(config.cardMemorySize, config.cardMemoryFile),
       irq(config.h2cChannels, config.c2hChannels, config.userInterrupts, config.ipVersion),
       user(config.cardMemorySize, config.h2cChannels, config.c2hChannels, config.userInterrupts) {
+  for (unsigned ch = 0; ch < kMaxChannels; ++ch) {
+    if (IsStream(Direction::kH2c, ch) || IsStream(Direction::kC2h, ch)) {
+      StreamPortConfig port = cfg.stream;
+      // Loopback needs a C2H stream channel of the same number to drain it.
+      port.loopback = port.loopback && IsStream(Direction::kC2h, ch);
+      streamPorts_[ch] = std::make_unique<StreamPort>(port);
+    }
+  }
   for (unsigned ch = 0; ch < cfg.h2cChannels; ++ch) {
     channels_[0][ch] = std::make_unique<Channel>(*this, Direction::kH2c, ch);
   }

@@ -18,6 +18,7 @@
 #include "../pci/config_space.h"
 #include "irq_block.h"
 #include "msix_table.h"
+#include "stream_port.h"
 #include "timing.h"
 #include "user_block.h"
 #include "xdma_model.h"
@@ -78,6 +79,15 @@ class XdmaBoard final : public VectorSink {
   // Notifies every engine that something it may wait for changed; lock held or not.
   void WakeChannels();
   Channel* channel(xdma::Direction dir, unsigned index);
+  // The user logic behind stream channels of this number; null if neither direction is stream.
+  StreamPort* streamPort(unsigned index) {
+    return index < xdma::kMaxChannels ? streamPorts_[index].get() : nullptr;
+  }
+  bool IsStream(xdma::Direction dir, unsigned index) const {
+    return ((dir == xdma::Direction::kH2c ? cfg.h2cStreamChannels : cfg.c2hStreamChannels) >>
+            index) &
+           1u;
+  }
   bool ChannelHalted(xdma::Direction dir, unsigned index) const;  // lock held
   bool CreditMode(xdma::Direction dir, unsigned index) const;     // lock held
   double LinkBytesPerSecond(xdma::Direction dir) const;
@@ -132,6 +142,7 @@ class XdmaBoard final : public VectorSink {
   std::shared_mutex portLock_;
   emu::DmaPort* port_ = nullptr;
 
+  std::unique_ptr<StreamPort> streamPorts_[xdma::kMaxChannels];  // before channels_: outlives them
   std::unique_ptr<Channel> channels_[2][xdma::kMaxChannels];
 };
 

@@ -26,6 +26,7 @@ Channel::Channel(XdmaBoard& board, Direction dir, unsigned index)
       index_(index),
       irqBit_(IrqChannelBit(dir, index, board.cfg.h2cChannels)),
       width_(DataWidthCodeToBytes(board.cfg.datapathWidthCode)),
+      port_(board.IsStream(dir, index) ? board.streamPort(index) : nullptr),
       scratch_(new uint8_t[kScratchSize]) {
   thread_ = std::thread([this] { ThreadMain(); });
 }
@@ -47,8 +48,8 @@ uint32_t Channel::ReadChannelReg(uint32_t reg) {
   switch (reg) {
     case channel_reg::kIdentifier:
       return Identifier::Expected(
-          dir_ == Direction::kH2c ? Target::kH2cChannel : Target::kC2hChannel, index_, false,
-          board_.cfg.ipVersion);
+          dir_ == Direction::kH2c ? Target::kH2cChannel : Target::kC2hChannel, index_,
+          port_ != nullptr, board_.cfg.ipVersion);
     case channel_reg::kControl:
       return control_;
     case channel_reg::kStatus:
@@ -167,7 +168,7 @@ uint32_t Channel::ReadSgdmaReg(uint32_t reg) const {
   switch (reg) {
     case sgdma_reg::kIdentifier:
       return Identifier::Expected(dir_ == Direction::kH2c ? Target::kH2cSgdma : Target::kC2hSgdma,
-                                  index_, false, board_.cfg.ipVersion);
+                                  index_, port_ != nullptr, board_.cfg.ipVersion);
     case sgdma_reg::kDescLo:
       return descLo_;
     case sgdma_reg::kDescHi:
@@ -292,7 +293,13 @@ void Channel::RunJob(Guard& g, uint64_t gen) {
         unsigned n = count - i;
         if (board_.CreditMode(dir_, index_)) {
           // Each fetched descriptor consumes a credit; fetching pauses at zero (§3.6, §8).
+          bool stalled = false;
           while (credits_ == 0) {
+            // A stream source with data and no descriptor to put it in is back-pressured.
+            if (!stalled && port_ != nullptr && dir_ == Direction::kC2h && port_->Available()) {
+              port_->CountSourceStall();
+              stalled = true;
+            }
             g.Wait(cv);
             if (!Ready(g, gen)) return;
           }
@@ -353,6 +360,9 @@ void Channel::RunJob(Guard& g, uint64_t gen) {
 }
 
 bool Channel::Execute(Guard& g, uint64_t gen, const Descriptor& d) {
+  if (port_ != nullptr) {
+    return dir_ == Direction::kH2c ? ExecuteStreamH2c(g, gen, d) : ExecuteStreamC2h(g, gen, d);
+  }
   const bool h2c = dir_ == Direction::kH2c;
   const uint64_t length = d.Length();
   const uint64_t host = h2c ? d.Src() : d.Dst();

@@ -67,6 +67,13 @@ class Channel {
   bool Current(uint64_t gen) const;
   // Moves one descriptor's data. False when the job ended (error already reported).
   bool Execute(Guard& g, uint64_t gen, const xdma::Descriptor& d);
+  // Stream channels (stream_channel.cpp): H2C into the port's sink, C2H from its source with
+  // the C2H stream writeback.
+  bool ExecuteStreamH2c(Guard& g, uint64_t gen, const xdma::Descriptor& d);
+  bool ExecuteStreamC2h(Guard& g, uint64_t gen, const xdma::Descriptor& d);
+  // Waits (board lock) while `blocked()` holds; false when the job is over meanwhile.
+  template <class Blocked>
+  bool WaitWhile(Guard& g, uint64_t gen, Blocked blocked);
   IOReturn MoveNonIncrementing(uint64_t host, uint8_t* card, uint64_t length);
   void StopWithError(uint32_t statusBits);
   void Writeback(bool error);
@@ -77,7 +84,8 @@ class Channel {
   const xdma::Direction dir_;
   const unsigned index_;
   const unsigned irqBit_;
-  const uint32_t width_;  // datapath bytes
+  const uint32_t width_;    // datapath bytes
+  StreamPort* const port_;  // stream channels only (identifier bit 15)
 
   // Registers (board lock).
   uint32_t control_ = 0;
@@ -108,7 +116,7 @@ class Channel {
 
   // Engine thread only.
   xdma::Descriptor descs_[xdma::kDescriptorMaxAdjacent + 1];
-  std::unique_ptr<uint8_t[]> scratch_;  // non-incrementing mode staging
+  std::unique_ptr<uint8_t[]> scratch_;  // non-incrementing mode staging, C2H stream staging
   static constexpr uint64_t kScratchSize = 64 * 1024;
 
   std::thread thread_;

@@ -21,6 +21,8 @@ uint64_t PowerOfTwoAtLeast(uint64_t v, uint64_t min) {
 XdmaModel::Config Sanitize(XdmaModel::Config c) {
   c.h2cChannels = std::clamp(c.h2cChannels, 1u, kMaxChannels);
   c.c2hChannels = std::clamp(c.c2hChannels, 1u, kMaxChannels);
+  c.h2cStreamChannels &= (1u << c.h2cChannels) - 1;
+  c.c2hStreamChannels &= (1u << c.c2hChannels) - 1;
   c.userInterrupts = std::min(c.userInterrupts, kMaxUserInterrupts);
   c.datapathWidthCode &= 3;
   c.msiLog2Vectors = std::min(c.msiLog2Vectors, 5u);

@@ -18,9 +18,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../memory/card_memory.h"
 #include "../pci/config_space.h"
+#include "stream_port.h"
 #include "timing.h"
 #include "xdma/xdma_registers.h"
 
@@ -54,6 +56,13 @@ class XdmaModel : public emu::PciFunction {
     // Engines: 1..4 channels per direction (xdma-facts §2).
     unsigned h2cChannels = 2;
     unsigned c2hChannels = 2;
+    // AXI4-Stream channels, bit c = channel c: their identifiers report bit 15, and they move
+    // data to and from a StreamPort (stream_port.h) instead of card memory. The IP is either
+    // memory-mapped or stream as a whole (PG195 "DMA Interface" option); the masks let one model
+    // carry both for tests.
+    uint32_t h2cStreamChannels = 0;
+    uint32_t c2hStreamChannels = 0;
+    StreamPortConfig stream{};     // every port's configuration
     unsigned userInterrupts = 16;  // usr_irq_req lines, ≤ 16 (xdma-facts §3.8)
     uint32_t ipVersion = xdma::kVersion2017_1;
     unsigned datapathWidthCode = 1;  // 0..3 = 64/128/256/512-bit AXI (xdma-facts §3.9)
@@ -130,6 +139,14 @@ class XdmaModel : public emu::PciFunction {
   CardMemory& cardMemory();
   pci::ConfigSpace& configSpace();
   Counters counters() const;
+
+  // Stream ports (channel numbers with a stream channel in either direction); calls on other
+  // numbers do nothing / return nothing.
+  std::vector<std::vector<uint8_t>> StreamPackets(unsigned channel);  // recorded H2C packets
+  void ClearStreamPackets(unsigned channel);
+  void PushStreamPacket(unsigned channel, const uint8_t* bytes, uint64_t length);  // to C2H
+  void StartStreamGenerator(unsigned channel, const StreamGeneratorConfig& generator);
+  StreamPortCounters StreamCounters(unsigned channel);
 
   // Fault injection (takes effect at the next chunk or descriptor boundary).
   // The channel's next data transfer never completes: Status stays Busy, count stops.

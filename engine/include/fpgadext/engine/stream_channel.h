@@ -34,8 +34,8 @@ struct StreamCompletion {
 // buffers of consecutive completions up to and including the one with this flag.
 inline constexpr uint32_t kStreamEndOfPacket = 1u << 0;
 
-// Per channel and direction; each field is monotonic from the channel's start (Send or
-// StartReceive after a Stop starts again from 0).
+// Per channel and direction; each field is monotonic from the engine's Probe (Stop and a new
+// Send or StartReceive keep counting).
 struct StreamCounters {
   uint64_t packets;      // H2C: Sends with endOfPacket completed; C2H: completions with EOP
   uint64_t bytes;        // bytes moved
