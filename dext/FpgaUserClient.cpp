@@ -41,6 +41,10 @@ struct FpgaUserClient_IVars {
   // Set first thing in Stop. A call that raced IOServiceClose can be queued behind Stop and run
   // after it: it is refused instead of reaching what Stop released (issue 12 item 1).
   std::atomic<bool> stopped{false};
+  // The queue ExternalMethod runs on (kIOUserClientQueueNameExternalMethod), apart from the
+  // default queue Stop and CopyClientMemoryForType run on: Stop can then cancel a synchronous
+  // transfer in flight and wait for the call to leave (issue 12 item 6).
+  OSSharedPtr<IODispatchQueue> methodQueue;
   // Scheduling (docs/engine.md "Scheduling"): this client's turn at the shared channels, for
   // every transfer it runs; and the flag that stops its synchronous transfer. Both outlive the
   // components that use them (destroyed in free).
@@ -275,6 +279,13 @@ void FpgaUserClient::free() {
 kern_return_t IMPL(FpgaUserClient, Start) {
   kern_return_t ret = Start(provider, SUPERDISPATCH);
   if (ret != kIOReturnSuccess) return ret;
+  // Calls run on a queue of their own from now on (xnu IOUserClient.iig: ExternalMethod's
+  // QUEUENAME). Set before the kernel hands the connection to the app, so every call uses it.
+  ret = IODispatchQueue::Create("fpgadext.methods", 0, 0, ivars->methodQueue.attach());
+  if (ret == kIOReturnSuccess) {
+    ret = SetDispatchQueue(kIOUserClientQueueNameExternalMethod, ivars->methodQueue.get());
+  }
+  if (ret != kIOReturnSuccess) return ret;
   FpgaDriver* driver = OSDynamicCast(FpgaDriver, provider);
   if (driver == nullptr) return kIOReturnBadArgument;
   DriverResources* board = driver->GetResources();
@@ -289,8 +300,17 @@ kern_return_t IMPL(FpgaUserClient, Start) {
 }
 
 kern_return_t IMPL(FpgaUserClient, Stop) {
-  // The app closed its connection or died.
+  // The app closed its connection or died. Stop runs on the default queue while a call may be
+  // running on the method queue: later calls are refused, a synchronous transfer in flight is
+  // cancelled (it ends with kIOReturnAborted once its channels are stopped or set aside), and
+  // Stop waits for that call to leave before anything it uses is released.
   ivars->stopped.store(true, std::memory_order_release);
+  if (ivars->board != nullptr) ivars->board->CancelTransfer(&ivars->cancel);
+  if (ivars->methodQueue) {
+    ivars->methodQueue->DispatchSync(^{
+        // runs once the call in flight, if any, has returned
+    });
+  }
   TearDown(this);
   return Stop(provider, SUPERDISPATCH);
 }
@@ -310,6 +330,16 @@ kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
   if (ivars->stopped.load(std::memory_order_acquire) || ivars->board == nullptr) {
     return kStoppedClient;
   }
-  if (type == protocol::kMemoryTypeRing) return ivars->ring.CopyMemory(memory);
+  if (type == protocol::kMemoryTypeRing) {
+    // The ring is made and destroyed by calls on the method queue: look at it there. The block
+    // writes through a pointer (no __block variable: see submission_ring.cpp).
+    kern_return_t ret = kIOReturnNotReady;
+    kern_return_t* result = &ret;
+    client::SubmissionRing* ring = &ivars->ring;
+    ivars->methodQueue->DispatchSync(^{
+      *result = ring->CopyMemory(memory);
+    });
+    return ret;
+  }
   return client::CopyBarMemory(*ivars->board, type, memory);
 }

@@ -7,6 +7,8 @@
 #include <DriverKit/IOMemoryDescriptor.h>
 #include <fpgadext/engine/host_memory.h>
 
+#include "prepared_buffer.h"
+
 namespace fpgadext::dext {
 
 class DescriptorHostMemory final : public engine::HostMemory {
@@ -50,20 +52,30 @@ struct PreparedSegments {
 class PreparedHostMemory final : public engine::HostMemory {
  public:
   // Bytes [base, base + length) of the prepared buffer.
-  // `memory` is the buffer itself, for engines that copy with the CPU (MapForCpu).
+  // `memory` is the buffer itself, for engines that copy with the CPU (MapForCpu). `hold`: the
+  // buffer's preparation, which a window the engine could not stop keeps alive (HandOverWindow);
+  // null: no window can be handed over.
   PreparedHostMemory(const PreparedSegments& prepared, IOMemoryDescriptor* memory, uint64_t base,
-                     uint64_t length, uint32_t slots)
+                     uint64_t length, uint32_t slots, PreparationHold* hold = nullptr)
       : prepared_(prepared),
         cpu_(memory, base, length, nullptr, 0),
         base_(base),
         length_(length),
-        slots_(slots) {}
+        slots_(slots),
+        hold_(hold) {}
 
   uint64_t Length() const override { return length_; }
   uint32_t Slots() const override { return slots_; }
   IOReturn PrepareWindow(uint32_t slot, uint64_t offset, uint64_t length,
                          engine::BusSegment* segments, uint32_t* count, uint64_t* covered) override;
   void CompleteWindow(uint32_t slot) override {}
+  // The whole preparation stays mapped until the lease goes: the buffer's owner may drop it
+  // meanwhile (unregister, client stop) without unmapping what the engine may still write.
+  bool HandOverWindow(uint32_t slot, engine::WindowLease* lease) override {
+    if (hold_ == nullptr || lease == nullptr || slot >= slots_) return false;
+    hold_->HandTo(lease);
+    return true;
+  }
   IOReturn MapForCpu(uint64_t offset, uint64_t length, uint8_t** address) override {
     return cpu_.MapForCpu(offset, length, address);
   }
@@ -74,6 +86,7 @@ class PreparedHostMemory final : public engine::HostMemory {
   uint64_t base_;
   uint64_t length_;
   uint32_t slots_;
+  PreparationHold* hold_;
 };
 
 }  // namespace fpgadext::dext

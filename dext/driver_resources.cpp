@@ -208,4 +208,10 @@ void DriverResources::ReleaseChannels(uint32_t direction, uint32_t mask) {
   }
 }
 
+void DriverResources::QuarantineChannels(uint32_t direction, uint32_t mask) {
+  if (ValidDirection(direction) && mask != 0) {
+    channels_->Quarantine(static_cast<engine::Direction>(direction), mask);
+  }
+}
+
 }  // namespace fpgadext::dext

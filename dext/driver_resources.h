@@ -69,6 +69,9 @@ class DriverResources {
   // are in use right now, kIOReturnBadArgument for another direction.
   [[nodiscard]] IOReturn AcquireChannel(uint32_t direction, uint32_t* mask);
   void ReleaseChannels(uint32_t direction, uint32_t mask);
+  // Sets channels taken with AcquireChannel aside instead of giving them back: their engine did
+  // not stop. The planner gives each back once it sees it idle (engine::ChannelPool::Quarantine).
+  void QuarantineChannels(uint32_t direction, uint32_t mask);
 
  private:
   friend class IOOwned<DriverResources>;

@@ -60,20 +60,24 @@ IOReturn BufferTable::Register(IOUserClient* client, IOPCIDevice* device, uint64
 IOReturn BufferTable::Prepare(RegisteredBuffer& b, IOPCIDevice* device, uint64_t length) {
   b.prepared.segments = IONewZero(engine::BusSegment, kSegmentCapacity);
   if (b.prepared.segments == nullptr) return kIOReturnNoMemory;
+  b.hold = PreparationHold::Create();
+  if (b.hold == nullptr) return kIOReturnNoMemory;
+  b.hold->memory = b.memory;
   IODMACommandSpecification spec{};
   spec.maxAddressBits = 64;
   for (uint64_t offset = 0; offset < length;) {
-    if (b.commandCount == kMaxBufferWindows) return kIOReturnNoResources;  // too fragmented
-    OSSharedPtr<IODMACommand>& command = b.commands[b.commandCount];
+    const uint32_t n = b.hold->commandCount;
+    if (n == kMaxBufferWindows) return kIOReturnNoResources;  // too fragmented
+    OSSharedPtr<IODMACommand>& command = b.hold->commands[n];
     IOReturn ret = IODMACommand::Create(device, 0, &spec, command.attach());
     if (ret != kIOReturnSuccess) return ret;
-    ++b.commandCount;
     IOAddressSegment segments[engine::kMaxSegmentsPerWindow];
     uint32_t count = engine::kMaxSegmentsPerWindow;
     uint64_t flags = 0;
     ret = command->PrepareForDMA(0, b.memory.get(), offset, length - offset, &flags, &count,
                                  segments);
     if (ret != kIOReturnSuccess) return ret;
+    b.hold->commandCount = n + 1;  // prepared: the hold completes it
     uint64_t covered = 0;
     for (uint32_t i = 0; i < count; ++i) covered += segments[i].length;
     if (covered < length - offset) {
@@ -101,12 +105,10 @@ RegisteredBuffer* BufferTable::Find(uint64_t id) {
 
 void BufferTable::Drop(uint32_t slot) {
   RegisteredBuffer& b = buffers_[slot];
-  for (uint32_t i = 0; i < b.commandCount; ++i) {
-    // A command whose prepare failed has nothing to complete; the result says only that.
-    if (b.commands[i]) (void)b.commands[i]->CompleteDMA(0);
-    b.commands[i].reset();
+  if (b.hold != nullptr) {
+    b.hold->Release();  // unmapped now, or when the last stuck channel that used it is idle
+    b.hold = nullptr;
   }
-  b.commandCount = 0;
   if (b.prepared.segments != nullptr) {
     IOSafeDeleteNULL(b.prepared.segments, engine::BusSegment, kSegmentCapacity);
   }

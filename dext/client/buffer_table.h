@@ -20,18 +20,22 @@
 #include <stdint.h>
 
 #include "descriptor_host_memory.h"
+#include "prepared_buffer.h"
 
 namespace fpgadext::dext::client {
 
-inline constexpr uint32_t kMaxBufferWindows = 64;  // PrepareForDMA windows of one buffer
+inline constexpr uint32_t kMaxBufferWindows =
+    PreparationHold::kMaxCommands;  // PrepareForDMA windows of one buffer
 
 struct RegisteredBuffer {
   bool used = false;
   uint32_t generation = 0;
   uint64_t direction = 0;  // protocol::BufferDirection
   OSSharedPtr<IOMemoryDescriptor> memory;
-  OSSharedPtr<IODMACommand> commands[kMaxBufferWindows];  // each keeps its window prepared
-  uint32_t commandCount = 0;
+  // Its IODMACommands, each keeping a window prepared: one reference, dropped by Drop; a
+  // transfer whose channel did not stop keeps it (and the IOMMU mappings) alive until the
+  // channel is seen idle (issue 12 item 2).
+  PreparationHold* hold = nullptr;
   PreparedSegments prepared = {};  // segments IONew'd, kMaxBufferWindows windows' worth
 };
 

@@ -40,8 +40,14 @@ protocol::RingHeader* Header(RingState* ring) {
   return reinterpret_cast<protocol::RingHeader*>(ring->base);
 }
 
-void ReleaseRingChannels(DriverResources& board, const uint32_t channels[2]) {
-  for (uint32_t d = 0; d < 2; ++d) board.ReleaseChannels(d, channels[d]);
+// A channel whose engine did not stop goes to the pool's quarantine, not back to its free set.
+void ReleaseRingChannels(DriverResources& board, const uint32_t channels[2],
+                         const uint32_t stranded[2] = nullptr) {
+  for (uint32_t d = 0; d < 2; ++d) {
+    const uint32_t stuck = stranded != nullptr ? stranded[d] & channels[d] : 0;
+    board.QuarantineChannels(d, stuck);
+    board.ReleaseChannels(d, channels[d] & ~stuck);
+  }
 }
 
 }  // namespace
@@ -122,7 +128,7 @@ IOReturn SubmissionRing::Destroy(IOUserClient* client, DriverResources& board) {
   ring->queue->DispatchSync(^{
       // a service pass queued by one before: it returns at once
   });
-  ReleaseRingChannels(board, ring->channels);
+  ReleaseRingChannels(board, ring->channels, ring->stranded);
   state_.Reset();  // the app's mapping keeps its own reference to the memory
   return kIOReturnSuccess;
 }
@@ -186,7 +192,7 @@ protocol::RingCompletion SubmissionRing::Execute(DriverResources* board, BufferT
   if (v.status != kIOReturnSuccess || v.length == 0) return c;
   const uint32_t direction = static_cast<uint32_t>(v.direction);
   const RegisteredBuffer& b = buffers->At(v.bufferSlot);
-  PreparedHostMemory host(b.prepared, b.memory.get(), v.bufferOffset, v.length, 1);
+  PreparedHostMemory host(b.prepared, b.memory.get(), v.bufferOffset, v.length, 1, b.hold);
   IOReturn r = board->BeginTransfer(direction, v.cardAddress, &host, v.length, &ring->job,
                                     ring->channels[direction], ring->channelClient);
   while (r == kIOReturnSuccess || r == kIOReturnNotReady) {
@@ -198,6 +204,11 @@ protocol::RingCompletion SubmissionRing::Execute(DriverResources* board, BufferT
       break;
     }
     PollPause();
+  }
+  if (ring->job.quarantined != 0) {
+    ring->stranded[direction] |= ring->job.quarantined;
+  } else if (r == kIOReturnSuccess) {
+    ring->stranded[direction] = 0;  // it ran to the end: the engine is idle
   }
   c.status = r;
   c.bytes = ring->job.done;

@@ -30,6 +30,9 @@ struct RingState {
   OSSharedPtr<IOBufferMemoryDescriptor> memory;
   uint8_t* base = nullptr;
   uint32_t channels[2] = {};  // the channel the ring owns, per engine direction (mask; 0 = none)
+  // Of those, the ones a job left running (its engine did not stop): quarantined, not freed,
+  // when the ring goes (issue 12 item 3).
+  uint32_t stranded[2] = {};
   engine::ChannelClient* channelClient = nullptr;  // the user client's (outlives the ring)
   OSSharedPtr<IODispatchQueue> queue;
   std::atomic<bool> stopping{false};

@@ -106,10 +106,22 @@ IOReturn Transfers::Start(DriverResources& board, engine::ChannelClient* channel
   IOReturn ret = commands_.Fill(board.Device(), slots_);
   if (ret != kIOReturnSuccess) return ret;
   // The staging buffer is prepared once and stays prepared.
-  ret = staging_.Prepare(board.Device(), kIOMemoryDirectionInOut, kStagingSize);
+  return PrepareStaging(board);
+}
+
+IOReturn Transfers::PrepareStaging(DriverResources& board) {
+  stagingSegments_ = {};
+  const IOReturn ret = staging_.Prepare(board.Device(), kIOMemoryDirectionInOut, kStagingSize);
   if (ret != kIOReturnSuccess) return ret;
   stagingSegments_ = PreparedSegments{staging_.segments(), staging_.segmentCount(), kStagingSize};
   return kIOReturnSuccess;
+}
+
+IOReturn Transfers::RenewStaging(DriverResources& board) {
+  // A stuck channel may still write into the staging buffer it was given: it keeps that one
+  // (mapped until the channel is idle) and this client's next transfer gets a new one.
+  if (staging_.hold() != nullptr && !staging_.hold()->HandedOver()) return kIOReturnSuccess;
+  return PrepareStaging(board);
 }
 
 void Transfers::Stop() {
@@ -131,8 +143,10 @@ IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArgumen
     return kIOReturnBadArgument;
   }
   if (length != 0) {
-    PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1);
-    const IOReturn ret = Run(board, kFromCard, card, &host, length);
+    IOReturn ret = RenewStaging(board);
+    if (ret != kIOReturnSuccess) return ret;
+    PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1, staging_.hold());
+    ret = Run(board, kFromCard, card, &host, length);
     if (ret != kIOReturnSuccess) return ret;
   }
   OSData* data = OSData::withBytes(staging_.cpu(), length);
@@ -147,8 +161,10 @@ IOReturn Transfers::WriteInband(DriverResources& board, IOUserClientMethodArgume
   if (arguments->structureInput == nullptr) return kIOReturnSuccess;  // 0 bytes
   const uint64_t length = arguments->structureInput->getLength();
   if (length > kStagingSize) return kIOReturnBadArgument;
+  const IOReturn ret = RenewStaging(board);
+  if (ret != kIOReturnSuccess) return ret;
   __builtin_memcpy(staging_.cpu(), arguments->structureInput->getBytesNoCopy(), length);
-  PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1);
+  PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1, staging_.hold());
   return Run(board, kToCard, card, &host, length);
 }
 
@@ -207,7 +223,7 @@ IOReturn Transfers::Registered(DriverResources& board, const RegisteredBuffer& b
     return kIOReturnBadArgument;
   }
   if (length == 0) return kIOReturnSuccess;
-  PreparedHostMemory host(b.prepared, b.memory.get(), offset, length, slots_);
+  PreparedHostMemory host(b.prepared, b.memory.get(), offset, length, slots_, b.hold);
   return Run(board, direction, card, &host, length);
 }
 

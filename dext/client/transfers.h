@@ -6,7 +6,7 @@
 //   client memory         CreateMemoryDescriptorFromClient on the address and length passed as
 //                         scalars: any size, any alignment, no copy;
 //   registered buffer     its bus segments, prepared at registration (buffer_table.h).
-// All of it runs on the client's ExternalMethod (default) queue.
+// All of it runs on the client's method queue (kIOUserClientQueueNameExternalMethod).
 #pragma once
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>
@@ -101,12 +101,16 @@ class Transfers {
  private:
   IOReturn Run(DriverResources& board, uint32_t direction, uint64_t card, engine::HostMemory* host,
                uint64_t length);
+  IOReturn PrepareStaging(DriverResources& board);
+  // A new staging buffer when a stuck channel kept the current one (PreparationHold).
+  IOReturn RenewStaging(DriverResources& board);
 
   uint32_t slots_ = 0;
   engine::ChannelClient* channelClient_ = nullptr;
   engine::TransferCancel* cancel_ = nullptr;
   WindowCommands commands_;
-  PreparedBuffer staging_;  // prepared at Start, for as long as the client runs
+  // Prepared at Start, for as long as the client runs (made again after a stuck channel kept it).
+  PreparedBuffer staging_;
   PreparedSegments stagingSegments_ = {};
 };
 

@@ -5,8 +5,11 @@
 #include "broker.h"
 
 #include <DriverKit/IOBufferMemoryDescriptor.h>
+#include <DriverKit/IOKitKeys.h>
 #include <DriverKit/IOUserClient.h>
+#include <DriverKit/OSBoolean.h>
 #include <DriverKit/OSData.h>
+#include <DriverKit/OSDictionary.h>
 #include <os/log.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include "entitlement_check.h"
 #include "fpgadext/emu/broker_stats.h"
 #include "fpgadext/emu/host_cost.h"
+#include "ipc_lock.h"
 #include "kernel.h"
 #include "mmio_trap.h"
 
@@ -56,6 +60,9 @@ struct Connection {
   // kept after unmapping: is_io_connect_map_memory_into_task).
   bool everMapped = false;
   std::vector<Mapping> mappings;
+  // xnu's per-user-client IPC lock (ipc_lock.h): calls take it `callMode`, a close exclusive.
+  IpcLock ipc;
+  IpcLock::Mode callMode = IpcLock::Mode::kShared;
 };
 
 std::mutex gLock;
@@ -150,6 +157,21 @@ IOReturn EndedStatus(Connection& c) {
 void UnmapLocked(Mapping& m) {
   if (m.unmap != nullptr) m.unmap(reinterpret_cast<void*>(m.address), m.size);
   OSSafeReleaseNULL(m.memory);
+}
+
+// How a call holds the user client's IPC lock (xnu is_io_service_open_extended): shared unless
+// its properties set IOUserClientDefaultLocking false; exclusive when they also set
+// IOUserClientDefaultLockingSingleThreadExternalMethod (IOUserClient::callExternalMethod).
+IpcLock::Mode CallLockMode(const ServiceNode& userClient) {
+  if (Kernel::Current() == nullptr) return IpcLock::Mode::kShared;
+  std::lock_guard guard(Kernel::Current()->lock());
+  OSDictionary* p = userClient.properties;
+  OSObject* locking = p ? p->getObject(kIOUserClientDefaultLockingKey) : nullptr;
+  if (locking != nullptr && locking == kOSBooleanFalse) return IpcLock::Mode::kNone;
+  OSObject* single =
+      p ? p->getObject(kIOUserClientDefaultLockingSingleThreadExternalMethodKey) : nullptr;
+  if (single != nullptr && single != kOSBooleanFalse) return IpcLock::Mode::kExclusive;
+  return IpcLock::Mode::kShared;
 }
 
 // The app's mappings of a connection go (IOServiceClose, or the machine ends).
@@ -382,6 +404,7 @@ IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
   auto c = std::make_shared<Connection>();
   c->userClient = userClient;  // the +1 NewUserClient returned
   c->node = userClient->EmulationNode();
+  c->callMode = CallLockMode(*c->node);
   std::lock_guard guard(gLock);
   uint32_t name = NewName();
   Handle h;
@@ -406,9 +429,12 @@ IOReturn ServiceClose(uint32_t connection) {
     ReleaseMappings(c);
     return ended == kIOReturnBadArgument ? kIOReturnSuccess : ended;
   }
-  // is_io_service_close only asks the user client to close; its maps go after it, with the
-  // connection (IOUserClient.cpp).
-  EndConnection(c, true, /*keepAppMappings=*/true);
+  // is_io_service_close only asks the user client to close (holding its IPC lock exclusive);
+  // its maps go after it, with the connection (IOUserClient.cpp).
+  {
+    IpcScope closing(c->ipc, IpcLock::Mode::kExclusive);
+    EndConnection(c, true, /*keepAppMappings=*/true);
+  }
   ReleaseMappings(c);
   return kIOReturnSuccess;
 }
@@ -497,10 +523,13 @@ void ConnectMethod(const ConnectMethodRequest& rq, ConnectMethodReply* reply) {
   }
 
   IOReturn ret = kIOReturnError;
-  IOReturn queued =
-      userClient->EmulationQueue(kIOUserClientQueueNameExternalMethod)->EmulationSync([&] {
-        ret = userClient->ExternalMethod(rq.selector, &args, nullptr, nullptr, nullptr);
-      });
+  IOReturn queued;
+  {
+    IpcScope calling(c->ipc, c->callMode);  // IOUserClient::callExternalMethod
+    queued = userClient->EmulationQueue(kIOUserClientQueueNameExternalMethod)->EmulationSync([&] {
+      ret = userClient->ExternalMethod(rq.selector, &args, nullptr, nullptr, nullptr);
+    });
+  }
   if (queued != kIOReturnSuccess) ret = queued;
 
   if (ret == kIOReturnSuccess && args.structureOutput != nullptr) {
