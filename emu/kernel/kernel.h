@@ -39,7 +39,8 @@ struct ServiceNode {
   bool registered = false;             // RegisterService() was called
   bool published = false;              // matching notifications were sent (registry.cpp)
   bool started = false;                // Start returned success
-  bool terminated = false;
+  // Read without the registry lock by calls racing a termination (user-client memory calls).
+  std::atomic<bool> terminated{false};
   bool isUserClient = false;
 };
 

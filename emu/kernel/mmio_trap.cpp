@@ -4,6 +4,7 @@
 #include <os/log.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -21,12 +22,32 @@ namespace fpgadext::emu {
 
 namespace {
 
+// SIGSEGV comes to the handler below from wherever it struck, not only from an access to a trap
+// mapping: also from a bug anywhere in the process, including inside a sanitizer's runtime.
+// ThreadSanitizer hands a synchronous signal to the program's handler at once, even when the
+// fault interrupted its own runtime holding its own locks; an instrumented handler then enters
+// that runtime again (function entry, atomics and memory accesses all record events, which may
+// take those locks) and the thread deadlocks instead of dying. So everything the handler does
+// before it knows the fault is an access to one of its mappings is uninstrumented, lock-free and
+// makes no call a sanitizer intercepts (raw system calls). An access to a trap mapping comes
+// from application code, never from inside a runtime: only then does it run the device model.
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define FPGADEXT_UNINSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef FPGADEXT_UNINSTRUMENTED
+#define FPGADEXT_UNINSTRUMENTED
+#endif
+
+// Plain fields: the handler's uninstrumented code reads them with __atomic builtins (no
+// sanitizer call); instrumented code uses std::atomic_ref on the same fields.
 struct Trap {
-  std::atomic<uintptr_t> base{0};  // 0 = free; published last, cleared first
-  uint64_t size = 0;               // the mapped span: whole pages
-  uint64_t length = 0;             // the region's bytes; the rest of the last page answers nothing
+  uintptr_t base = 0;   // 0 = free; published last (release), cleared first
+  uint64_t size = 0;    // the mapped span: whole pages
+  uint64_t length = 0;  // the region's bytes; the rest of the last page answers nothing
   // Null once the function is gone (surprise removal): the mapping stays, nothing answers.
-  std::atomic<MmioRegion*> region{nullptr};
+  MmioRegion* region = nullptr;
   bool readOnly = false;
 };
 
@@ -40,17 +61,47 @@ std::once_flag gInstallOnce;
 constexpr int kGreg[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
                            REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
 
+// No default member initializers: the handler makes one before it knows the fault is ours, and
+// a constructor would be an instrumented function of its own. Decode sets every field.
 struct Access {
-  bool store = false;
-  unsigned width = 0;       // bytes
-  bool zeroExtend = false;  // movzx: the whole register gets the value
-  int reg = -1;             // register operand, or -1 for an immediate store
-  uint64_t immediate = 0;
-  unsigned length = 0;  // instruction length
+  bool store;
+  unsigned width;   // bytes
+  bool zeroExtend;  // movzx: the whole register gets the value
+  int reg;          // register operand, or -1 for an immediate store
+  uint64_t immediate;
+  unsigned length;  // instruction length
 };
 
+// A system call without libc (whose wrappers a sanitizer may intercept).
+FPGADEXT_UNINSTRUMENTED long RawSyscall(long number, long a, long b, long c, long d) {
+  long result;
+  register long r10 asm("r10") = d;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+               : "rcx", "r11", "memory");
+  return result;
+}
+
+// The trap mapping holding `address`, or null. Lock-free: MmioTrapMap publishes a slot's base
+// last with release order.
+FPGADEXT_UNINSTRUMENTED Trap* FindTrap(uintptr_t address) {
+  for (int i = 0; i < kMaxTraps; ++i) {
+    Trap& t = gTraps[i];
+    const uintptr_t base = __atomic_load_n(&t.base, __ATOMIC_ACQUIRE);
+    if (base != 0 && address >= base && address - base < t.size) return &t;
+  }
+  return nullptr;
+}
+
 // Decodes the mov forms used for volatile 1/2/4/8-byte accesses. False for anything else.
-bool Decode(const uint8_t* p, Access* a) {
+FPGADEXT_UNINSTRUMENTED bool Decode(const uint8_t* p, Access* a) {
+  a->store = false;
+  a->width = 0;
+  a->zeroExtend = false;
+  a->reg = -1;
+  a->immediate = 0;
+  a->length = 0;
   const uint8_t* start = p;
   bool operand16 = false;
   uint8_t rex = 0;
@@ -107,8 +158,8 @@ bool Decode(const uint8_t* p, Access* a) {
   if (mod == 1) p += 1;
   if (mod == 2 || (mod == 0 && rm == 5)) p += 4;
   if (immBytes != 0) {
-    uint64_t imm = 0;
-    std::memcpy(&imm, p, immBytes);
+    uint64_t imm = 0;  // little-endian; byte by byte (a memcpy call may be intercepted)
+    for (unsigned i = 0; i < immBytes; ++i) imm |= static_cast<uint64_t>(p[i]) << (8 * i);
     if (immBytes == 4 && a->width == 8 && (imm & 0x80000000u)) imm |= 0xffffffff00000000ull;
     a->immediate = imm;
     p += immBytes;
@@ -122,58 +173,67 @@ bool Decode(const uint8_t* p, Access* a) {
   return true;
 }
 
-void Handler(int signal, siginfo_t* info, void* context) {
-  const uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
-  Trap* trap = nullptr;
-  for (Trap& t : gTraps) {
-    const uintptr_t base = t.base.load(std::memory_order_acquire);
-    if (base != 0 && address >= base && address - base < t.size) {
-      trap = &t;
-      break;
+// Performs a decoded access to a trap mapping on the device model (instrumented code: it runs
+// only for an access by application code). `regs` are the faulting thread's registers.
+__attribute__((noinline)) void Perform(Trap* trap, uint64_t offset, const Access& a, greg_t* regs) {
+  // The sanitizer sees the slot published (the handler's own load is invisible to it).
+  (void)std::atomic_ref(trap->base).load(std::memory_order_acquire);
+  MmioRegion* region = std::atomic_ref(trap->region).load(std::memory_order_acquire);
+  const bool claimed = region != nullptr && offset + a.width <= trap->length;
+  if (a.store) {
+    uint64_t value = a.reg >= 0 ? static_cast<uint64_t>(regs[kGreg[a.reg]]) : a.immediate;
+    if (a.width < 8) value &= (1ull << (8 * a.width)) - 1;
+    if (claimed) region->Write(offset, a.width, value);
+  } else {
+    const uint64_t value = claimed ? region->Read(offset, a.width) : ~0ull;
+    greg_t& r = regs[kGreg[a.reg]];
+    if (a.width == 8 || a.width == 4 || a.zeroExtend) {
+      r = static_cast<greg_t>(value);  // 32-bit loads and movzx clear the upper bits
+    } else {
+      const uint64_t mask = (1ull << (8 * a.width)) - 1;
+      r = static_cast<greg_t>((static_cast<uint64_t>(r) & ~mask) | (value & mask));
     }
   }
-  auto* uc = static_cast<ucontext_t*>(context);
-  Access a;
-  if (trap != nullptr &&
-      Decode(reinterpret_cast<const uint8_t*>(uc->uc_mcontext.gregs[REG_RIP]), &a) &&
-      !(a.store && trap->readOnly)) {
-    const uint64_t offset = address - trap->base.load(std::memory_order_relaxed);
-    if (offset + a.width <= trap->size) {
-      greg_t* regs = uc->uc_mcontext.gregs;
-      MmioRegion* region = trap->region.load(std::memory_order_acquire);
-      const bool claimed = region != nullptr && offset + a.width <= trap->length;
-      if (a.store) {
-        uint64_t value = a.reg >= 0 ? static_cast<uint64_t>(regs[kGreg[a.reg]]) : a.immediate;
-        if (a.width < 8) value &= (1ull << (8 * a.width)) - 1;
-        if (claimed) region->Write(offset, a.width, value);
-      } else {
-        const uint64_t value = claimed ? region->Read(offset, a.width) : ~0ull;
-        greg_t& r = regs[kGreg[a.reg]];
-        if (a.width == 8 || a.width == 4 || a.zeroExtend) {
-          r = static_cast<greg_t>(value);  // 32-bit loads and movzx clear the upper bits
-        } else {
-          const uint64_t mask = (1ull << (8 * a.width)) - 1;
-          r = static_cast<greg_t>((static_cast<uint64_t>(r) & ~mask) | (value & mask));
-        }
-      }
-      regs[REG_RIP] += a.length;
-      return;
-    }
-  }
-  if (trap != nullptr) {
-    static const char kMessage[] =
-        "fpgadext emu: unsupported access to an emulated MMIO mapping (use 1/2/4/8-byte "
-        "volatile loads and stores)\n";
-    (void)!write(2, kMessage, sizeof kMessage - 1);
-  }
-  // Not ours (or not decodable): what would have happened without us.
+}
+
+// What the fault would have done without us: the handler that was there before, else the
+// default action (the process dies of the signal, with its core).
+FPGADEXT_UNINSTRUMENTED void PassOn(int signal, siginfo_t* info, void* context) {
   if (gPrevious.sa_flags & SA_SIGINFO) {
     if (gPrevious.sa_sigaction != nullptr) return gPrevious.sa_sigaction(signal, info, context);
   } else if (gPrevious.sa_handler != SIG_DFL && gPrevious.sa_handler != SIG_IGN) {
     return gPrevious.sa_handler(signal);
   }
-  ::signal(signal, SIG_DFL);
-  ::raise(signal);
+  // The kernel's sigaction: handler, flags, restorer, mask. SIG_DFL is all zeros.
+  unsigned long defaultAction[4];  // element by element: an initializer may become a memset call
+  for (unsigned long& word : defaultAction) *static_cast<volatile unsigned long*>(&word) = 0;
+  RawSyscall(SYS_rt_sigaction, signal, reinterpret_cast<long>(defaultAction), 0, 8);
+  if (info->si_code > 0) return;  // a fault: the instruction runs again and faults to death
+  // Sent by someone (kill, raise): send it again, now to its default action.
+  RawSyscall(SYS_tgkill, RawSyscall(SYS_getpid, 0, 0, 0, 0), RawSyscall(SYS_gettid, 0, 0, 0, 0),
+             signal, 0);
+}
+
+FPGADEXT_UNINSTRUMENTED void Handler(int signal, siginfo_t* info, void* context) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
+  Trap* trap = info->si_code > 0 ? FindTrap(address) : nullptr;
+  if (trap == nullptr) return PassOn(signal, info, context);
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  Access a;
+  if (Decode(reinterpret_cast<const uint8_t*>(regs[REG_RIP]), &a) && !(a.store && trap->readOnly)) {
+    const uint64_t offset = address - __atomic_load_n(&trap->base, __ATOMIC_RELAXED);
+    if (offset + a.width <= trap->size) {
+      Perform(trap, offset, a, regs);
+      regs[REG_RIP] += a.length;
+      return;
+    }
+  }
+  static const char kMessage[] =
+      "fpgadext emu: unsupported access to an emulated MMIO mapping (use 1/2/4/8-byte "
+      "volatile loads and stores)\n";
+  RawSyscall(SYS_write, 2, reinterpret_cast<long>(kMessage), sizeof kMessage - 1, 0);
+  PassOn(signal, info, context);
 }
 
 void Install() {
@@ -197,12 +257,13 @@ void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly) {
   if (address == nullptr) return nullptr;
   std::lock_guard guard(gTrapsLock);
   for (Trap& t : gTraps) {
-    if (t.base.load(std::memory_order_relaxed) != 0) continue;
+    std::atomic_ref base(t.base);
+    if (base.load(std::memory_order_relaxed) != 0) continue;
     t.size = size;
     t.length = length;
-    t.region.store(region, std::memory_order_release);
+    std::atomic_ref(t.region).store(region, std::memory_order_release);
     t.readOnly = readOnly;
-    t.base.store(reinterpret_cast<uintptr_t>(address), std::memory_order_release);
+    base.store(reinterpret_cast<uintptr_t>(address), std::memory_order_release);
     return address;
   }
   munmap(address, size);
@@ -212,8 +273,9 @@ void* MmioTrapMap(MmioRegion* region, uint64_t length, bool readOnly) {
 void MmioTrapUnmap(void* address) {
   std::lock_guard guard(gTrapsLock);
   for (Trap& t : gTraps) {
-    if (t.base.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(address)) {
-      t.base.store(0, std::memory_order_release);
+    std::atomic_ref base(t.base);
+    if (base.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(address)) {
+      base.store(0, std::memory_order_release);
       munmap(address, t.size);
       return;
     }
@@ -223,8 +285,9 @@ void MmioTrapUnmap(void* address) {
 void MmioTrapDetach(void* address) {
   std::lock_guard guard(gTrapsLock);
   for (Trap& t : gTraps) {
-    if (t.base.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(address)) {
-      t.region.store(nullptr, std::memory_order_release);
+    if (std::atomic_ref(t.base).load(std::memory_order_relaxed) ==
+        reinterpret_cast<uintptr_t>(address)) {
+      std::atomic_ref(t.region).store(nullptr, std::memory_order_release);
       return;
     }
   }

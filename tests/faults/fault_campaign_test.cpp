@@ -61,6 +61,9 @@ class FaultCampaign : public FaultFixture, public ::testing::WithParamInterface<
   // successes counted.
   bool Finish(std::chrono::seconds timeout);
   void Strike(Device& victim);
+  // Whether no DMA engine of the board is busy (each channel's Status busy bit, read through
+  // the DMA BAR without side effects: offset 0x40, not the clear-on-read 0x44).
+  bool EnginesIdle();
 
   PageBuffer source_{kSync};
   std::thread sync_;
@@ -142,6 +145,19 @@ bool FaultCampaign::Finish(std::chrono::seconds timeout) {
   return false;
 }
 
+bool FaultCampaign::EnginesIdle() {
+  emu::MmioRegion* bar = xdma().Bar(static_cast<unsigned>(xdma().dmaBarIndex()));
+  const DeviceInfo& info = device().info();
+  for (xdma::Direction dir : {xdma::Direction::kH2c, xdma::Direction::kC2h}) {
+    const unsigned channels = dir == xdma::Direction::kH2c ? info.h2cChannels : info.c2hChannels;
+    for (unsigned ch = 0; ch < channels; ++ch) {
+      const uint64_t status = bar->Read(xdma::ChannelBase(dir, ch) + xdma::channel_reg::kStatus, 4);
+      if (status & 1) return false;  // busy
+    }
+  }
+  return true;
+}
+
 void FaultCampaign::Strike(Device& victim) {
   const DeviceInfo& info = device().info();
   switch (GetParam().fault) {
@@ -166,21 +182,7 @@ void FaultCampaign::Strike(Device& victim) {
   }
 }
 
-// Not under ThreadSanitizer: intel/…/SurpriseRemovalDuringSync64MiB failed once in two tsan
-// runs of the whole suite and passed alone; not diagnosed yet. The default and ASan builds run
-// the campaign.
-#if defined(__SANITIZE_THREAD__)
-#define FPGADEXT_CAMPAIGN_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FPGADEXT_CAMPAIGN_UNDER_TSAN 1
-#endif
-#endif
-
 TEST_P(FaultCampaign, PendingWorkFailsAndTheDeviceRecovers) {
-#ifdef FPGADEXT_CAMPAIGN_UNDER_TSAN
-  GTEST_SKIP() << "flaky under ThreadSanitizer, not diagnosed (see the comment above)";
-#endif
   const Scenario sc = GetParam();
   // The bystander's data.
   PageBuffer bystanderData(kBystanderBytes);
@@ -219,6 +221,15 @@ TEST_P(FaultCampaign, PendingWorkFailsAndTheDeviceRecovers) {
   }
   xdma().ClearFaults();
   const bool removed = sc.fault == Fault::kLinkDown || sc.fault == Fault::kSurpriseRemoval;
+  // A hung engine resumes once the fault clears and finishes the descriptor it held (Run cleared
+  // stops it only at the descriptor's end), reading the victim's memory. The victim's windows
+  // of app memory are kept for it, but its registered ring buffer is not (docs/reliability.md,
+  // "Not yet guaranteed": prepared memory under a stuck channel): unregistering it first makes
+  // the late read a DART fault, which stops the emulated Apple-silicon Mac. So the engines
+  // finish before the victim goes; the race itself is that gap, not this scenario.
+  if (!removed) {
+    ASSERT_TRUE(WaitFor([&] { return EnginesIdle(); })) << "an engine stayed busy after the fault";
+  }
 
   ring_ = Ring();
   ringBuffer_ = RegisteredBuffer();
