@@ -6,7 +6,8 @@
 //   async_ops        async calls, polled on the client's async queue;
 //   submission_ring  the shared-memory ring, polled on its own queue (checks: engine's
 //                    RingValidator);
-//   register_access  BAR registers and BAR mappings.
+//   register_access  BAR registers and BAR mappings;
+//   events           user interrupts: subscription, wait, the counters page.
 // The board itself (device, BAR layout, planner, channels) is the driver's DriverResources,
 // which the client uses from Start to Stop while it keeps the driver retained.
 // C++ library headers first: DriverKit declares the global placement operator new, and
@@ -26,6 +27,7 @@
 #include "FpgaDriver.h"
 #include "client/async_ops.h"
 #include "client/buffer_table.h"
+#include "client/events.h"
 #include "client/register_access.h"
 #include "client/submission_ring.h"
 #include "client/transfers.h"
@@ -54,6 +56,7 @@ struct FpgaUserClient_IVars {
   client::BufferTable buffers;
   client::AsyncOps async;
   client::SubmissionRing ring;
+  client::Events events;
 };
 
 namespace {
@@ -181,6 +184,29 @@ kern_return_t RingDoorbell(OSObject* target, void*, IOUserClientMethodArguments*
   return Vars(target).ring.Doorbell(Self(target));
 }
 
+// User interrupts (client/events.h, dext/user_interrupts.h).
+kern_return_t EventsSubscribe(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  uint64_t lines = 0;
+  const kern_return_t ret = v.events.Subscribe(
+      Self(target), *v.board, arguments->scalarInput[protocol::kEventsSubscribeMask], &lines);
+  if (ret != kIOReturnSuccess) return ret;
+  arguments->scalarOutput[0] = lines;
+  arguments->scalarOutputCount = 1;
+  return kIOReturnSuccess;
+}
+
+kern_return_t EventsWait(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.events.Wait(*v.board, arguments->completion,
+                       arguments->scalarInput[protocol::kEventsWaitSeen]);
+}
+
+kern_return_t EventsUnsubscribe(OSObject* target, void*, IOUserClientMethodArguments*) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.events.Unsubscribe(*v.board);
+}
+
 // A selector reserved in protocol.h for work not yet built.
 kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
   return kIOReturnUnsupported;
@@ -231,9 +257,9 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(Reserved, protocol::kSelectorReserved22),
     Entry(Reserved, protocol::kSelectorReserved23),
     Entry(Reserved, protocol::kSelectorReserved24),
-    Entry(Reserved, protocol::kSelectorReserved25),
-    Entry(Reserved, protocol::kSelectorReserved26),
-    Entry(Reserved, protocol::kSelectorReserved27),
+    Entry(EventsSubscribe, protocol::kSelectorEventsSubscribe),
+    Entry(EventsWait, protocol::kSelectorEventsWait),
+    Entry(EventsUnsubscribe, protocol::kSelectorEventsUnsubscribe),
     Entry(RingDoorbell, protocol::kSelectorRingDoorbell),
     Entry(Reserved, protocol::kSelectorReserved29),
 };
@@ -249,6 +275,7 @@ void TearDown(FpgaUserClient* self) {
   FpgaUserClient_IVars& v = *self->ivars;
   if (v.board != nullptr) {
     v.ring.Stop(self, *v.board);
+    v.events.Stop(*v.board);
     v.async.Stop(self, *v.board);
   }
   v.buffers.DropAll();
@@ -340,6 +367,9 @@ kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
       *result = ring->CopyMemory(memory);
     });
     return ret;
+  }
+  if (type == protocol::kMemoryTypeEventCounters) {
+    return ivars->events.CopyMemory(*ivars->board, options, memory);
   }
   return client::CopyBarMemory(*ivars->board, type, memory);
 }

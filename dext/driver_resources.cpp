@@ -123,6 +123,13 @@ IOReturn DriverResources::Build() {
   channels_->SetWaitSeam(ChannelWaitSeamOn(channelWaitQueue_.get()));
   planner_ = IOOwned<engine::TransferPlanner>::Make(*mover_->mover, *channels_, kPlatform, options);
   if (!planner_) return kIOReturnNoMemory;
+  // A board whose user interrupts cannot be set up still moves data: events are then absent
+  // (no kCapabilityEvents), not an error.
+  ret = UserInterrupts::Create(device_.get(), layout_, limits.channels[0] + limits.channels[1],
+                               &userInterrupts_);
+  if (ret != kIOReturnSuccess) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: user interrupts unavailable: 0x%x", ret);
+  }
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
          vendorDevice_[0], vendorDevice_[1], layout_.dmaBar != kNoBar ? "XDMA" : "PIO",
          (unsigned long long)cardMemorySize_, limits.channels[0], limits.channels[1]);
@@ -132,6 +139,7 @@ IOReturn DriverResources::Build() {
 DriverResources::~DriverResources() {
   // The reverse of Build. The engines are stopped while the device is still open (their
   // registers are unreachable after Close), and before the memory they read goes.
+  userInterrupts_.reset();
   planner_.reset();
   channels_.reset();
   channelWaitQueue_.reset();  // after the pool, whose seam sleeps on it
@@ -153,6 +161,7 @@ void DriverResources::GetDeviceInfo(uint64_t* out) const {
                           protocol::kCapabilityAsync | protocol::kCapabilityRing |
                           protocol::kCapabilityRingDoorbell;
   if (layout_.dmaBar != kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
+  if (userInterrupts_) capabilities |= protocol::kCapabilityEvents;
   out[protocol::kInfoCapabilities] = capabilities;
   out[protocol::kInfoVendorDevice] =
       static_cast<uint64_t>(vendorDevice_[1]) << 16 | vendorDevice_[0];

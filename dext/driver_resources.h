@@ -16,6 +16,7 @@
 #include "bar_layout.h"
 #include "data_movers.h"
 #include "io_owned.h"
+#include "user_interrupts.h"
 
 namespace fpgadext::dext {
 
@@ -69,6 +70,8 @@ class DriverResources {
   // are in use right now, kIOReturnBadArgument for another direction.
   [[nodiscard]] IOReturn AcquireChannel(uint32_t direction, uint32_t* mask);
   void ReleaseChannels(uint32_t direction, uint32_t mask);
+  // The board's user interrupt lines (user_interrupts.h); null when it has none.
+  UserInterrupts* Interrupts() const { return userInterrupts_.get(); }
   // Sets channels taken with AcquireChannel aside instead of giving them back: their engine did
   // not stop. The planner gives each back once it sees it idle (engine::ChannelPool::Quarantine).
   void QuarantineChannels(uint32_t direction, uint32_t mask);
@@ -91,6 +94,7 @@ class DriverResources {
   // Where a transfer waiting for a channel sleeps (dext/channel_wait.h); outlives channels_.
   OSSharedPtr<IODispatchQueue> channelWaitQueue_;
   IOOwned<engine::TransferPlanner> planner_;
+  IOOwned<UserInterrupts> userInterrupts_;  // goes first: its lines are disabled while open
 };
 
 }  // namespace fpgadext::dext

@@ -122,7 +122,10 @@ Status Device::Open(uint32_t index, Device* device) {
   s.async.cardMemorySize = info.cardMemorySize;
   MapBars(s);
   // Removal news may come on any thread: a ring wait in progress returns at once.
-  s.transport->SetRemovalHandler([session = &s] { session->WakeRingWaiter(); });
+  s.transport->SetRemovalHandler([session = &s] {
+    session->WakeRingWaiter();
+    session->WakeEvents();
+  });
   device->state_ = std::move(state);
   return Status::Ok();
 }
@@ -140,6 +143,7 @@ void Device::Close() {
   Session& s = *state_;
   ForgetBuffers();
   s.DetachRing();
+  s.DetachEvents();
   s.UnmapBars();
   // The dext completes every async transfer still in flight when the connection ends.
   s.transport->Close();

@@ -145,6 +145,68 @@ void fpgadext_op_free(fpgadext_op* op) {
   delete op;
 }
 
+// User interrupts (fpgadext::Events).
+struct fpgadext_events {
+  fpgadext::Events events;
+};
+
+static void ToC(const fpgadext::EventCounts& in, fpgadext_event_counts* out) {
+  out->lines = in.lines;
+  for (unsigned i = 0; i < FPGADEXT_MAX_EVENT_LINES; ++i) out->count[i] = in.count[i];
+}
+
+int fpgadext_events_open(fpgadext_device* device, uint32_t mask, fpgadext_events** events) {
+  if (device == nullptr || events == nullptr) return kIOReturnBadArgument;
+  *events = nullptr;
+  auto* e = new (std::nothrow) fpgadext_events;
+  if (e == nullptr) return kIOReturnNoMemory;
+  const int ret = Record(device, device->device.OpenEvents(mask, &e->events));
+  if (ret != kIOReturnSuccess) {
+    delete e;
+    return ret;
+  }
+  *events = e;
+  return kIOReturnSuccess;
+}
+
+int fpgadext_events_wait(fpgadext_events* events, uint32_t mask, uint64_t timeout_ns,
+                         fpgadext_event_counts* counts) {
+  if (events == nullptr || counts == nullptr) return kIOReturnBadArgument;
+  const auto timeout = timeout_ns >= static_cast<uint64_t>(INT64_MAX)
+                           ? std::chrono::nanoseconds::max()
+                           : std::chrono::nanoseconds(static_cast<int64_t>(timeout_ns));
+  fpgadext::EventCounts out;
+  const fpgadext::Status status = events->events.WaitForEvents(mask, timeout, &out);
+  ToC(out, counts);
+  return status.code();
+}
+
+int fpgadext_events_poll(fpgadext_events* events, uint32_t mask, fpgadext_event_counts* counts) {
+  if (events == nullptr || counts == nullptr) return kIOReturnBadArgument;
+  fpgadext::EventCounts out;
+  const fpgadext::Status status = events->events.Poll(mask, &out);
+  ToC(out, counts);
+  return status.code();
+}
+
+int fpgadext_events_set_callback(fpgadext_events* events, uint32_t mask,
+                                 fpgadext_events_callback callback, void* context) {
+  if (events == nullptr) return kIOReturnBadArgument;
+  fpgadext::EventCallback call;
+  if (callback != nullptr) {
+    call = [callback, context](const fpgadext::EventCounts& in) {
+      fpgadext_event_counts counts;
+      ToC(in, &counts);
+      callback(context, &counts);
+    };
+  }
+  return events->events.SetCallback(mask, std::move(call)).code();
+}
+
+void fpgadext_events_close(fpgadext_events* events) {
+  delete events;
+}
+
 const char* fpgadext_last_error(const fpgadext_device* device) {
   return device ? device->lastError.c_str() : tOpenError.c_str();
 }

@@ -56,6 +56,9 @@ struct Session {
   RingWaiter ringWaiter;
   Ring::Impl* ring = nullptr;  // under `lock`
 
+  // Made by the first OpenEvents, under `lock` (events.cpp).
+  std::shared_ptr<Events::State> events;
+
   bool gone() const { return transport->gone(); }
 
   Status CardRange(uint64_t card, uint64_t length) const {
@@ -77,6 +80,8 @@ struct Session {
   void UnmapBars();       // registers.cpp
   void AbortAsync();      // async.cpp: after the connection closed
   void WakeRingWaiter();  // ring.cpp: the board is gone
+  void DetachEvents();    // events.cpp: before the connection closes
+  void WakeEvents();      // events.cpp: the board is gone
 };
 
 struct Device::State : Session {};

@@ -15,6 +15,8 @@
 #include <numeric>
 #include <thread>
 
+#include "event_latency.h"
+
 namespace fpgadext::bench {
 namespace {
 
@@ -271,6 +273,7 @@ Report Run(Device& device, const Options& options) {
       }
     }
   }
+  MeasureEventLatency(device, options, add);
   return report;
 }
 

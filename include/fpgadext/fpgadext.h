@@ -46,6 +46,26 @@ uint64_t fpgadext_card_memory_size(const fpgadext_device* device);
 /* The BAR of the board's user registers, or -1. */
 int fpgadext_user_bar(const fpgadext_device* device);
 
+/* User interrupts (docs/library.md "Events"): a subscription to the lines in mask (bit i = line
+ * i); each call takes the new events of the lines given (counts per line, bit i of `lines` set
+ * when count[i] > 0). wait blocks (UINT64_MAX: no limit; kIOReturnTimeout), poll makes no driver
+ * call, the callback runs on the library's completion queue (NULL stops it). close ends the
+ * subscription and frees it; fpgadext_close ends it too (close still frees it). */
+#define FPGADEXT_MAX_EVENT_LINES 16
+typedef struct fpgadext_events fpgadext_events;
+typedef struct fpgadext_event_counts {
+  uint32_t lines;
+  uint64_t count[FPGADEXT_MAX_EVENT_LINES];
+} fpgadext_event_counts;
+typedef void (*fpgadext_events_callback)(void* context, const fpgadext_event_counts* counts);
+int fpgadext_events_open(fpgadext_device* device, uint32_t mask, fpgadext_events** events);
+int fpgadext_events_wait(fpgadext_events* events, uint32_t mask, uint64_t timeout_ns,
+                         fpgadext_event_counts* counts);
+int fpgadext_events_poll(fpgadext_events* events, uint32_t mask, fpgadext_event_counts* counts);
+int fpgadext_events_set_callback(fpgadext_events* events, uint32_t mask,
+                                 fpgadext_events_callback callback, void* context);
+void fpgadext_events_close(fpgadext_events* events);
+
 /* The message of the last failed call on this device (empty if none); valid until the next
  * call on it. With NULL: the message of the calling thread's last failed fpgadext_open. */
 const char* fpgadext_last_error(const fpgadext_device* device);

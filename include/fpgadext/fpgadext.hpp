@@ -186,6 +186,56 @@ class Ring {
   std::unique_ptr<Impl> impl_;
 };
 
+// ---- User interrupts (events; docs/library.md "Events") ---------------------------------------
+inline constexpr uint32_t kMaxEventLines = 16;  // the XDMA IP's usr_irq_req[15:0]
+
+// New events per user interrupt line since the last time they were taken: bit i of `lines` is
+// set when count[i] > 0.
+struct EventCounts {
+  uint32_t lines = 0;
+  uint64_t count[kMaxEventLines] = {};
+};
+using EventCallback = std::function<void(const EventCounts&)>;
+
+// A subscription to user interrupt lines: Device::OpenEvents. Three ways to learn of events,
+// each taking the new events of the lines it is given (use one way per line):
+//   WaitForEvents  blocks in the kernel until an event (lowest CPU);
+//   SetCallback    calls back on the library's completion queue (no thread of the app's);
+//   Poll           reads the counters the dext publishes in shared memory: no driver call (lowest
+//                  latency when the app spins on it, a full core while it does).
+// Thread-safe. Device::Close (or the board going away) ends it: a WaitForEvents in progress on
+// another thread returns kIOReturnNotOpen (or kIOReturnNoDevice).
+class Events {
+ public:
+  struct State;
+  Events();
+  ~Events();
+  Events(Events&& other) noexcept;
+  Events& operator=(Events&& other) noexcept;
+  Events(const Events&) = delete;
+  Events& operator=(const Events&) = delete;
+
+  bool valid() const;
+  // The board's user interrupt lines, and the lines subscribed to.
+  uint32_t lines() const;
+  uint32_t mask() const;
+  // Until a line of `mask` (within the subscription) has new events: takes and returns them.
+  // kIOReturnTimeout after `timeout` with none.
+  Status WaitForEvents(uint32_t mask, std::chrono::nanoseconds timeout, EventCounts* events);
+  // Takes the new events of `mask` now (none is not an error). No driver call.
+  Status Poll(uint32_t mask, EventCounts* events);
+  // `callback` runs for every batch of new events of `mask`; an empty callback stops it.
+  Status SetCallback(uint32_t mask, EventCallback callback);
+  // Events of `line` since the driver started, as the dext publishes them. No driver call.
+  uint64_t Count(unsigned line) const;
+  // Ends the subscription (the destructor and Device::Close do it otherwise).
+  Status Close();
+
+ private:
+  friend class Device;
+  std::shared_ptr<State> state_;
+};
+
 class Device {
  public:
   Device();
@@ -233,6 +283,11 @@ class Device {
   // The submission ring: `entries` a power of two (2..4096). It owns one DMA channel per
   // direction it serves while it lives (kIOReturnExclusiveAccess when none is free).
   Status CreateRing(uint32_t entries, RingDirections directions, Ring* ring);
+
+  // Subscribes to the user interrupt lines in `mask` (bit i = line i): events from now on
+  // (docs/library.md "Events"). kIOReturnUnsupported on a board without user interrupts. One
+  // subscription per Device: opening another changes its lines.
+  Status OpenEvents(uint32_t mask, Events* events);
 
   // Registers of a BAR (not the DMA BAR). Through the BAR mapped into this process when the
   // platform allows (no driver call), else through a bounds-checked driver call.

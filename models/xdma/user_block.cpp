@@ -62,12 +62,16 @@ void UserBlock::Write(uint32_t offset, uint32_t value, IrqBlock& irq, VectorSink
   if (offset >= user_reg::kScratch0 && offset < user_reg::kScratch0 + 4 * user_reg::kScratchCount) {
     scratch_[(offset - user_reg::kScratch0) / 4] = value;
   } else if (offset == user_reg::kIrqRaise) {
-    irqLines_ |= value & lineMask_;
-    irq.SetUserSources(irqLines_, sink);
+    RaiseLines(value, irq, sink);
   } else if (offset == user_reg::kIrqClear) {
     irqLines_ &= ~value;
     irq.SetUserSources(irqLines_, sink);
   }
+}
+
+void UserBlock::RaiseLines(uint32_t lines, IrqBlock& irq, VectorSink& sink) {
+  irqLines_ |= lines & lineMask_;
+  irq.SetUserSources(irqLines_, sink);
 }
 
 }  // namespace fpgadext::models

@@ -20,6 +20,10 @@ class UserBlock {
   UserBlock(uint64_t cardMemorySize, unsigned h2c, unsigned c2h, unsigned userInterrupts);
   uint32_t Read(uint32_t offset);
   void Write(uint32_t offset, uint32_t value, IrqBlock& irq, VectorSink& sink);
+  // User logic asserts usr_irq_req lines and holds them until the host clears them (the IRQ
+  // clear register): what the IRQ raise register does, and the hook for other user logic of the
+  // model (e.g. a stream source at the end of a burst). Lines the design lacks are ignored.
+  void RaiseLines(uint32_t lines, IrqBlock& irq, VectorSink& sink);
 
  private:
   uint64_t Ticks() const;

@@ -78,9 +78,17 @@ enum Selector : uint32_t {
   kSelectorReserved22 = 22,
   kSelectorReserved23 = 23,
   kSelectorReserved24 = 24,
-  kSelectorReserved25 = 25,
-  kSelectorReserved26 = 26,
-  kSelectorReserved27 = 27,
+  // User interrupts (issue 13, capability kCapabilityEvents; docs/library.md "Events").
+  // in: line mask (bit i = usr_irq_req[i]; 0 ends the subscription)   out: the board's line count
+  // Subscribes this client to those lines: the dext enables them in the IRQ block while any
+  // client wants them. kIOReturnUnsupported when the board has no user interrupts.
+  kSelectorEventsSubscribe = 25,
+  // Async only. in: the EventCounters::sequence the app last read. Completes (status,
+  // {sequence now, lines with events after `seen`}) as soon as a subscribed line has an event
+  // numbered after `seen` (at once if one has already). One wait per client (kIOReturnBusy).
+  kSelectorEventsWait = 26,
+  // in: —  Ends the subscription; a wait in progress completes with kIOReturnAborted.
+  kSelectorEventsUnsubscribe = 27,
   // in: —  The ring doorbell (docs/ring.md, "Wake-up"): the app makes this call once after
   // creating the ring (then the poller may sleep when idle) and after posting only when
   // RingHeader::pollerSleeping is set; it restarts the dext's poller if it sleeps, and does
@@ -128,6 +136,8 @@ enum AsyncScalar : uint32_t {
 // kSelectorRingCreate; its scalar out 0 is the ring's size in bytes.
 enum RingCreateScalar : uint32_t { kRingCreateEntries = 0, kRingCreateDirections = 1 };
 enum RingWaitScalar : uint32_t { kRingWaitSeen = 0 };
+enum EventsSubscribeScalar : uint32_t { kEventsSubscribeMask = 0 };
+enum EventsWaitScalar : uint32_t { kEventsWaitSeen = 0 };
 
 // How many scalars and structure bytes each selector's call carries, and whether it must be
 // an async call: the dext's dispatch table checks exactly these (IOUserClientMethodDispatch)
@@ -181,9 +191,9 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* Reserved22       */ {0, 0, 0, 0, false},
     /* Reserved23       */ {0, 0, 0, 0, false},
     /* Reserved24       */ {0, 0, 0, 0, false},
-    /* Reserved25       */ {0, 0, 0, 0, false},
-    /* Reserved26       */ {0, 0, 0, 0, false},
-    /* Reserved27       */ {0, 0, 0, 0, false},
+    /* EventsSubscribe  */ {1, 0, 1, 0, false},
+    /* EventsWait       */ {1, 0, 0, 0, true},
+    /* EventsUnsubscribe*/ {0, 0, 0, 0, false},
     /* RingDoorbell     */ {0, 0, 0, 0, false},
     /* Reserved29       */ {0, 0, 0, 0, false},
 };
@@ -199,6 +209,8 @@ static_assert(kCallLayouts[kSelectorReadRegistered].scalarInputs == kRegisteredL
 static_assert(kCallLayouts[kSelectorReadAsync].scalarInputs == kAsyncScalarTag + 1);
 static_assert(kCallLayouts[kSelectorRingCreate].scalarInputs == kRingCreateDirections + 1);
 static_assert(kCallLayouts[kSelectorReadInband].scalarInputs == kInbandLength + 1);
+static_assert(kCallLayouts[kSelectorEventsSubscribe].scalarInputs == kEventsSubscribeMask + 1);
+static_assert(kCallLayouts[kSelectorEventsWait].scalarInputs == kEventsWaitSeen + 1);
 inline constexpr uint64_t kNoBar = 0xff;
 
 enum Capability : uint64_t {
@@ -207,6 +219,8 @@ enum Capability : uint64_t {
   kCapabilityRegisteredBuffers = 1u << 2,
   kCapabilityAsync = 1u << 3,  // kSelectorReadAsync / kSelectorWriteAsync
   kCapabilityRing = 1u << 4,   // kSelectorRingCreate and kMemoryTypeRing
+  // User interrupts: kSelectorEvents* and kMemoryTypeEventCounters (docs/library.md "Events").
+  kCapabilityEvents = 1u << 6,
   // The ring's poller sleeps when idle and is woken by kSelectorRingDoorbell (docs/ring.md).
   kCapabilityRingDoorbell = 1u << 7,
 };
@@ -224,7 +238,29 @@ enum MemoryType : uint32_t {
   kMemoryTypeRing = 16,  // the client's submission ring (after kSelectorRingCreate)
   // Reserved for work in progress: 17 stream receive ring, 18 event counters (issue 13).
   kMemoryTypeReserved17 = 17,
-  kMemoryTypeReserved18 = 18,
+  kMemoryTypeEventCounters = 18,  // EventCounters, read-only, one per board (kCapabilityEvents)
+};
+
+// ---- User interrupts (events) -----------------------------------------------------------------
+// One page per board, mapped read-only into every client that asks. For each event the dext
+// adds 1 to count[line], then stores sequence + 1 (release): an app that loads `sequence`
+// (acquire) sees every count of the events numbered up to it. Counts start at 0 when the driver
+// starts and only grow; an event is one usr_irq_req assertion the dext acknowledged.
+inline constexpr uint32_t kEventCountersMagic = 0x46455654;  // 'FEVT'
+inline constexpr uint32_t kMaxEventLines = 16;               // usr_irq_req[15:0] (PG195)
+struct EventCounters {
+  uint32_t magic;
+  uint32_t lines;     // user interrupt lines the board has
+  uint64_t sequence;  // events so far, all lines together
+  uint8_t pad0[48];
+  uint64_t count[kMaxEventLines];  // events per line
+};
+static_assert(sizeof(EventCounters) == 192, "EventCounters layout");
+// kSelectorEventsWait completion arguments.
+enum EventsWaitArgument : uint32_t {
+  kEventsWaitSequence = 0,
+  kEventsWaitLines = 1,
+  kEventsWaitArgumentCount = 2,
 };
 
 // Async completion arguments (AsyncCompletion's asyncData) of kSelectorReadAsync/WriteAsync.

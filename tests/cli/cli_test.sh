@@ -226,6 +226,13 @@ else
   expect_exit 3 "mac-m2 refuses 4 KiB pages" -- fpga --host-timing mac-m2 info
 fi
 
+# User interrupts: the board's user logic asserts lines (--raise), the command waits for them.
+expect_exit 0 "events: lines 2 and 11 raised 3 times each, 6 events seen" -- \
+  fpga events --raise 2,11 --times 3 --count 6 --timeout 30 --json
+json_check "events --json counts every event once, per line" \
+  "j['seen'] == 6 and j['lines'] == 16 and sum(e['events'] for e in j['events'] if e['line'] == 2) == 3 and sum(e['events'] for e in j['events'] if e['line'] == 11) == 3"
+expect_exit 3 "events: nothing raised, the timeout ends it" -- fpga events --timeout 0.2 --quiet
+
 echo
 if [ "$failures" -ne 0 ]; then
   echo "cli_test: $failures failure(s)"

@@ -216,5 +216,36 @@ TEST(XdmaIrq, UserInterruptThroughTheUserRegister) {
   EXPECT_EQ(b.port.MessageCount(), 2u);
 }
 
+// Each of the 16 lines reaches its own MSI-X vector (user i → vector 4 + i), held lines raise
+// nothing more, simultaneous lines each send their message, and a design with fewer lines
+// ignores the others (PG195 IRQ Block User Vector Number; User Interrupt in MSI-X Mode).
+TEST(XdmaIrq, EveryUserLineSendsItsOwnVectorAndHeldLinesSendNothingMore) {
+  IrqBench b;
+  b.EnableMsix();
+  for (unsigned line = 0; line < 16; ++line) {
+    b.UserWrite(user_reg::kIrqRaise, 1u << line);
+    ASSERT_TRUE(b.port.WaitForMessages(line + 1));
+    EXPECT_EQ(b.port.Messages()[line].data, 0x100u + 4 + line) << line;
+  }
+  EXPECT_EQ(b.Read32(kIrqBlockBase + irq_reg::kUserIntRequest), 0xFFFFu);
+  b.UserWrite(user_reg::kIrqRaise, 0xFFFF);  // all held: no new edge
+  EXPECT_EQ(b.port.MessageCount(), 16u);
+  b.UserWrite(user_reg::kIrqClear, 0xFFFF);
+  EXPECT_EQ(b.Read32(kIrqBlockBase + irq_reg::kUserIntPending), 0u);
+  b.UserWrite(user_reg::kIrqRaise, 0b1001);  // two at once: two messages
+  ASSERT_TRUE(b.port.WaitForMessages(18));
+  EXPECT_EQ(b.port.Messages()[16].data + b.port.Messages()[17].data, 2 * 0x100u + 4 + 4 + 3);
+
+  XdmaModel::Config cfg;
+  cfg.userInterrupts = 2;
+  IrqBench few(cfg);
+  few.EnableMsix();
+  few.UserWrite(user_reg::kIrqRaise, 0b111);
+  ASSERT_TRUE(few.port.WaitForMessages(2));
+  EXPECT_EQ(few.UserRead(user_reg::kIrqStatus), 0b11u);
+  EXPECT_EQ(few.Read32(kIrqBlockBase + irq_reg::kUserIntRequest), 0b11u);
+  EXPECT_EQ(UserChannels::Get().FromValue(few.UserRead(user_reg::kChannels)).user_interrupts(), 2u);
+}
+
 }  // namespace
 }  // namespace fpgadext::models::test

@@ -51,6 +51,16 @@ int RunRead(const CommonOptions& common, const TransferOptions& transfer);
 int RunWrite(const CommonOptions& common, const TransferOptions& transfer);
 int RunVerify(const CommonOptions& common, const TransferOptions& transfer);
 
+struct EventsOptions {
+  uint32_t lines = 0xFFFF;      // lines to subscribe to and wait for
+  uint64_t count = 0;           // stop after this many events (0: never)
+  double timeoutSeconds = 0;    // give up when no event comes for this long (0: never)
+  std::vector<unsigned> raise;  // lines to assert first (reference design's IRQ raise register)
+  uint64_t times = 1;           // how many times each
+};
+// Waits for user interrupts and prints them (events_command.cpp).
+int RunEvents(const CommonOptions& common, const EventsOptions& events);
+
 struct BenchOptions {
   std::vector<uint64_t> sizes;     // empty: the suite's default sizes
   std::vector<std::string> paths;  // empty: every path

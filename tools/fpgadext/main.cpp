@@ -180,6 +180,20 @@ int main(int argc, char** argv) {
   }
   verify->add_flag("--no-write", transfer.compareOnly, "Only compare what the card already holds");
 
+  EventsOptions eventsOptions;
+  CLI::App* eventsCmd = app.add_subcommand(
+      "events", "Wait for user interrupts from the board and print them (Ctrl-C stops)");
+  AddNumber(eventsCmd, "--lines", &eventsOptions.lines, "Mask of lines (default 0xffff)");
+  AddNumber(eventsCmd, "-n,--count", &eventsOptions.count, "Stop after N events");
+  eventsCmd->add_option("--timeout", eventsOptions.timeoutSeconds,
+                        "Exit 3 when no event comes for this many seconds");
+  eventsCmd
+      ->add_option("--raise", eventsOptions.raise,
+                   "Have the board's user logic assert these lines (reference design)")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 15));
+  AddNumber(eventsCmd, "--times", &eventsOptions.times, "Assert each --raise line N times");
+
   BenchOptions benchOptions;
   CLI::App* benchCmd = app.add_subcommand(
       "bench", "Latency and throughput of every path, with baselines from the same run");
@@ -195,10 +209,12 @@ int main(int argc, char** argv) {
   benchCmd
       ->add_option("--paths", benchOptions.paths,
                    "Paths: inband, out-of-line, client-memory, registered, "
-                   "register-mapped, register-call, async, ring, ring-paused (default: all)")
+                   "register-mapped, register-call, async, ring, ring-paused, events-block, "
+                   "events-callback, events-poll (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember({"inband", "out-of-line", "client-memory", "registered",
-                             "register-mapped", "register-call", "async", "ring", "ring-paused"}));
+                             "register-mapped", "register-call", "async", "ring", "ring-paused",
+                             "events-block", "events-callback", "events-poll"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -228,6 +244,7 @@ int main(int argc, char** argv) {
   read->final_callback([&] { run = [&] { return RunRead(common, transfer); }; });
   write->final_callback([&] { run = [&] { return RunWrite(common, transfer); }; });
   verify->final_callback([&] { run = [&] { return RunVerify(common, transfer); }; });
+  eventsCmd->final_callback([&] { run = [&] { return RunEvents(common, eventsOptions); }; });
   benchCmd->final_callback([&] { run = [&] { return RunBench(common, benchOptions); }; });
 
   try {

@@ -19,7 +19,8 @@ struct Options {
   std::vector<uint64_t> sizes;
   // Paths to measure; empty = all: "inband", "out-of-line", "client-memory", "registered",
   // "register-mapped", "register-call", "async", "ring", "ring-paused" (5 ms idle before each
-  // request, not measured: the ring's wake-up).
+  // request, not measured: the ring's wake-up), and event delivery latency (user line asserted →
+  // the app has it): "events-block", "events-callback", "events-poll".
   std::vector<std::string> paths;
   // Each (path, size) runs until both are reached (and at least 3 samples).
   uint32_t minIterations = 50;
