@@ -180,8 +180,30 @@ IOReturn DriverResources::Transfer(uint32_t direction, uint64_t cardAddress,
                                    engine::HostMemory* host, uint64_t length,
                                    engine::ChannelClient* client, engine::TransferCancel* cancel) {
   if (host == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
-  return planner_->Execute(static_cast<engine::Direction>(direction), cardAddress, *host, length,
-                           client, cancel);
+  const IOReturn ret = planner_->Execute(static_cast<engine::Direction>(direction), cardAddress,
+                                         *host, length, client, cancel);
+  ResetIfWedged(direction, ret);
+  return ret;
+}
+
+void DriverResources::ResetIfWedged(uint32_t direction, IOReturn result) {
+  if (result != kIOReturnNotResponding || !ValidDirection(direction)) return;
+  const engine::Direction d = static_cast<engine::Direction>(direction);
+  const uint32_t count = mover_->mover->Limits().channels[direction];
+  const uint32_t all = count >= 32 ? ~0u : (1u << count) - 1;
+  if (count == 0 || channels_->Quarantined(d) != all) return;
+  if (__atomic_exchange_n(&resetRequested_, true, __ATOMIC_ACQ_REL)) return;
+  uint16_t vendor = 0xFFFF;
+  device_->ConfigurationRead16(kIOPCIConfigurationOffsetVendorID, &vendor);
+  if (vendor == 0xFFFF) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: the function does not answer: not resetting it");
+    return;
+  }
+  const IOReturn ret =
+      device_->Reset(kIOPCIDeviceResetTypeFunctionReset, kIOPCIDeviceResetOptionTerminate);
+  os_log_error(OS_LOG_DEFAULT,
+               "fpgadext: every %s channel is wedged: function-level reset and restart: 0x%x",
+               direction == 0 ? "H2C" : "C2H", ret);
 }
 
 void DriverResources::CancelTransfer(engine::TransferCancel* cancel) {
@@ -193,12 +215,16 @@ IOReturn DriverResources::BeginTransfer(uint32_t direction, uint64_t cardAddress
                                         engine::TransferJob* job, uint32_t ownedChannels,
                                         engine::ChannelClient* client) {
   if (host == nullptr || job == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
-  return planner_->Begin(static_cast<engine::Direction>(direction), cardAddress, *host, length, job,
-                         ownedChannels, client);
+  const IOReturn ret = planner_->Begin(static_cast<engine::Direction>(direction), cardAddress,
+                                       *host, length, job, ownedChannels, client);
+  ResetIfWedged(direction, ret);
+  return ret;
 }
 
 IOReturn DriverResources::PollTransfer(engine::TransferJob* job) {
-  return planner_->Poll(job);
+  const IOReturn ret = planner_->Poll(job);
+  if (job != nullptr) ResetIfWedged(static_cast<uint32_t>(job->direction), ret);
+  return ret;
 }
 
 void DriverResources::AbortTransfer(engine::TransferJob* job, IOReturn reason) {

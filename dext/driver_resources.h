@@ -77,6 +77,16 @@ class DriverResources {
   void QuarantineChannels(uint32_t direction, uint32_t mask);
 
  private:
+  // Recovery (docs/dext.md, "Recovery"): after a transfer was refused with kIOReturnNotResponding,
+  // if every channel of `direction` is set aside (each timed out and did not stop), the engine
+  // is wedged and only a reset brings it back: a function-level reset with
+  // kIOPCIDeviceResetOptionTerminate, once, so that the driver is started afresh on the reset
+  // function. Not when the function is gone (its vendor ID reads all ones): the kernel
+  // terminates the driver then anyway.
+  void ResetIfWedged(uint32_t direction, IOReturn result);
+  // Set once, atomically: clients' queues may find the wedge at the same time.
+  bool resetRequested_ = false;
+
   friend class IOOwned<DriverResources>;
   DriverResources(IOService* owner, IOPCIDevice* device);
   [[nodiscard]] IOReturn Build();

@@ -130,8 +130,16 @@ Status Device::Open(uint32_t index, Device* device) {
   return Status::Ok();
 }
 
+Status Device::WaitForBoard(uint32_t index, std::chrono::nanoseconds timeout) {
+  return IokitTransport::WaitForBoard(index, timeout);
+}
+
 bool Device::isOpen() const {
   return state_ != nullptr;
+}
+
+bool Device::gone() const {
+  return state_ != nullptr && state_->gone();
 }
 
 const DeviceInfo& Device::info() const {

@@ -4,6 +4,8 @@
 #include <fpgadext/protocol.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "status_text.h"
@@ -111,6 +113,89 @@ std::vector<BoardSummary> IokitTransport::List() {
   }
   Release(services);
   return boards;
+}
+
+namespace {
+
+// What a board watch's matching callout tells the waiting thread: that a dext service matched.
+struct BoardWatch {
+  std::mutex lock;
+  std::condition_variable matched;
+  uint64_t generation = 0;
+};
+
+// Empties the iterator, which re-arms the notification (IOServiceAddMatchingNotification sends
+// nothing more until the iterator was read to its end).
+void OnBoardMatched(void* refcon, io_iterator_t iterator) {
+  auto* watch = static_cast<BoardWatch*>(refcon);
+  while (io_object_t service = IOIteratorNext(iterator)) IOObjectRelease(service);
+  {
+    std::lock_guard guard(watch->lock);
+    ++watch->generation;
+  }
+  watch->matched.notify_all();
+}
+
+size_t BoardCount() {
+  std::vector<Service> services = MatchingServices();
+  const size_t count = services.size();
+  Release(services);
+  return count;
+}
+
+}  // namespace
+
+Status IokitTransport::WaitForBoard(uint32_t index, std::chrono::nanoseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point deadline =
+      timeout >= Clock::time_point::max() - now
+          ? Clock::time_point::max()
+          : now + std::chrono::duration_cast<Clock::duration>(timeout);
+  BoardWatch watch;
+  dispatch_queue_t queue = dispatch_queue_create("fpgadext.boards", DISPATCH_QUEUE_SERIAL);
+  IONotificationPortRef port = IONotificationPortCreate(kIOMainPortDefault);
+  io_iterator_t matches = IO_OBJECT_NULL;
+  Status result = Status(kIOReturnNoResources, "no notification port to wait for a board");
+  if (queue != nullptr && port != nullptr) {
+    IONotificationPortSetDispatchQueue(port, queue);
+    // The iterator is drained on the port's queue, where later callouts run too.
+    if (IOServiceAddMatchingNotification(port, kIOFirstMatchNotification,
+                                         IOServiceNameMatching(protocol::kDriverClassName),
+                                         &OnBoardMatched, &watch, &matches) == kIOReturnSuccess) {
+      BoardWatch* w = &watch;
+      io_iterator_t it = matches;
+      dispatch_sync(queue, ^{
+        OnBoardMatched(w, it);
+      });
+    }
+    // Counted after the notification is armed: a board that matches in between wakes the wait.
+    for (;;) {
+      uint64_t seen = 0;
+      {
+        std::lock_guard guard(watch.lock);
+        seen = watch.generation;
+      }
+      if (BoardCount() > index) {
+        result = Status::Ok();
+        break;
+      }
+      std::unique_lock guard(watch.lock);
+      if (!watch.matched.wait_until(guard, deadline, [&] { return watch.generation != seen; })) {
+        result = Fail(kIOReturnTimeout, "board %u did not appear in time (%s)", index,
+                      IOReturnName(kIOReturnTimeout));
+        break;
+      }
+    }
+  }
+  if (matches != IO_OBJECT_NULL) IOObjectRelease(matches);
+  if (port != nullptr) IONotificationPortDestroy(port);
+  if (queue != nullptr) {
+    dispatch_sync(queue, ^{
+                  });  // a callout already queued runs before `watch` goes
+    dispatch_release(queue);
+  }
+  return result;
 }
 
 Status IokitTransport::Open(uint32_t index, std::unique_ptr<IokitTransport>* transport) {

@@ -7,6 +7,7 @@
 #include <CoreFoundation/CoreFoundation.h>
 #include <IOKit/IOKitLib.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,9 @@ class IokitTransport final : public Transport {
   static std::vector<BoardSummary> List();
   // Connects to board `index` of List(); a Status that says why not (entitlements, protocol).
   static Status Open(uint32_t index, std::unique_ptr<IokitTransport>* transport);
+  // Until List() has board `index`, woken by the kernel's matching notification for the dext's
+  // service; kIOReturnTimeout after `timeout`.
+  static Status WaitForBoard(uint32_t index, std::chrono::nanoseconds timeout);
 
   ~IokitTransport() override;
 

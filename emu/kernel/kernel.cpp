@@ -307,7 +307,11 @@ void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
   for (ServiceNode* child : children) TerminateNode(child);
   slot->Remove();
   function->Connect(nullptr);
-  slot->node->terminated = true;
+  {
+    // Under the lock that Nodes() and FindNode() read it with: an app thread may be looking.
+    std::lock_guard guard(registryLock_);
+    slot->node->terminated = true;
+  }
   ServiceTerminated(slot->node);
   RemoveNode(slot->node);
   std::lock_guard guard(registryLock_);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fpgadext::emu {
@@ -154,6 +155,11 @@ class PciSlot final : public DmaPort {
 
   // Surprise removal: the function stops answering and mastering.
   void Remove();
+  // What a function-level reset with kIOPCIDeviceResetOptionTerminate does after the reset: the
+  // nub is terminated and the bus probed again on a kernel thread, so the function comes back as
+  // a new nub and is matched again (IOPCIFamily IOPCIDevice.cpp: resetFunction,
+  // launchReprobeThread, reprobeThreadCall). Returns at once.
+  void TerminateAndReprobe();
   bool present() const { return present_.load(std::memory_order_acquire); }
 
   // DmaPort
@@ -225,6 +231,11 @@ class Kernel {
   uint64_t AllocateBarAddress(uint64_t size, bool is64);
   void DetachPciFunction(PciFunction* function, bool surprise);
   std::vector<PciSlot*> Slots();
+  // Detaches `function` (its drivers stopped) and attaches it again as `name`, on a thread of
+  // its own: the reprobe of PciSlot::TerminateAndReprobe. JoinReprobes waits for every one
+  // scheduled (the machine's destructor, before anything goes).
+  void ScheduleReprobe(PciFunction* function, const std::string& name);
+  void JoinReprobes();
 
   // Dexts.
   IOReturn LoadDext(const std::string& bundlePath);
@@ -253,6 +264,8 @@ class Kernel {
   // Services whose Start failed, with their providers (both retained): detached from the
   // registry, not stopped, kept alive as xnu's IOUserServer keeps them (kernel.cpp).
   std::vector<std::pair<IOService*, IOService*>> failedServices_;
+  std::mutex reprobeLock_;
+  std::vector<std::thread> reprobes_;
 };
 
 // Closes every app connection to the user client `node` (broker.cpp).

@@ -31,6 +31,7 @@ Machine::Machine(const Config& config)
 }
 
 Machine::~Machine() {
+  kernel_->JoinReprobes();  // a function being probed again after its reset comes back first
   broker::Reset();  // connections end; their user clients are stopped below with their drivers
   kernel_.reset();
   IOVMPageSize = previousPageSize_;
@@ -71,6 +72,13 @@ void Machine::DetachPciFunction(PciFunction* function) {
 
 void Machine::SurpriseRemovePciFunction(PciFunction* function) {
   kernel_->DetachPciFunction(function, true);
+}
+
+IOReturn Machine::ReprogramPciFunction(PciFunction* old, PciFunction* replacement,
+                                       const std::string& name) {
+  if (old == nullptr || replacement == nullptr || old == replacement) return kIOReturnBadArgument;
+  kernel_->DetachPciFunction(old, true);
+  return kernel_->AttachPciFunction(replacement, name);
 }
 
 IOReturn Machine::LoadDext(const std::string& bundlePath) {

@@ -288,6 +288,36 @@ void PciSlot::Remove() {
   present_.store(false, std::memory_order_release);
 }
 
+void PciSlot::TerminateAndReprobe() {
+  kernel_->ScheduleReprobe(function_, node != nullptr ? node->name : std::string());
+}
+
+// IOPCIFamily's reprobe thread waits for the terminated drivers to settle (waitQuiet) and then
+// scans the bridge again; here the detach stops them synchronously before the attach scans.
+void Kernel::ScheduleReprobe(PciFunction* function, const std::string& name) {
+  std::lock_guard guard(reprobeLock_);
+  reprobes_.emplace_back([this, function, name] {
+    DetachPciFunction(function, false);
+    if (AttachPciFunction(function, name) != kIOReturnSuccess) {
+      os_log_error(OS_LOG_DEFAULT, "pci: %{public}s did not come back after its reset",
+                   name.c_str());
+    }
+  });
+}
+
+void Kernel::JoinReprobes() {
+  for (;;) {
+    std::thread reprobe;
+    {
+      std::lock_guard guard(reprobeLock_);
+      if (reprobes_.empty()) return;
+      reprobe = std::move(reprobes_.back());
+      reprobes_.pop_back();
+    }
+    reprobe.join();
+  }
+}
+
 const char* PciSlot::DeviceName() const {
   return node != nullptr ? node->name.c_str() : "a PCI function";
 }

@@ -37,13 +37,27 @@ constexpr uint32_t kFlrCompletionMs = 100;
 // Power Management capability: the PMC register.
 constexpr uint32_t kPmCapabilities = 0x02;
 
+// IOPCIFamily's prepareFLR: Bus Master and SERR# off, INTx disabled, then up to 50 ms for
+// Transactions Pending to clear.
+void StopMastering(PciSlot* slot, uint32_t pcie) {
+  uint32_t command = slot->ConfigRead(kIOPCIConfigurationOffsetCommand, 2);
+  command &= ~static_cast<uint32_t>(kIOPCICommandBusLead | kIOPCICommandSERR);
+  command |= kIOPCICommandInterruptDisable;
+  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 2, command);
+  for (uint32_t waited = 0; waited < kTransactionsPendingWaitMs; waited += kPollMs) {
+    IOSleep(kPollMs);
+    if (!(slot->ConfigRead(pcie + kPcieDeviceStatus, 2) & kPcieTransactionsPending)) break;
+  }
+}
+
 // What IOPCIFamily's resetFunction does (IOPCIDevice.cpp: resetFunction, prepareFLR, flr,
 // completeFLR; IOPCIBridge.cpp: saveDeviceState, restoreDeviceState;
 // IOPCIMessagedInterruptController.cpp: initDevice): refuse without Function Level Reset
 // Capability; save the header and PCI Express control registers; stop the function mastering
 // (Bus Master and SERR# off, INTx disabled) and wait up to 50 ms for Transactions Pending to
 // clear; set Initiate FLR; wait 100 ms; write the saved registers back, Command last, and the
-// MSI/MSI-X programming. With kIOPCIDeviceResetOptionTerminate nothing is saved or restored.
+// MSI/MSI-X programming. With kIOPCIDeviceResetOptionTerminate nothing is saved or restored:
+// the nub is terminated instead and the bus probed again (launchReprobeThread), later.
 kern_return_t ResetFunction(PciSlot* slot, IOOptionBits options) {
   const uint32_t pcie = slot->FindCapability(kIOPCICapabilityIDPCIExpress);
   if (pcie == 0 ||
@@ -51,11 +65,12 @@ kern_return_t ResetFunction(PciSlot* slot, IOOptionBits options) {
     return kIOReturnUnsupported;
   }
   if (options & kIOPCIDeviceResetOptionTerminate) {
-    // The family then terminates the nub and rescans the bus for a new one, which the emulated
-    // bus does not do (docs/emulation.md, not emulated).
-    os_log_error(OS_LOG_DEFAULT,
-                 "IOPCIDevice::Reset: kIOPCIDeviceResetOptionTerminate is not emulated");
-    return kIOReturnUnsupported;
+    StopMastering(slot, pcie);
+    slot->ConfigWrite(pcie + kPcieDeviceControl, 2,
+                      slot->ConfigRead(pcie + kPcieDeviceControl, 2) | kPcieInitiateFLR);
+    IOSleep(kFlrCompletionMs);
+    slot->TerminateAndReprobe();
+    return kIOReturnSuccess;
   }
   const bool expressV2 = (slot->ConfigRead(pcie + kPcieCapabilities, 2) & 0xf) >= 2;
   uint32_t header[kShadowDwords];
@@ -65,14 +80,7 @@ kern_return_t ResetFunction(PciSlot* slot, IOOptionBits options) {
   const uint32_t deviceControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieDeviceControl2, 2) : 0;
   const uint32_t linkControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieLinkControl2, 2) : 0;
 
-  uint32_t command = slot->ConfigRead(kIOPCIConfigurationOffsetCommand, 2);
-  command &= ~static_cast<uint32_t>(kIOPCICommandBusLead | kIOPCICommandSERR);
-  command |= kIOPCICommandInterruptDisable;
-  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 2, command);
-  for (uint32_t waited = 0; waited < kTransactionsPendingWaitMs; waited += kPollMs) {
-    IOSleep(kPollMs);
-    if (!(slot->ConfigRead(pcie + kPcieDeviceStatus, 2) & kPcieTransactionsPending)) break;
-  }
+  StopMastering(slot, pcie);
   slot->ConfigWrite(pcie + kPcieDeviceControl, 2, deviceControl | kPcieInitiateFLR);
   IOSleep(kFlrCompletionMs);
 

@@ -255,8 +255,17 @@ class Device {
   // Opens board `index` of List(). Fails with kIOReturnUnsupported if the dext speaks another
   // protocol version, kIOReturnNotFound if there is no such board.
   static Status Open(uint32_t index, Device* device);
+  // Waits until board `index` of List() is there: after a board went away (unplugged, or the
+  // FPGA reprogrammed) and before Open-ing it again. Returns at once if it is there;
+  // kIOReturnTimeout if it did not come within `timeout`. Woken by the system's notification
+  // that a driver matched (IOServiceAddMatchingNotification), not by polling.
+  static Status WaitForBoard(uint32_t index, std::chrono::nanoseconds timeout);
 
   bool isOpen() const;
+  // The board this Device was opened on went away (unplugged, reprogrammed, or its driver
+  // stopped): every call now fails with kIOReturnNoDevice. Close, WaitForBoard, then Open again;
+  // a reprogrammed board may report other IDs, BARs and channels (info()). False when closed.
+  bool gone() const;
   const DeviceInfo& info() const;
   void Close();
 

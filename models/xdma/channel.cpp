@@ -152,7 +152,8 @@ void Channel::WriteChannelReg(uint32_t reg, uint32_t value) {
 }
 
 void Channel::Reset(Guard& g) {
-  ++runGen_;  // the running job, if any, is no longer current
+  ++runGen_;      // the running job, if any, is no longer current
+  ClearFaults();  // a wedged engine is state of the function: the reset returns it to power-on
   control_ = status_ = completed_ = intEnable_ = 0;
   busy_ = false;
   wbLo_ = wbHi_ = perfCtrl_ = 0;

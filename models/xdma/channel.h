@@ -42,7 +42,8 @@ class Channel {
   }
 
   // Function level reset, board lock held through `g`: registers return to their power-on
-  // values and a job in progress is abandoned; returns once the engine thread has left it, so no
+  // values, injected faults (a hang, an armed error) are cleared and a job in progress is
+  // abandoned; returns once the engine thread has left it, so no
   // host access of the old job starts afterwards.
   void Reset(XdmaBoard::Guard& g);
 

@@ -263,15 +263,49 @@ TEST_F(PciFunctionRules, ResetLeavesOtherFunctionsAlone) {
   EXPECT_EQ(other.config().Command(), otherCommand);
 }
 
-// The family's Terminate option (terminate the nub, then rescan the bus) is not emulated: the
-// reset is refused rather than done halfway (docs/emulation.md).
-TEST_F(PciFunctionRules, ResetWithTerminateOptionIsRefusedAsNotEmulated) {
+// kIOPCIDeviceResetOptionTerminate: the function is reset without its configuration saved or
+// restored, the call returns, and then the nub is terminated (its driver's connection ends) and
+// the bus probed again: the function comes back as a new nub, freshly enumerated, and the dext
+// is matched and started on it again (IOPCIFamily IOPCIDevice.cpp: resetFunction,
+// launchReprobeThread, reprobeThreadCall).
+TEST_F(PciFunctionRules, ResetWithTerminateOptionTerminatesTheNubAndProbesTheFunctionAgain) {
   std::vector<std::unique_ptr<ProbeDevice>> fs;
   fs.push_back(Function({.functionLevelReset = true}));
   ASSERT_EQ(Plug(std::move(fs)), kIOReturnSuccess);
   ASSERT_NE(connection_, IO_OBJECT_NULL);
-  EXPECT_EQ(Reset(kResetFunction, kResetOptionTerminate), kIOReturnUnsupported);
-  EXPECT_EQ(functions_[0]->config().FunctionLevelResets(), 0u);
+  uint64_t oldDriver = 0;
+  ASSERT_EQ(IORegistryEntryGetRegistryEntryID(service_, &oldDriver), kIOReturnSuccess);
+  WriteScratch(0xABCDEF);
+  ASSERT_EQ(Reset(kResetFunction, kResetOptionTerminate), kIOReturnSuccess);
+  EXPECT_EQ(functions_[0]->config().FunctionLevelResets(), 1u);
+  // The driver that asked goes; another starts on the function's new nub.
+  io_service_t again = IO_OBJECT_NULL;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        io_service_t s = IOServiceGetMatchingService(kIOMainPortDefault,
+                                                     IOServiceNameMatching("ConformanceDriver"));
+        uint64_t id = 0;
+        if (s != IO_OBJECT_NULL && IORegistryEntryGetRegistryEntryID(s, &id) == kIOReturnSuccess &&
+            id != oldDriver) {
+          again = s;
+          return true;
+        }
+        if (s != IO_OBJECT_NULL) IOObjectRelease(s);
+        return false;
+      },
+      std::chrono::seconds(10)))
+      << "the function was not probed and matched again";
+  std::vector<uint64_t> out(1);
+  EXPECT_NE(Call(kSelPciState, {}, &out), kIOReturnSuccess) << "the old connection still works";
+  EXPECT_EQ(PciNubs(), 1u);
+  ASSERT_NE(again, IO_OBJECT_NULL);
+  IOServiceClose(connection_);
+  IOObjectRelease(service_);
+  service_ = again;
+  connection_ = IO_OBJECT_NULL;
+  ASSERT_EQ(IOServiceOpen(service_, mach_task_self(), 0, &connection_), kIOReturnSuccess);
+  EXPECT_EQ(functions_[0]->scratch(), 0u) << "the device's registers were not reset";
+  EXPECT_EQ(PciState()[kPciIdRegister], probe::kIdValue);  // enumerated again: its BARs answer
 }
 
 }  // namespace

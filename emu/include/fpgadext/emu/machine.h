@@ -60,6 +60,15 @@ class Machine {
   // Surprise removal: the function stops answering at once (reads all ones), then drivers are
   // stopped.
   void SurpriseRemovePciFunction(PciFunction* function);
+  // Reprogramming the FPGA: the link of the old design's function goes down while the bitstream
+  // loads, so it vanishes as in a surprise removal (its drivers and their user clients are
+  // terminated), and the new design's function (`replacement`: the same IDs, or other IDs, BARs
+  // and channels) is then found by the bus rescan and matched like a hot-plugged function
+  // (IOPCIFamily IOPCIBridge.cpp: IOPCI2PCIBridge::handleInterrupt schedules a probe with
+  // kIOPCIProbeOptionLinkInt | kIOPCIProbeOptionNeedsScan). `old` may be destroyed afterwards;
+  // `replacement` must outlive the machine or be detached first.
+  IOReturn ReprogramPciFunction(PciFunction* old, PciFunction* replacement,
+                                const std::string& name = "");
 
   // Loads a dext bundle: `<bundle>/Info.plist` (or `<bundle>/Contents/Info.plist`) gives the
   // personalities, and the executable named by CFBundleExecutable (in the bundle or in its
