@@ -114,6 +114,13 @@ void StreamPort::Push(const uint8_t* bytes, uint64_t length) {
 
 void StreamPort::StartGenerator(const StreamGeneratorConfig& generator) {
   std::lock_guard guard(mutex_);
+  if (generator.sizeCount == 0) {
+    // No sizes: stop the generator and empty the source FIFO, so a test starts clean.
+    generator_.enabled = false;
+    fifo_.clear();
+    fifoBytes_ = 0;
+    return;
+  }
   generator_ = generator;
   generator_.enabled = true;
   generated_ = 0;

@@ -198,5 +198,26 @@ TEST(XdmaStreamModel, LoopbackBackPressureAndGenerator) {
   EXPECT_EQ(b.iommu.ViolationCount(), 0u);
 }
 
+// A generator configuration without sizes stops the generator and empties the source FIFO.
+TEST(XdmaStreamModel, GeneratorWithoutSizesStopsAndEmptiesTheSource) {
+  Bench b(StreamConfig(0, 0b1));
+  const std::vector<uint8_t> p = Pattern(100, 4);
+  b.model.PushStreamPacket(0, p.data(), p.size());
+  StreamGeneratorConfig stop;
+  stop.sizeCount = 0;
+  b.model.StartStreamGenerator(0, stop);
+  auto dst = b.NewBuffer(4096, DmaAccess::kDeviceWrite);
+  auto results = b.NewBuffer(64, DmaAccess::kDeviceWrite);
+  auto ring = b.NewRing(1);
+  Bench::Descs(*ring)[0] = Descriptor::Make(results->bus(), dst->bus(), 128, 0, 0,
+                                            Descriptor::kStop | Descriptor::kCompleted);
+  b.Start(kC2h, 0, ring->bus(), 0);
+  const std::vector<uint8_t> q = Pattern(50, 8);
+  b.model.PushStreamPacket(0, q.data(), q.size());
+  ASSERT_TRUE(b.WaitIdle(kC2h, 0));
+  EXPECT_EQ(reinterpret_cast<StreamResult*>(results->data())->length, 50u);  // not the 100
+  EXPECT_EQ(FirstMismatch(dst->data(), q.data(), q.size()), -1);
+}
+
 }  // namespace
 }  // namespace fpgadext::models::test
