@@ -29,6 +29,7 @@
 #include "client/buffer_table.h"
 #include "client/events.h"
 #include "client/register_access.h"
+#include "client/streams.h"
 #include "client/submission_ring.h"
 #include "client/transfers.h"
 #include "driver_resources.h"
@@ -56,6 +57,7 @@ struct FpgaUserClient_IVars {
   client::BufferTable buffers;
   client::AsyncOps async;
   client::SubmissionRing ring;
+  client::Streams streams;
   client::Events events;
 };
 
@@ -130,6 +132,7 @@ kern_return_t UnregisterBuffer(OSObject* target, void*, IOUserClientMethodArgume
   const uint64_t id = arguments->scalarInput[protocol::kUnregisterBufferId];
   if (v.buffers.Find(id) == nullptr) return kIOReturnNotFound;
   const uint32_t slot = client::BufferTable::SlotOf(id);
+  if (v.streams.Uses(slot)) return kIOReturnBusy;  // a receive stream's slots
   client::BufferTable* table = &v.buffers;
   v.ring.Exclusive(^{  // waits for the ring's entry in flight, if it uses the buffer
     table->SetRingVisible(slot, false);
@@ -207,6 +210,38 @@ kern_return_t EventsUnsubscribe(OSObject* target, void*, IOUserClientMethodArgum
   return v.events.Unsubscribe(*v.board);
 }
 
+// AXI-Stream channels (client/streams.h, docs/streams.md).
+kern_return_t StreamOpen(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.streams.Open(Self(target), *v.board, v.buffers, arguments);
+}
+
+kern_return_t StreamClose(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.streams.Close(Self(target), *v.board,
+                         arguments->scalarInput[protocol::kStreamCloseDirection]);
+}
+
+kern_return_t StreamSend(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.streams.Send(Self(target), *v.board, v.transfers, arguments);
+}
+
+kern_return_t StreamWait(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  return Vars(target).streams.Wait(Self(target), arguments->completion,
+                                   arguments->scalarInput[protocol::kStreamWaitSeen]);
+}
+
+kern_return_t StreamCounters(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.streams.Counters(*v.board, arguments);
+}
+
+kern_return_t StreamChannels(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.streams.Channels(*v.board, arguments);
+}
+
 // A selector reserved in protocol.h for work not yet built.
 kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
   return kIOReturnUnsupported;
@@ -251,12 +286,12 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(RingCreate, protocol::kSelectorRingCreate),
     Entry(RingDestroy, protocol::kSelectorRingDestroy),
     Entry(RingWait, protocol::kSelectorRingWait),
-    Entry(Reserved, protocol::kSelectorReserved19),
-    Entry(Reserved, protocol::kSelectorReserved20),
-    Entry(Reserved, protocol::kSelectorReserved21),
-    Entry(Reserved, protocol::kSelectorReserved22),
-    Entry(Reserved, protocol::kSelectorReserved23),
-    Entry(Reserved, protocol::kSelectorReserved24),
+    Entry(StreamOpen, protocol::kSelectorStreamOpen),
+    Entry(StreamClose, protocol::kSelectorStreamClose),
+    Entry(StreamSend, protocol::kSelectorStreamSend),
+    Entry(StreamWait, protocol::kSelectorStreamWait),
+    Entry(StreamCounters, protocol::kSelectorStreamCounters),
+    Entry(StreamChannels, protocol::kSelectorStreamChannels),
     Entry(EventsSubscribe, protocol::kSelectorEventsSubscribe),
     Entry(EventsWait, protocol::kSelectorEventsWait),
     Entry(EventsUnsubscribe, protocol::kSelectorEventsUnsubscribe),
@@ -275,6 +310,7 @@ void TearDown(FpgaUserClient* self) {
   FpgaUserClient_IVars& v = *self->ivars;
   if (v.board != nullptr) {
     v.ring.Stop(self, *v.board);
+    v.streams.Stop(self, *v.board);
     v.events.Stop(*v.board);
     v.async.Stop(self, *v.board);
   }
@@ -370,6 +406,16 @@ kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
   }
   if (type == protocol::kMemoryTypeEventCounters) {
     return ivars->events.CopyMemory(*ivars->board, options, memory);
+  }
+  if (type == protocol::kMemoryTypeStreamReceive) {
+    // Opened and closed by calls on the method queue, like the ring: look at it there.
+    kern_return_t ret = kIOReturnNotReady;
+    kern_return_t* result = &ret;
+    client::Streams* streams = &ivars->streams;
+    ivars->methodQueue->DispatchSync(^{
+      *result = streams->CopyMemory(memory);
+    });
+    return ret;
   }
   return client::CopyBarMemory(*ivars->board, type, memory);
 }

@@ -115,6 +115,11 @@ IOReturn DriverResources::Build() {
     os_log_error(OS_LOG_DEFAULT, "fpgadext: no data mover for this board: 0x%x", ret);
     return ret;
   }
+  // Stream channels (docs/streams.md): a board without any is not an error.
+  ret = StreamResources::Create(device_.get(), layout_, kPlatform, &streams_);
+  if (ret != kIOReturnSuccess && ret != kIOReturnNotFound) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: stream channels unavailable: 0x%x", ret);
+  }
   const engine::EngineLimits& limits = mover_->mover->Limits();
   channels_ = IOOwned<engine::ChannelPool>::Make(limits.channels[0], limits.channels[1]);
   if (!channels_) return kIOReturnNoMemory;
@@ -143,6 +148,7 @@ DriverResources::~DriverResources() {
   planner_.reset();
   channels_.reset();
   channelWaitQueue_.reset();  // after the pool, whose seam sleeps on it
+  streams_.reset();
   mover_.reset();
   if (opened_) device_->Close(owner_, 0);
   opened_ = false;
@@ -160,6 +166,7 @@ void DriverResources::GetDeviceInfo(uint64_t* out) const {
   uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
                           protocol::kCapabilityAsync | protocol::kCapabilityRing |
                           protocol::kCapabilityRingDoorbell;
+  if (streams_) capabilities |= protocol::kCapabilityStreams;
   if (layout_.dmaBar != kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
   if (userInterrupts_) capabilities |= protocol::kCapabilityEvents;
   out[protocol::kInfoCapabilities] = capabilities;

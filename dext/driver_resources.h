@@ -16,6 +16,7 @@
 #include "bar_layout.h"
 #include "data_movers.h"
 #include "io_owned.h"
+#include "stream_resources.h"
 #include "user_interrupts.h"
 
 namespace fpgadext::dext {
@@ -36,6 +37,8 @@ class DriverResources {
   DriverResources& operator=(const DriverResources&) = delete;
 
   IOPCIDevice* Device() const { return device_.get(); }
+  // The board's AXI-Stream channels (stream_resources.h); null when it has none.
+  StreamResources* Streams() const { return streams_.get(); }
   // The service that opened the device: the one to name in _CopyDeviceMemoryWithIndex.
   IOService* Owner() const { return owner_; }
   const BarLayout& Layout() const { return layout_; }
@@ -100,6 +103,7 @@ class DriverResources {
   BarLayout layout_;
   uint64_t cardMemorySize_ = 0;
   IOOwned<MoverResources> mover_;
+  IOOwned<StreamResources> streams_;
   IOOwned<engine::ChannelPool> channels_;
   // Where a transfer waiting for a channel sleeps (dext/channel_wait.h); outlives channels_.
   OSSharedPtr<IODispatchQueue> channelWaitQueue_;

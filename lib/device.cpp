@@ -124,6 +124,7 @@ Status Device::Open(uint32_t index, Device* device) {
   // Removal news may come on any thread: a ring wait in progress returns at once.
   s.transport->SetRemovalHandler([session = &s] {
     session->WakeRingWaiter();
+    session->WakeStreamWaiter();
     session->WakeEvents();
   });
   device->state_ = std::move(state);
@@ -149,6 +150,7 @@ const DeviceInfo& Device::info() const {
 void Device::Close() {
   if (!state_) return;
   Session& s = *state_;
+  s.DetachStreams();  // first: a receive stream's slots are a registered buffer
   ForgetBuffers();
   s.DetachRing();
   s.DetachEvents();

@@ -8,12 +8,8 @@
 #include <new>
 #include <string>
 
+#include "c_device.h"
 #include "fpgadext/fpgadext.hpp"
-
-struct fpgadext_device {
-  fpgadext::Device device;
-  std::string lastError;
-};
 
 namespace {
 

@@ -40,6 +40,14 @@ struct RingWaiter {
   bool waiting = false;
 };
 
+// A stream receive wait (kSelectorStreamWait) in flight, owned by the session like RingWaiter
+// (stream.cpp).
+struct StreamWaiter {
+  std::mutex lock;
+  std::condition_variable woken;
+  bool waiting = false;
+};
+
 struct Session {
   std::unique_ptr<Transport> transport;
   DeviceInfo info;
@@ -55,6 +63,8 @@ struct Session {
   AsyncTable async;
   RingWaiter ringWaiter;
   Ring::Impl* ring = nullptr;  // under `lock`
+  StreamWaiter streamWaiter;
+  StreamImpl* streams[2] = {};  // to card, from card; under `lock` (stream.cpp)
 
   // Made by the first OpenEvents, under `lock` (events.cpp).
   std::shared_ptr<Events::State> events;
@@ -76,12 +86,14 @@ struct Session {
                        const char* path) const;
 
   // Components' parts of Device::Close.
-  void DetachRing();      // ring.cpp
-  void UnmapBars();       // registers.cpp
-  void AbortAsync();      // async.cpp: after the connection closed
-  void WakeRingWaiter();  // ring.cpp: the board is gone
-  void DetachEvents();    // events.cpp: before the connection closes
-  void WakeEvents();      // events.cpp: the board is gone
+  void DetachRing();        // ring.cpp
+  void UnmapBars();         // registers.cpp
+  void AbortAsync();        // async.cpp: after the connection closed
+  void WakeRingWaiter();    // ring.cpp: the board is gone
+  void DetachStreams();     // stream.cpp: before the buffers are forgotten
+  void WakeStreamWaiter();  // stream.cpp: the board is gone
+  void DetachEvents();      // events.cpp: before the connection closes
+  void WakeEvents();        // events.cpp: the board is gone
 };
 
 struct Device::State : Session {};

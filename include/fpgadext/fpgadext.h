@@ -38,6 +38,31 @@ int fpgadext_wait(fpgadext_op* op, uint64_t timeout_ns, uint64_t* bytes);
 /* Waits for the op to complete, then frees it. */
 void fpgadext_op_free(fpgadext_op* op);
 
+/* AXI-Stream channels (docs/streams.md): fpgadext::Stream (fpgadext.hpp). direction: 1 to the
+ * card, 2 from the card. channel: a stream channel index or -1 (any). From the card: `slots`
+ * receive slots (a power of two, 2..512) of `slot_size` bytes (a multiple of 64), allocated and
+ * registered by the library. One stream per direction per device; free it before the device. */
+typedef struct fpgadext_stream fpgadext_stream;
+enum { FPGADEXT_STREAM_TO_CARD = 1, FPGADEXT_STREAM_FROM_CARD = 2 };
+enum { FPGADEXT_STREAM_END_OF_PACKET = 1 };
+int fpgadext_stream_channels(fpgadext_device* device, uint32_t* to_card_mask,
+                             uint32_t* from_card_mask);
+int fpgadext_stream_open(fpgadext_device* device, int direction, int channel, uint32_t slots,
+                         uint64_t slot_size, fpgadext_stream** stream);
+void fpgadext_stream_close(fpgadext_stream* stream);
+/* The next bytes of the current packet; end_of_packet ends it (TLAST). Any size ≥ 1. */
+int fpgadext_stream_send(fpgadext_stream* stream, const void* buf, size_t size, int end_of_packet);
+/* The next received slot, zero copy: *data and *size stay valid until
+ * fpgadext_stream_release(stream, *slot); *flags gets FPGADEXT_STREAM_END_OF_PACKET when the slot
+ * holds the end of a packet. kIOReturnTimeout after timeout_ns (UINT64_MAX: no limit). Slots go
+ * back to the card in the order they were received. */
+int fpgadext_stream_receive(fpgadext_stream* stream, uint64_t timeout_ns, const void** data,
+                            size_t* size, uint32_t* flags, uint32_t* slot);
+int fpgadext_stream_release(fpgadext_stream* stream, uint32_t slot);
+/* counters[6]: packets, bytes, overruns, dropped, errors, descriptors (fpgadext::StreamCounters).
+ */
+int fpgadext_stream_counters(fpgadext_stream* stream, uint64_t counters[6]);
+
 /* Registers of a BAR an app may use (not the DMA engine's). */
 int fpgadext_reg_read32(fpgadext_device* device, int bar, uint64_t offset, uint32_t* value);
 int fpgadext_reg_write32(fpgadext_device* device, int bar, uint64_t offset, uint32_t value);

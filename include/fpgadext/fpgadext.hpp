@@ -236,6 +236,96 @@ class Events {
   std::shared_ptr<State> state_;
 };
 
+// AXI-Stream (docs/streams.md): packets with boundaries (TLAST) instead of card addresses.
+enum class StreamDirection : uint32_t { kToCard = 1, kFromCard = 2 };
+
+struct StreamCounters {
+  uint64_t packets = 0;      // packets ended: sent with endOfPacket, or received (EOP seen)
+  uint64_t bytes = 0;        // bytes sent, or received
+  uint64_t overruns = 0;     // the card had data and no receive slot was free (back-pressure)
+  uint64_t dropped = 0;      // bytes the card discarded (0 on XDMA, which back-pressures)
+  uint64_t errors = 0;       // pieces that ended with an error status
+  uint64_t descriptors = 0;  // receive slots handed to the engine
+};
+
+struct StreamOptions {
+  int channel = -1;  // a stream channel of that direction (Device::StreamChannels), -1: any free
+  // From the card: `slots` receive slots (a power of two, 2..512) of `slotSize` bytes (a
+  // multiple of 64, the C2H stream length granularity) in `buffer`, registered from the card
+  // and at least slots × slotSize long; null: the stream allocates and registers its own.
+  uint32_t slots = 64;
+  uint64_t slotSize = 64 * 1024;
+  RegisteredBuffer* buffer = nullptr;
+};
+
+struct StreamImpl;  // the library's (lib/stream.cpp)
+
+// One received slot, zero copy: the card wrote it, and the dext will not post it again until
+// it is released (by Release or the destructor). A packet longer than a slot fills several
+// consecutive slots; the one holding its end has endOfPacket(). Slots are handed back to the
+// dext in the order they were received: one held back holds back those after it.
+class StreamBuffer {
+ public:
+  StreamBuffer() = default;
+  ~StreamBuffer() { Release(); }
+  StreamBuffer(StreamBuffer&& other) noexcept;
+  StreamBuffer& operator=(StreamBuffer&& other) noexcept;
+  StreamBuffer(const StreamBuffer&) = delete;
+  StreamBuffer& operator=(const StreamBuffer&) = delete;
+
+  bool valid() const { return stream_ != nullptr; }
+  std::span<const std::byte> data() const { return data_; }  // the bytes received in the slot
+  bool endOfPacket() const { return endOfPacket_; }
+  IOReturnCode status() const { return status_; }
+  uint32_t slot() const { return slot_; }
+  void Release();
+
+ private:
+  friend class Stream;
+  std::shared_ptr<StreamImpl> stream_;
+  uint32_t index_ = 0;  // the completion's free-running index
+  uint32_t slot_ = 0;
+  std::span<const std::byte> data_;
+  bool endOfPacket_ = false;
+  IOReturnCode status_ = 0;
+};
+
+// A stream channel opened by Device::OpenStream: one per direction per Device. Not
+// thread-safe, except that StreamBuffers may be released from any thread.
+class Stream {
+ public:
+  Stream();
+  ~Stream();
+  Stream(Stream&& other) noexcept;
+  Stream& operator=(Stream&& other) noexcept;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  bool valid() const;
+  StreamDirection direction() const;
+  uint32_t channel() const;  // the stream channel the dext gave it
+  // To the card: `data` (any size and alignment, zero copy) as the next bytes of the current
+  // packet; `endOfPacket` ends the packet with them (TLAST).
+  Status Send(std::span<const std::byte> data, bool endOfPacket = true);
+  // From the card: the next received slot, waiting up to `timeout` (kIOReturnTimeout). Polls the
+  // ring for `spin`, then sleeps in one driver call (kSelectorStreamWait).
+  Status Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
+                 std::chrono::nanoseconds spin = std::chrono::microseconds(50));
+  // A whole packet, copied out of its slots (which go back at once). On kIOReturnTimeout the
+  // part received so far is kept and the next call continues it.
+  Status ReceivePacket(std::chrono::nanoseconds timeout, std::vector<std::byte>* packet);
+  Status Counters(StreamCounters* counters) const;
+  // Protocol errors the dext saw on the receive ring (protocol::StreamRingError bits).
+  uint32_t errors() const;
+  // Stops the stream and gives its channel back (the destructor and Device::Close do it).
+  // Slots still held stay readable until released.
+  Status Close();
+
+ private:
+  friend class Device;
+  std::shared_ptr<StreamImpl> impl_;
+};
+
 class Device {
  public:
   Device();
@@ -293,6 +383,13 @@ class Device {
   // direction it serves while it lives (kIOReturnExclusiveAccess when none is free).
   Status CreateRing(uint32_t entries, RingDirections directions, Ring* ring);
 
+  // The board's AXI-Stream channels, a bit per channel index (0 when it has none).
+  Status StreamChannels(uint32_t* toCardMask, uint32_t* fromCardMask);
+  // Opens a stream channel (docs/streams.md): kIOReturnUnsupported without stream channels,
+  // kIOReturnBusy if this Device has a stream of that direction, kIOReturnExclusiveAccess if
+  // every stream channel of that direction is taken.
+  Status OpenStream(StreamDirection direction, const StreamOptions& options, Stream* stream);
+
   // Subscribes to the user interrupt lines in `mask` (bit i = line i): events from now on
   // (docs/library.md "Events"). kIOReturnUnsupported on a board without user interrupts. One
   // subscription per Device: opening another changes its lines.
@@ -320,6 +417,7 @@ class Device {
                             uint64_t offset, uint64_t length);
   void ForgetBuffers();
   friend class Ring;
+  friend struct StreamImpl;
 
   struct State;  // the library's (lib/session.h)
   std::unique_ptr<State> state_;

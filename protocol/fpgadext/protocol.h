@@ -69,15 +69,27 @@ enum Selector : uint32_t {
   // Async only. in: completion index to wait past. Completes (status, {completion index}) as
   // soon as the ring's completion index differs from it (at once if it does already).
   kSelectorRingWait = 18,
-  // Reserved for work in progress (issue 13 streams 19-24, events 25-27; issue 14 ring
-  // doorbell 28; issue 13 recovery 29): until a selector is given a name and a layout here, the
-  // dext answers it with kIOReturnUnsupported.
-  kSelectorReserved19 = 19,
-  kSelectorReserved20 = 20,
-  kSelectorReserved21 = 21,
-  kSelectorReserved22 = 22,
-  kSelectorReserved23 = 23,
-  kSelectorReserved24 = 24,
+  // AXI-Stream channels (kCapabilityStreams, docs/streams.md). A client has at most one stream
+  // per direction, each on a stream channel of its own.
+  // in: StreamOpenScalar  out: StreamOpenResult. From card: the receive ring's size in bytes
+  // (map it with kMemoryTypeStreamReceive); the dext keeps the buffer's slots posted.
+  kSelectorStreamOpen = 19,
+  // in: StreamDirection. Stops the stream (a send or receive in flight ends), gives its channel
+  // back; a pending kSelectorStreamWait completes with kIOReturnAborted.
+  kSelectorStreamClose = 20,
+  // in: StreamSendScalar (app address, length, StreamFlags)  out: bytes sent. Synchronous; the
+  // bytes of one call go out as one piece of a packet; kStreamEndOfPacket ends the packet.
+  kSelectorStreamSend = 21,
+  // Async only. in: completion index to wait past. Completes (status, {completion index}) as
+  // soon as the receive ring's completion index differs from it (at once if it does already).
+  kSelectorStreamWait = 22,
+  // in: StreamDirection  out: StreamCounter[kStreamCounterCount]
+  kSelectorStreamCounters = 23,
+  // in: —  out: StreamChannelsScalar (the board's stream channels, per direction, as masks)
+  kSelectorStreamChannels = 24,
+  // Reserved for work in progress (issue 13 events 25-27; issue 14 ring doorbell 28; issue 13
+  // recovery 29): until a selector is given a name and a layout here, the dext answers it with
+  // kIOReturnUnsupported.
   // User interrupts (issue 13, capability kCapabilityEvents; docs/library.md "Events").
   // in: line mask (bit i = usr_irq_req[i]; 0 ends the subscription)   out: the board's line count
   // Subscribes this client to those lines: the dext enables them in the IRQ block while any
@@ -136,6 +148,26 @@ enum AsyncScalar : uint32_t {
 // kSelectorRingCreate; its scalar out 0 is the ring's size in bytes.
 enum RingCreateScalar : uint32_t { kRingCreateEntries = 0, kRingCreateDirections = 1 };
 enum RingWaitScalar : uint32_t { kRingWaitSeen = 0 };
+// kSelectorStreamOpen. To card: only kStreamOpenDirection and kStreamOpenChannel count. From
+// card: the registered buffer (BufferDirection from card) whose first slots × slotSize bytes
+// become the receive slots.
+enum StreamOpenScalar : uint32_t {
+  kStreamOpenDirection = 0,  // StreamDirection
+  kStreamOpenChannel = 1,    // a stream channel index of that direction, or kStreamAnyChannel
+  kStreamOpenBuffer = 2,     // buffer id (from card)
+  kStreamOpenSlotSize = 3,   // bytes per slot: a multiple of kStreamSlotGranularity
+  kStreamOpenSlots = 4,      // a power of two, kStreamMinSlots..kStreamMaxSlots
+};
+enum StreamOpenResult : uint32_t { kStreamOpenedChannel = 0, kStreamOpenedRingBytes = 1 };
+enum StreamCloseScalar : uint32_t { kStreamCloseDirection = 0 };
+enum StreamSendScalar : uint32_t {
+  kStreamSendAddress = 0,
+  kStreamSendLength = 1,
+  kStreamSendFlags = 2,
+};
+enum StreamWaitScalar : uint32_t { kStreamWaitSeen = 0 };
+enum StreamCountersScalar : uint32_t { kStreamCountersDirection = 0 };
+enum StreamChannelsScalar : uint32_t { kStreamChannelsToCard = 0, kStreamChannelsFromCard = 1 };
 enum EventsSubscribeScalar : uint32_t { kEventsSubscribeMask = 0 };
 enum EventsWaitScalar : uint32_t { kEventsWaitSeen = 0 };
 
@@ -185,12 +217,12 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* RingCreate       */ {2, 0, 1, 0, false},
     /* RingDestroy      */ {0, 0, 0, 0, false},
     /* RingWait         */ {1, 0, 0, 0, true},
-    /* Reserved19       */ {0, 0, 0, 0, false},
-    /* Reserved20       */ {0, 0, 0, 0, false},
-    /* Reserved21       */ {0, 0, 0, 0, false},
-    /* Reserved22       */ {0, 0, 0, 0, false},
-    /* Reserved23       */ {0, 0, 0, 0, false},
-    /* Reserved24       */ {0, 0, 0, 0, false},
+    /* StreamOpen       */ {5, 0, 2, 0, false},
+    /* StreamClose      */ {1, 0, 0, 0, false},
+    /* StreamSend       */ {3, 0, 1, 0, false},
+    /* StreamWait       */ {1, 0, 0, 0, true},
+    /* StreamCounters   */ {1, 0, 6, 0, false},
+    /* StreamChannels   */ {0, 0, 2, 0, false},
     /* EventsSubscribe  */ {1, 0, 1, 0, false},
     /* EventsWait       */ {1, 0, 0, 0, true},
     /* EventsUnsubscribe*/ {0, 0, 0, 0, false},
@@ -209,6 +241,10 @@ static_assert(kCallLayouts[kSelectorReadRegistered].scalarInputs == kRegisteredL
 static_assert(kCallLayouts[kSelectorReadAsync].scalarInputs == kAsyncScalarTag + 1);
 static_assert(kCallLayouts[kSelectorRingCreate].scalarInputs == kRingCreateDirections + 1);
 static_assert(kCallLayouts[kSelectorReadInband].scalarInputs == kInbandLength + 1);
+static_assert(kCallLayouts[kSelectorStreamOpen].scalarInputs == kStreamOpenSlots + 1);
+static_assert(kCallLayouts[kSelectorStreamOpen].scalarOutputs == kStreamOpenedRingBytes + 1);
+static_assert(kCallLayouts[kSelectorStreamSend].scalarInputs == kStreamSendFlags + 1);
+static_assert(kCallLayouts[kSelectorStreamChannels].scalarOutputs == kStreamChannelsFromCard + 1);
 static_assert(kCallLayouts[kSelectorEventsSubscribe].scalarInputs == kEventsSubscribeMask + 1);
 static_assert(kCallLayouts[kSelectorEventsWait].scalarInputs == kEventsWaitSeen + 1);
 inline constexpr uint64_t kNoBar = 0xff;
@@ -219,6 +255,9 @@ enum Capability : uint64_t {
   kCapabilityRegisteredBuffers = 1u << 2,
   kCapabilityAsync = 1u << 3,  // kSelectorReadAsync / kSelectorWriteAsync
   kCapabilityRing = 1u << 4,   // kSelectorRingCreate and kMemoryTypeRing
+  // kSelectorStreamOpen..kSelectorStreamChannels and kMemoryTypeStreamReceive; set when the
+  // board reports at least one stream channel.
+  kCapabilityStreams = 1u << 5,
   // User interrupts: kSelectorEvents* and kMemoryTypeEventCounters (docs/library.md "Events").
   kCapabilityEvents = 1u << 6,
   // The ring's poller sleeps when idle and is woken by kSelectorRingDoorbell (docs/ring.md).
@@ -235,9 +274,9 @@ enum BufferDirection : uint64_t {
 enum MemoryType : uint32_t {
   kMemoryTypeBar0 = 0,
   kMemoryTypeBarLast = 5,
-  kMemoryTypeRing = 16,  // the client's submission ring (after kSelectorRingCreate)
-  // Reserved for work in progress: 17 stream receive ring, 18 event counters (issue 13).
-  kMemoryTypeReserved17 = 17,
+  kMemoryTypeRing = 16,           // the client's submission ring (after kSelectorRingCreate)
+  kMemoryTypeStreamReceive = 17,  // the client's stream receive ring (after kSelectorStreamOpen)
+  // Reserved for work in progress: 18 event counters (issue 13).
   kMemoryTypeEventCounters = 18,  // EventCounters, read-only, one per board (kCapabilityEvents)
 };
 
@@ -340,6 +379,79 @@ static_assert(sizeof(RingCompletion) == 24, "RingCompletion layout");
 
 inline constexpr uint64_t RingBytes(uint32_t entries) {
   return sizeof(RingHeader) + uint64_t{entries} * (sizeof(RingSubmission) + sizeof(RingCompletion));
+}
+
+// ---- Streams (docs/streams.md) ----------------------------------------------------------------
+enum StreamDirection : uint64_t { kStreamToCard = 1, kStreamFromCard = 2 };
+inline constexpr uint64_t kStreamAnyChannel = 0xff;
+// StreamSend flags and StreamCompletion flags.
+enum StreamFlags : uint32_t {
+  kStreamEndOfPacket = 1u << 0,  // TLAST: this piece ends a packet
+};
+// Counters, per stream; also in StreamRingHeader::counters for a receive stream.
+enum StreamCounter : uint32_t {
+  kStreamPackets = 0,      // packets ended (EOP) — sent, or received and published
+  kStreamBytes = 1,        // bytes sent, or received and published
+  kStreamOverruns = 2,     // times the card had data and no slot was posted (back-pressure)
+  kStreamDropped = 3,      // bytes the card discarded (0 on XDMA: it back-pressures instead)
+  kStreamErrors = 4,       // completions with a status other than success
+  kStreamDescriptors = 5,  // receive slots handed to the engine
+  kStreamCounterCount
+};
+static_assert(kCallLayouts[kSelectorStreamCounters].scalarOutputs == kStreamCounterCount);
+
+// Receive slot lengths are multiples of 64 bytes: PG195 "Length Granularity" for C2H stream
+// descriptors. A slot is one descriptor (at most 2^28 - 64 bytes: the 28-bit length field).
+inline constexpr uint64_t kStreamSlotGranularity = 64;
+inline constexpr uint64_t kStreamMaxSlotSize = (1ull << 28) - 64;
+inline constexpr uint32_t kStreamMinSlots = 2;
+inline constexpr uint32_t kStreamMaxSlots = 512;      // the XDMA receiver posts at most 1023
+inline constexpr uint32_t kStreamMagic = 0x4653544D;  // 'FSTM'
+
+// The receive ring: a header and `slots` completions, mapped with kMemoryTypeStreamReceive.
+// Completion n (free-running uint32_t) describes slot n & (slots − 1): slots fill in order. The
+// dext publishes cqTail (release); the app reads completions up to it and hands their slots back
+// in order by storing cqHead (release). The dext keeps a slot posted to the card only while
+// n − cqHead < slots, so a slot the app holds is never written. The dext treats every byte the
+// app can write as hostile (docs/streams.md).
+struct StreamRingHeader {
+  // Written by the dext at open (never read back).
+  uint32_t magic;
+  uint32_t slots;
+  uint64_t slotSize;
+  uint32_t completionOffset;  // bytes from the start of the ring
+  uint32_t reserved;
+  uint64_t sanitizerToken;  // TSan builds only, as RingHeader's
+  uint8_t pad0[32];
+  // Written by the dext: completions published (the writeback word); StreamRingError bits.
+  uint32_t cqTail;
+  uint32_t errors;
+  uint8_t pad1[56];
+  // Written by the app: completions consumed, their slots handed back.
+  uint32_t cqHead;
+  uint8_t pad2[60];
+  // Written by the dext: StreamCounter values (relaxed; read with kSelectorStreamCounters for a
+  // consistent set).
+  uint64_t counters[8];
+};
+static_assert(sizeof(StreamRingHeader) == 256, "StreamRingHeader layout");
+
+enum StreamRingError : uint32_t {
+  kStreamErrorConsumerIndex = 1u << 0,  // cqHead outside what was published: ignored until sane
+  kStreamErrorChannel = 1u << 1,        // the engine stopped the channel: close and reopen
+};
+
+struct StreamCompletion {
+  uint32_t slot;    // completion index & (slots − 1), for the app's convenience
+  uint32_t flags;   // StreamFlags
+  uint64_t length;  // bytes from the slot's start
+  int32_t status;   // IOReturn
+  uint32_t reserved;
+};
+static_assert(sizeof(StreamCompletion) == 24, "StreamCompletion layout");
+
+inline constexpr uint64_t StreamRingBytes(uint32_t slots) {
+  return sizeof(StreamRingHeader) + uint64_t{slots} * sizeof(StreamCompletion);
 }
 
 // Limits the dext enforces (bad input is an error, never a crash).

@@ -414,6 +414,11 @@ int RunInfo(const CommonOptions& common) {
   const HostDescription host = session.host().Describe();
   const std::string protocol =
       fmt::format("{}.{}", info.protocolVersion >> 16, info.protocolVersion & 0xffff);
+  // AXI-Stream channels (docs/streams.md): masks, bit c = channel c.
+  uint32_t streamsToCard = 0, streamsFromCard = 0;
+  if (Status s = device.StreamChannels(&streamsToCard, &streamsFromCard); !s) {
+    ThrowStatus(s, "cannot ask for the stream channels");
+  }
   if (common.json) {
     std::vector<JsonObject> bars;
     for (int i = 0; i < 6; ++i) {
@@ -430,6 +435,7 @@ int RunInfo(const CommonOptions& common) {
     o.Add("protocol_version", info.protocolVersion).Add("protocol", protocol);
     o.Add("dma_engine", info.hasDmaEngine).Add("card_memory_size", info.cardMemorySize);
     o.Add("h2c_channels", info.h2cChannels).Add("c2h_channels", info.c2hChannels);
+    o.Add("h2c_stream_channels", streamsToCard).Add("c2h_stream_channels", streamsFromCard);
     o.Add("bars", bars).Add("dma_bar", info.dmaBar).Add("user_bar", info.userBar);
     o.Add("host", HostJson(host));
     PrintJson(o);
@@ -444,6 +450,11 @@ int RunInfo(const CommonOptions& common) {
                info.c2hChannels);
   } else {
     fmt::print("  data path    PIO through a BAR window (no DMA engine)\n");
+  }
+  for (const auto& [name, mask] : {std::pair{"H2C", streamsToCard}, {"C2H", streamsFromCard}}) {
+    for (uint32_t c = 0; c < 32; ++c) {
+      if (mask & (1u << c)) fmt::print("  stream       {} channel {} (AXI-Stream)\n", name, c);
+    }
   }
   for (int i = 0; i < 6; ++i) {
     if (info.barSizes[i] == 0) continue;

@@ -51,6 +51,19 @@ int RunRead(const CommonOptions& common, const TransferOptions& transfer);
 int RunWrite(const CommonOptions& common, const TransferOptions& transfer);
 int RunVerify(const CommonOptions& common, const TransferOptions& transfer);
 
+// `stream send` / `stream receive` (stream_commands.cpp, docs/streams.md).
+struct StreamCommandOptions {
+  std::string file;         // send: the bytes; receive: where they go ("-": stdout)
+  uint64_t packetSize = 0;  // send: packets of this size (0: the whole file is one packet)
+  uint64_t packets = 1;     // receive: how many packets
+  int channel = -1;         // a stream channel index, -1: any
+  uint32_t slots = 64;      // receive slots
+  uint64_t slotSize = 64 * 1024;
+  uint64_t timeoutMs = 10000;  // receive: longest wait for the next slot
+};
+int RunStreamSend(const CommonOptions& common, const StreamCommandOptions& stream);
+int RunStreamReceive(const CommonOptions& common, const StreamCommandOptions& stream);
+
 struct EventsOptions {
   uint32_t lines = 0xFFFF;      // lines to subscribe to and wait for
   uint64_t count = 0;           // stop after this many events (0: never)

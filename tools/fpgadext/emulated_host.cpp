@@ -245,6 +245,17 @@ class EmulatedHost : public Host {
       config.cardMemorySize = options.cardSize != 0 ? options.cardSize : kXdmaDefaultSize;
       config.cardMemoryFile = description_.cardFile;
       config.timing = timing;
+      if (options.board == "xdma-stream") {  // channels 0-1 memory-mapped, 2 AXI-Stream
+        config.h2cChannels = config.c2hChannels = 3;
+        config.h2cStreamChannels = config.c2hStreamChannels = 1u << 2;
+        const size_t sizes = std::min<size_t>(options.streamGenerator.size(),
+                                              models::StreamGeneratorConfig::kMaxSizes);
+        if (sizes != 0) {
+          config.stream.generator.enabled = true;
+          config.stream.generator.sizeCount = static_cast<unsigned>(sizes);
+          std::copy_n(options.streamGenerator.begin(), sizes, config.stream.generator.sizes);
+        }
+      }
       auto xdma = std::make_unique<models::XdmaModel>(config);
       description_.cardSize = xdma->cardMemory().size();
       xdma_ = xdma.get();

@@ -13,14 +13,18 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fpgadext::cli {
 
 struct HostOptions {
-  std::string board = "xdma";  // emulated board: "xdma" or "bram"
+  std::string board = "xdma";  // emulated board: "xdma", "xdma-stream" or "bram"
   std::string cardFile;        // empty: $FPGADEXT_CARD_FILE, else the cache default
   uint64_t cardSize = 0;       // 0: the board's default
   bool verbose = false;        // driver log messages down to "info"
+  // xdma-stream: packets its stream generator sends on stream channel 2, sizes in turn (empty:
+  // no generator; docs/streams.md).
+  std::vector<uint32_t> streamGenerator;
   // Emulated XDMA board's link timing model (docs/models.md "Timing model"): "none" (as fast
   // as memcpy), "tb3" (Thunderbolt 3, PCIe Gen3 x4 tunnelled), "gen3x8", "gen4x16".
   std::string timing = "none";

@@ -111,8 +111,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", common.json, "Print one JSON object on stdout");
   app.add_flag("-q,--quiet", common.quiet, "No progress bar and no summary lines");
   app.add_flag("-v,--verbose", common.host.verbose, "Driver log messages (emulated host)");
-  app.add_option("--board", common.host.board, "Emulated board model (Linux): xdma or bram")
-      ->check(CLI::IsMember({"xdma", "bram"}))
+  app.add_option("--board", common.host.board,
+                 "Emulated board model (Linux): xdma, xdma-stream (AXI-Stream channel 2) or bram")
+      ->check(CLI::IsMember({"xdma", "xdma-stream", "bram"}))
       ->capture_default_str();
   app.add_option("--card-file", common.host.cardFile,
                  "File holding the emulated card memory (Linux)");
@@ -236,7 +237,35 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
+  StreamCommandOptions streamOptions;
+  CLI::App* stream = app.add_subcommand("stream", "AXI-Stream channels (docs/streams.md)");
+  stream->require_subcommand(1);
+  CLI::App* streamSend = stream->add_subcommand("send", "Send a file to a stream channel");
+  streamSend->add_option("--file", streamOptions.file, "The bytes to send")->required();
+  AddNumber(streamSend, "--packet-size", &streamOptions.packetSize,
+            "Packets of this size (default: the whole file is one packet)");
+  CLI::App* streamReceive =
+      stream->add_subcommand("receive", "Receive packets from a stream channel into a file");
+  streamReceive->add_option("--out", streamOptions.file, "Where the bytes go (- for stdout)")
+      ->required();
+  AddNumber(streamReceive, "--packets", &streamOptions.packets, "How many packets (default 1)");
+  AddNumber(streamReceive, "--slots", &streamOptions.slots, "Receive slots (default 64)");
+  AddNumber(streamReceive, "--slot-size", &streamOptions.slotSize,
+            "Bytes per slot, a multiple of 64 (default 64K)");
+  AddNumber(streamReceive, "--timeout-ms", &streamOptions.timeoutMs,
+            "Longest wait for data (default 10000)");
+  streamReceive
+      ->add_option("--generate", common.host.streamGenerator,
+                   "Emulated xdma-stream board: packet sizes its generator sends (Linux)")
+      ->delimiter(',');
+  for (CLI::App* command : {streamSend, streamReceive}) {
+    command->add_option("--channel", streamOptions.channel, "Stream channel (default: any)");
+  }
+
   std::function<int()> run;
+  streamSend->final_callback([&] { run = [&] { return RunStreamSend(common, streamOptions); }; });
+  streamReceive->final_callback(
+      [&] { run = [&] { return RunStreamReceive(common, streamOptions); }; });
   list->final_callback([&] { run = [&] { return RunList(common); }; });
   info->final_callback([&] { run = [&] { return RunInfo(common); }; });
   regRead->final_callback([&] { run = [&] { return RunRegRead(common, reg); }; });
