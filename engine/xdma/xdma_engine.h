@@ -294,11 +294,11 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
   ChannelState& s = state_[static_cast<int>(d)][c];
   const XdmaChannelMemory& m = config_.channels[static_cast<int>(d)][c];
 
-  // No Status read first (an MMIO round trip, ≈1 µs over Thunderbolt): the channel is idle by
-  // this engine's own state — a window starts only on a channel that Probe or Recover saw idle,
-  // or whose last window's writeback reported every descriptor done, and Xilinx's driver
-  // restarts an engine on exactly that evidence (docs/engine.md, "Starting a window"). A board
-  // that went away is found by Poll's periodic Status check.
+  // The engine must be idle before it is reprogrammed (Run is cleared after every window).
+  const uint32_t status = ReadStatus(d, c);
+  if (status == kXdmaAllOnes) return kIOReturnNoDevice;
+  if (status & ChannelStatus::kBusy) return kIOReturnBusy;
+
   BusSegment segments[kMaxSegmentsPerWindow];
   uint32_t count = kMaxSegmentsPerWindow;
   uint64_t covered = 0;
