@@ -35,11 +35,11 @@ struct ServiceNode {
   std::string className;  // kernel class for IOServiceMatching: IOPCIDevice, IOUserService, …
   IOService* service = nullptr;  // retained
   ServiceNode* provider = nullptr;
-  OSDictionary* properties = nullptr;  // retained
-  Dext* dext = nullptr;                // owning dext; nullptr for kernel nubs
-  bool registered = false;             // RegisterService() was called
-  bool published = false;              // matching notifications were sent (registry.cpp)
-  bool started = false;                // Start returned success
+  OSDictionary* properties = nullptr;   // retained
+  Dext* dext = nullptr;                 // owning dext; nullptr for kernel nubs
+  std::atomic<bool> registered{false};  // RegisterService() was called (read without the lock)
+  bool published = false;               // matching notifications were sent (registry.cpp)
+  bool started = false;                 // Start returned success
   // Read without the registry lock by calls racing a termination (user-client memory calls).
   std::atomic<bool> terminated{false};
   bool isUserClient = false;
