@@ -146,6 +146,13 @@ bool Channel::ExecuteStreamC2h(Guard& g, uint64_t gen, const Descriptor& d) {
       return false;
     }
   }
+  // User logic that interrupts at the end of a burst: the model asserts the line after the
+  // writeback (its choice), so an app woken by the interrupt finds the whole burst.
+  if (eop) {
+    if (const uint32_t lines = port_->TakeBurstEnd()) {
+      board_.user.RaiseLines(lines, board_.irq, board_);
+    }
+  }
   return true;
 }
 

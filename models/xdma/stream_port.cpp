@@ -1,9 +1,26 @@
 #include "stream_port.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 namespace fpgadext::models {
+
+void FillStreamPattern(uint64_t packet, uint64_t offset, uint8_t* dst, uint64_t length) {
+  static const auto kRamp = [] {
+    std::array<uint8_t, 512> ramp{};
+    for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<uint8_t>(i);
+    return ramp;
+  }();
+  uint64_t done = 0;
+  while (done < length) {
+    const uint64_t at = offset + done;
+    const uint64_t n = std::min<uint64_t>(length - done, 256 - (at & 0xFF));
+    std::memcpy(dst + done, kRamp.data() + StreamPatternByte(packet, at), n);
+    done += n;
+  }
+}
 
 StreamPort::StreamPort(const StreamPortConfig& config) : config_(config) {
   if (config_.generator.enabled) generator_ = config_.generator;
@@ -56,7 +73,7 @@ bool StreamPort::Available() {
   Generate();
   if (fifo_.empty()) return false;
   const Chunk& c = fifo_.front();
-  return c.taken < c.bytes.size() || c.last || fifo_.size() > 1;
+  return c.taken < c.Size() || c.last || fifo_.size() > 1;
 }
 
 uint64_t StreamPort::Take(uint8_t* dst, uint64_t max, bool* last) {
@@ -66,9 +83,10 @@ uint64_t StreamPort::Take(uint8_t* dst, uint64_t max, bool* last) {
   uint64_t done = 0;
   while (!fifo_.empty()) {
     Chunk& c = fifo_.front();
-    if (c.taken == c.bytes.size()) {
+    if (c.taken == c.Size()) {
       if (c.last) {
         *last = true;
+        burstEnded_ |= c.linesAtEnd;
         fifo_.pop_front();
         break;
       }
@@ -78,8 +96,12 @@ uint64_t StreamPort::Take(uint8_t* dst, uint64_t max, bool* last) {
       continue;
     }
     if (done == max) break;
-    const uint64_t n = std::min<uint64_t>(max - done, c.bytes.size() - c.taken);
-    std::memcpy(dst + done, c.bytes.data() + c.taken, n);
+    const uint64_t n = std::min<uint64_t>(max - done, c.Size() - c.taken);
+    if (c.generated) {
+      FillStreamPattern(c.packet, c.taken, dst + done, n);
+    } else {
+      std::memcpy(dst + done, c.bytes.data() + c.taken, n);
+    }
     c.taken += n;
     done += n;
     fifoBytes_ -= n;
@@ -96,9 +118,13 @@ void StreamPort::Generate() {
       std::max(1u, std::min(generator_.sizeCount, StreamGeneratorConfig::kMaxSizes));
   const uint32_t size = std::max<uint32_t>(1, generator_.sizes[generated_ % count]);
   Chunk c;
-  c.bytes.resize(size);
-  for (uint32_t i = 0; i < size; ++i) c.bytes[i] = StreamPatternByte(generated_, i);
+  c.generated = true;
+  c.packet = generated_;
+  c.size = size;
   c.last = true;
+  if (generator_.packets != 0 && generated_ + 1 == generator_.packets) {
+    c.linesAtEnd = generator_.burstEndLines;
+  }
   fifoBytes_ += size;
   fifo_.push_back(std::move(c));
   ++generated_;
@@ -117,6 +143,7 @@ void StreamPort::StartGenerator(const StreamGeneratorConfig& generator) {
   if (generator.sizeCount == 0) {
     // No sizes: stop the generator and empty the source FIFO, so a test starts clean.
     generator_.enabled = false;
+    burstEnded_ = 0;
     fifo_.clear();
     fifoBytes_ = 0;
     return;
@@ -155,6 +182,11 @@ void StreamPort::CountSinkStall() {
 void StreamPort::CountC2hPacket() {
   std::lock_guard guard(mutex_);
   ++counters_.c2hPackets;
+}
+
+uint32_t StreamPort::TakeBurstEnd() {
+  std::lock_guard guard(mutex_);
+  return std::exchange(burstEnded_, 0u);
 }
 
 void StreamPort::CountEmptyPacketEnd() {

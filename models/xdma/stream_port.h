@@ -27,6 +27,12 @@ inline uint8_t StreamPatternByte(uint64_t packet, uint64_t offset) {
   return static_cast<uint8_t>((packet * 0x9Du + offset + (offset >> 8) * 0x3Bu) & 0xFF);
 }
 
+// Bytes [offset, offset + length) of packet `packet` into `dst`, at memcpy speed: within each
+// 256-byte block the pattern counts up by one, so a block is a run of a 0..255 ramp. The
+// generator fills the C2H engine's chunks with it as they are taken, so that making the data
+// costs the model no more than a copy (user logic makes it at line rate).
+void FillStreamPattern(uint64_t packet, uint64_t offset, uint8_t* dst, uint64_t length);
+
 struct StreamGeneratorConfig {
   bool enabled = false;
   uint64_t packets = 0;  // how many; 0 = without end
@@ -34,6 +40,10 @@ struct StreamGeneratorConfig {
   static constexpr unsigned kMaxSizes = 8;
   uint32_t sizes[kMaxSizes] = {4096};
   unsigned sizeCount = 1;
+  // usr_irq_req lines the user logic asserts at the end of a burst (`packets` != 0): once the
+  // C2H engine has closed the burst's last packet and written its writeback, so an app woken by
+  // the interrupt finds every packet of the burst in host memory. 0: none.
+  uint32_t burstEndLines = 0;
 };
 
 struct StreamPortConfig {
@@ -88,12 +98,21 @@ class StreamPort {
   void CountSinkStall();
   void CountC2hPacket();
   void CountEmptyPacketEnd();
+  // The lines to raise because the packet the engine just closed ended a burst (then 0 again).
+  uint32_t TakeBurstEnd();
 
  private:
+  // Bytes of one packet or piece of one. A generated packet has no bytes: `size` of them
+  // follow the pattern of packet `packet` and are made as they are taken.
   struct Chunk {
     std::vector<uint8_t> bytes;
     uint64_t taken = 0;
     bool last = false;
+    bool generated = false;
+    uint64_t packet = 0;
+    uint64_t size = 0;        // generated only
+    uint32_t linesAtEnd = 0;  // burstEndLines when this packet ends the generator's burst
+    uint64_t Size() const { return generated ? size : bytes.size(); }
   };
   void Generate();   // mutex held
   void EndPacket();  // mutex held
@@ -108,6 +127,7 @@ class StreamPort {
   uint64_t recordedBytes_ = 0;
   StreamGeneratorConfig generator_{};
   uint64_t generated_ = 0;
+  uint32_t burstEnded_ = 0;  // lines of a burst end taken by the engine, not yet raised
   StreamPortCounters counters_{};
 };
 

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include <reference_design/user_block_registers.h>
+
 #include "xdma_test_harness.h"
 
 namespace fpgadext::models::test {
@@ -28,6 +30,22 @@ std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
   FillPattern(v.data(), n, seed);
   return v;
+}
+
+// The generator makes its bytes as the engine takes them, block by block: every piece, at any
+// offset and length, must be the byte-wise pattern.
+TEST(XdmaStreamModel, GeneratedPiecesFollowThePatternAtAnyOffset) {
+  for (uint64_t packet : {0ull, 1ull, 7ull, 1000003ull}) {
+    for (uint64_t offset : {0ull, 1ull, 255ull, 256ull, 4095ull, 65537ull}) {
+      for (uint64_t length : {1ull, 2ull, 255ull, 257ull, 1000ull}) {
+        std::vector<uint8_t> got(length);
+        FillStreamPattern(packet, offset, got.data(), length);
+        for (uint64_t i = 0; i < length; ++i) {
+          ASSERT_EQ(got[i], StreamPatternByte(packet, offset + i)) << packet << "/" << offset;
+        }
+      }
+    }
+  }
 }
 
 TEST(XdmaStreamModel, IdentifiersReportTheStreamBit) {
@@ -196,6 +214,40 @@ TEST(XdmaStreamModel, LoopbackBackPressureAndGenerator) {
   }
   EXPECT_EQ(b.model.StreamCounters(0).generatedPackets, 1u);
   EXPECT_EQ(b.iommu.ViolationCount(), 0u);
+}
+
+// A generator burst with burstEndLines asserts those usr_irq_req lines once its last packet
+// was written back, not before (docs/models.md "Streams").
+TEST(XdmaStreamModel, GeneratorRaisesItsUserLinesAfterTheLastPacketOfABurst) {
+  Bench b(StreamConfig(0, 0b1));
+  b.Write32(kSgdmaCommonBase + sgdma_common_reg::kCreditModeEnableW1S,
+            SgdmaChannelBits::BitFor(kC2h, 0));
+  auto dst = b.NewBuffer(3 * 128, DmaAccess::kDeviceWrite);
+  auto results = b.NewBuffer(3 * 32, DmaAccess::kDeviceWrite);
+  auto* res = reinterpret_cast<StreamResult*>(results->data());
+  auto ring = b.NewRing(3);
+  Descriptor* d = Bench::Descs(*ring);
+  for (uint32_t i = 0; i < 3; ++i) {
+    d[i] = Descriptor::Make(results->bus(32 * i), dst->bus(128 * i), 128,
+                            i == 2 ? 0 : ring->bus(32 * (i + 1)), 0,
+                            Descriptor::kCompleted | (i == 2 ? Descriptor::kStop : 0));
+  }
+  StreamGeneratorConfig gen;
+  gen.packets = 3;
+  gen.sizes[0] = 100;
+  gen.burstEndLines = 1u << 3;
+  b.model.StartStreamGenerator(0, gen);
+  // Two descriptors: two packets of the burst land, the line stays low.
+  b.Start(kC2h, 0, ring->bus(), 0);
+  SgdmaDescCredits::Get(kC2h, 0).FromValue(0).set_credits(2).WriteTo(b);
+  ASSERT_TRUE(WaitUntil([&] { return b.Completed(kC2h, 0) >= 2; }));
+  EXPECT_EQ(b.UserRead(reference_design::user_reg::kIrqStatus), 0u);
+  SgdmaDescCredits::Get(kC2h, 0).FromValue(0).set_credits(1).WriteTo(b);
+  ASSERT_TRUE(b.WaitIdle(kC2h, 0));
+  EXPECT_EQ(__atomic_load_n(&res[2].status, __ATOMIC_ACQUIRE), 0x52B40001u);
+  EXPECT_EQ(res[2].length, 100u);
+  EXPECT_EQ(b.UserRead(reference_design::user_reg::kIrqStatus), 1u << 3);
+  EXPECT_EQ(b.model.StreamCounters(0).generatedPackets, 3u);
 }
 
 // A generator configuration without sizes stops the generator and empties the source FIFO.
