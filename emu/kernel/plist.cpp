@@ -76,8 +76,18 @@ OSObject* Convert(plist_t node, bool* malformed) {
       std::free(it);
       return dict;
     }
+    case PLIST_REAL: {
+      // The personalities reach the kernel serialized from CF objects, and IOKitUser's
+      // IOCFSerialize.c writes every CFNumber, a real too, as an <integer> of its integer part.
+      double v = 0;
+      plist_get_real_val(node, &v);
+      const bool fits = v > -9.3e18 && v < 9.3e18;  // NaN and out-of-range: 0, not UB
+      return OSNumber::withNumber(static_cast<uint64_t>(fits ? static_cast<int64_t>(v) : 0), 64);
+    }
     default:
-      return nullptr;  // reals and dates: no personality key of ours uses them
+      // Dates and the rest: IOCFSerialize.c has no case for them and writes a placeholder string
+      // in their place. Never dropped: the value still replaces an earlier one of its key.
+      return OSString::withCString("(a value of a type the serializer does not carry)");
   }
 }
 

@@ -9,11 +9,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "probe_device.h"
 
@@ -40,6 +43,10 @@ class DextMatching : public ::testing::Test {
   // on the probe.
   bool Matches(const std::string& keys) {
     EXPECT_EQ(Load(keys), kIOReturnSuccess);
+    return DriverStarted();
+  }
+
+  static bool DriverStarted() {
     io_service_t driver =
         IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("ConformanceDriver"));
     if (driver == IO_OBJECT_NULL) return false;
@@ -47,14 +54,18 @@ class DextMatching : public ::testing::Test {
     return true;
   }
 
-  IOReturn Load(const std::string& keys) {
+  // The conformance dext's Info.plist, with a fresh scratch directory for a variant of it.
+  std::string BuiltInfoPlist() {
     machine_.reset();
     scratch_ = fs::temp_directory_path() / ("dext-matching-" + std::to_string(getpid()));
     fs::remove_all(scratch_);
-    const fs::path built = CONFORMANCE_DEXT_BUNDLE;
     std::stringstream text;
-    text << std::ifstream(built / "Info.plist").rdbuf();
-    std::string info = text.str();
+    text << std::ifstream(fs::path(CONFORMANCE_DEXT_BUNDLE) / "Info.plist").rdbuf();
+    return text.str();
+  }
+
+  IOReturn Load(const std::string& keys) {
+    std::string info = BuiltInfoPlist();
     const size_t key = info.find("<key>IOPCIPrimaryMatch</key>");
     const size_t end = info.find("</string>", key);
     EXPECT_NE(key, std::string::npos);
@@ -101,6 +112,97 @@ TEST_F(DextMatching, EveryPciKeyOfAPersonalityMustMatch) {
 
 TEST_F(DextMatching, APersonalityWithNoPciKeyMatchesAnyFunction) {
   EXPECT_TRUE(Matches(""));
+}
+
+// A binary property list (bplist00: objects, an offset table, a 32-byte trailer) built object by
+// object, so that a dictionary may repeat a key, which XML parsers fold before the kernel's
+// conversion sees it.
+class BinaryPlist {
+ public:
+  int String(const std::string& text) {  // ASCII
+    std::string object = Marker(0x50, text.size());
+    return Add(object + text);
+  }
+  int Real(double value) { return Add(std::string(1, '\x23') + BigEndian(value)); }
+  int Date(double secondsSince2001) {
+    return Add(std::string(1, '\x33') + BigEndian(secondsSince2001));
+  }
+  int Dict(const std::vector<std::pair<int, int>>& entries) {
+    std::string object = Marker(0xD0, entries.size());
+    for (const auto& [key, value] : entries) object += static_cast<char>(key);
+    for (const auto& [key, value] : entries) object += static_cast<char>(value);
+    return Add(object);
+  }
+  std::string Bytes(int top) const {  // one-byte object references, two-byte offsets
+    std::string out = "bplist00";
+    std::string offsets;
+    for (const std::string& object : objects_) {
+      offsets += static_cast<char>(out.size() >> 8);
+      offsets += static_cast<char>(out.size() & 0xff);
+      out += object;
+    }
+    const uint64_t table = out.size();
+    out += offsets;
+    out += std::string(6, '\0') + '\x02' + '\x01';
+    for (uint64_t field : {uint64_t{objects_.size()}, uint64_t(top), table}) {
+      for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(field >> shift);
+    }
+    return out;
+  }
+
+ private:
+  int Add(const std::string& object) {
+    objects_.push_back(object);
+    return static_cast<int>(objects_.size() - 1);
+  }
+  static std::string Marker(uint8_t type, size_t count) {  // counts below 256
+    if (count < 15) return std::string(1, static_cast<char>(type | count));
+    return std::string{static_cast<char>(type | 0xf), '\x10', static_cast<char>(count)};
+  }
+  static std::string BigEndian(double value) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    std::string out;
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(bits >> shift);
+    return out;
+  }
+  std::vector<std::string> objects_;
+};
+
+// A key repeated in a personality keeps its last value, whatever its type: the personalities
+// reach the kernel serialized from CF objects (IOKitUser IOCFSerialize.c writes a real as an
+// <integer> and has no case for a date) and each later key replaces the one before (xnu
+// OSUnserializeXML.y). A class name followed by a real or a date names no class, so no driver
+// starts. The emulated kernel used to drop such values and keep the class (found by the
+// plist_match fuzz target in a binary Info.plist repeating IOUserClass).
+TEST_F(DextMatching, ALaterValueOfAnyTypeReplacesAnEarlierOneOfItsKey) {
+  const auto startsWithSecondClass = [this](auto makeValue) {
+    BinaryPlist plist;
+    const int identifier = plist.String("org.fpgadext.conformance");
+    const int userClass = plist.String("IOUserClass");
+    const int driver = plist.String("ConformanceDriver");
+    const int second = makeValue(plist);
+    const int personality = plist.Dict({
+        {plist.String("CFBundleIdentifier"), identifier},
+        {plist.String("IOClass"), plist.String("IOUserService")},
+        {plist.String("IOProviderClass"), plist.String("IOPCIDevice")},
+        {userClass, driver},
+        {plist.String("IOUserServerName"), identifier},
+        {userClass, second},
+    });
+    const int top = plist.Dict({
+        {plist.String("CFBundleIdentifier"), identifier},
+        {plist.String("CFBundleExecutable"), plist.String("ConformanceDext")},
+        {plist.String("CFBundlePackageType"), plist.String("DEXT")},
+        {plist.String("IOKitPersonalities"), plist.Dict({{driver, personality}})},
+    });
+    BuiltInfoPlist();  // a fresh scratch directory
+    EXPECT_EQ(LoadInfoPlist(plist.Bytes(top)), kIOReturnSuccess);
+    return DriverStarted();
+  };
+  EXPECT_TRUE(startsWithSecondClass([](BinaryPlist& p) { return p.String("ConformanceDriver"); }));
+  EXPECT_FALSE(startsWithSecondClass([](BinaryPlist& p) { return p.Real(-2.5e87); }));
+  EXPECT_FALSE(startsWithSecondClass([](BinaryPlist& p) { return p.Date(817'000'000.0); }));
 }
 
 // A string holding a NUL cannot reach the kernel whole: it unserializes the personalities' XML
