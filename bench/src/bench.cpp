@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "event_latency.h"
+#include "stream_throughput.h"
 
 namespace fpgadext::bench {
 namespace {
@@ -274,6 +275,9 @@ Report Run(Device& device, const Options& options) {
     }
   }
   MeasureEventLatency(device, options, add);
+  MeasureStreamThroughput(device, options, sizes,
+                          [&](const std::string& path, const std::string& direction, uint64_t size,
+                              const std::function<bool()>& op) { add(path, direction, size, op); });
   return report;
 }
 

@@ -3,33 +3,8 @@
 # exit code the help text gives, and leaves the card and the user's files as they were.
 #
 #   tests/cli/cli_bad_input_test.sh path/to/fpgadext
-set -uo pipefail
-
-cli=${1:?usage: cli_bad_input_test.sh path/to/fpgadext}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FPGADEXT_CARD_FILE=$tmp/card.bin
-failures=0
-
-fpga() { "$cli" --card-size 16M -q "$@"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...: runs the command (`fpga` is the CLI with a 16 MiB
-# card; stdout, stderr to files; at most 60 s, so a hang is a failure, not a stuck test), checks
-# its exit code.
-expect_exit() {
-  local want=$1 what=$2
-  shift 3
-  [ "$1" = fpga ] && { shift; set -- "$cli" --card-size 16M -q "$@"; }
-  timeout -k 5 60 "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then pass "$what (exit $got)"; else
-    fail "$what: exit $got, expected $want"
-    sed 's/^/    stdout: /' "$tmp/out" | head -5
-    sed 's/^/    stderr: /' "$tmp/err" | head -5
-  fi
-}
+source "$(dirname "$0")/lib.sh" "$@"
+fpga_options=(--card-size 16M -q)
 
 # expect_message WORD...: the last command's stderr names each WORD (the option, the bad value).
 expect_message() {
@@ -120,8 +95,4 @@ expect_exit 1 "bench_negative_min_seconds_is_refused" -- fpga bench --sizes 4096
 expect_message "--min-seconds"
 
 echo
-if [ "$failures" -ne 0 ]; then
-  echo "cli_bad_input_test: $failures failure(s)"
-  exit 1
-fi
-echo "cli_bad_input_test: all passed"
+finish cli_bad_input_test

@@ -3,35 +3,8 @@
 # emulated xdma-stream board (channels 0-1 memory-mapped, 2 AXI-Stream).
 #
 #   tests/cli/cli_stream_test.sh path/to/fpgadext
-set -uo pipefail
-
-cli=${1:?usage: cli_stream_test.sh path/to/fpgadext}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FPGADEXT_CARD_FILE=$tmp/card.bin
-py=${PYTHON:-python3}
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-fpga() { "$cli" --card-size 64M --board xdma-stream "$@"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...
-expect_exit() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then pass "$what (exit $got)"; else
-    fail "$what: exit $got, expected $want"
-    sed 's/^/    stdout: /' "$tmp/out" | head -5
-    sed 's/^/    stderr: /' "$tmp/err" | head -5
-  fi
-}
-# json_check DESCRIPTION EXPRESSION: the last stdout is one JSON object j for which it holds.
-json_check() {
-  if "$py" -c 'import json,sys; j=json.load(open(sys.argv[1])); assert eval(sys.argv[2]), open(sys.argv[1]).read()' \
-    "$tmp/out" "$2" 2>"$tmp/why"; then pass "$1"; else fail "$1: $(tail -1 "$tmp/why")"; fi
-}
+source "$(dirname "$0")/lib.sh" "$@"
+fpga_options=(--card-size 64M --board xdma-stream)
 
 expect_exit 0 "info on a stream board" -- fpga --json info
 json_check "info lists stream channel 2 both ways" \
@@ -66,5 +39,18 @@ expect_exit 3 "nothing to receive times out" -- \
 expect_exit 3 "a board without stream channels refuses" -- \
   "$cli" --card-size 64M stream receive --out "$tmp/none.bin" --timeout-ms 200
 
-[ "$failures" -eq 0 ] && echo "all passed" || echo "$failures failed"
-exit $((failures != 0))
+# bench's stream rows (docs/streams.md "Throughput"): continuous receive of generated packets
+# and sends looped back by the board, each with its samples and a rate.
+expect_exit 0 "bench stream rows" -- \
+  fpga bench --paths stream-receive,stream-send --sizes 65536 --iterations 20 --min-seconds 0 --json
+if "$py" -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["paths"]
+for path, direction in (("stream-receive", "read"), ("stream-send", "write")):
+    r = p[path][direction]["65536"]
+    assert r["samples"] >= 20 and r["bytes_per_second"] > 0, (path, r)
+' "$tmp/out" 2>"$tmp/why"; then pass "bench has both stream rows"; else
+  fail "bench stream rows: $(tail -1 "$tmp/why")"
+fi
+
+finish cli_stream_test

@@ -3,45 +3,9 @@
 # one must be read back by the next through the card file of the emulated board.
 #
 #   tests/cli/cli_test.sh path/to/fpgadext
-set -uo pipefail
-
-cli=${1:?usage: cli_test.sh path/to/fpgadext}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FPGADEXT_CARD_FILE=$tmp/card.bin
+source "$(dirname "$0")/lib.sh" "$@"
+fpga_options=(--card-size 256M)
 card_size=$((256 << 20))
-failures=0
-
-fpga() { "$cli" --card-size 256M "$@"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-# expect_exit CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit code.
-expect_exit() {
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  if [ "$got" -eq "$want" ]; then pass "$what (exit $got)"; else
-    fail "$what: exit $got, expected $want"
-    sed 's/^/    stdout: /' "$tmp/out" | head -5
-    sed 's/^/    stderr: /' "$tmp/err" | head -5
-  fi
-}
-
-# json_check DESCRIPTION PYTHON-EXPRESSION: the last command's stdout is one JSON object `j`
-# for which the expression holds.
-json_check() {
-  if "${PYTHON:-python3}" -c '
-import json, sys
-text = open(sys.argv[1]).read()
-j = json.loads(text)
-assert text.count("\n") == 1 and text.endswith("\n"), "not one line"
-assert eval(sys.argv[2]), "condition false: " + sys.argv[2] + " on " + text[:300]
-' "$tmp/out" "$2" 2>"$tmp/jsonerr"; then pass "$1"; else
-    fail "$1: $(tail -1 "$tmp/jsonerr")"
-  fi
-}
 
 # --- list, info --------------------------------------------------------------------------------
 expect_exit 0 "list" -- fpga list
@@ -234,8 +198,4 @@ json_check "events --json counts every event once, per line" \
 expect_exit 3 "events: nothing raised, the timeout ends it" -- fpga events --timeout 0.2 --quiet
 
 echo
-if [ "$failures" -ne 0 ]; then
-  echo "cli_test: $failures failure(s)"
-  exit 1
-fi
-echo "cli_test: all passed"
+finish cli_test

@@ -737,6 +737,7 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   o.deviceRegisterRead = probes.registerRead;
   o.deviceTime = probes.engineTime;
   o.modelledTime = probes.modelledTime;
+  o.streamGenerator = probes.streamGenerator;
   if (!options.instructionsFile.empty() &&
       !bench::ReadInstructionCounts(options.instructionsFile, &o.instructionsPerOp)) {
     Throw(kExitUsage, "usage",

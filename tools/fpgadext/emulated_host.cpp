@@ -184,6 +184,13 @@ class EmulatedHost : public Host {
       *jobs = c.jobs;
       *ns = c.jobNs;
     };
+    p.streamGenerator = [xdma](uint32_t channel, uint32_t packetBytes) {
+      models::StreamGeneratorConfig g;  // no sizes: stop and empty the source
+      g.sizeCount = packetBytes != 0 ? 1 : 0;
+      g.sizes[0] = packetBytes;
+      xdma->StartStreamGenerator(channel, g);
+      return true;
+    };
     return p;
   }
 

@@ -52,6 +52,8 @@ struct DeviceProbes {
   std::function<void(uint64_t* jobs, uint64_t* ns)> engineTime;  // cumulative DMA engine time
   // Cumulative modelled time: the host-cost model's charges and the board's link model.
   std::function<void(uint64_t* hostNs, uint64_t* linkNs)> modelledTime;
+  // The board's stream generator on a C2H stream channel: packets of packetBytes, 0 stops it.
+  std::function<bool(uint32_t channel, uint32_t packetBytes)> streamGenerator;
 };
 
 class Host {

@@ -211,11 +211,12 @@ int main(int argc, char** argv) {
       ->add_option("--paths", benchOptions.paths,
                    "Paths: inband, out-of-line, client-memory, registered, "
                    "register-mapped, register-call, async, ring, ring-paused, events-block, "
-                   "events-callback, events-poll (default: all)")
+                   "events-callback, events-poll, stream-receive, stream-send (default: all)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"inband", "out-of-line", "client-memory", "registered",
-                             "register-mapped", "register-call", "async", "ring", "ring-paused",
-                             "events-block", "events-callback", "events-poll"}));
+      ->check(
+          CLI::IsMember({"inband", "out-of-line", "client-memory", "registered", "register-mapped",
+                         "register-call", "async", "ring", "ring-paused", "events-block",
+                         "events-callback", "events-poll", "stream-receive", "stream-send"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

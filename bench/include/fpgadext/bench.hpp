@@ -34,6 +34,10 @@ struct Options {
   // deviceTime: cumulative DMA engine time (jobs run, nanoseconds spent on them: descriptor
   // fetch, data, writeback, modelled link delays), to report device time per operation.
   std::function<void(uint64_t* jobs, uint64_t* ns)> deviceTime;
+  // streamGenerator: starts the board's stream source on C2H stream `channel` with packets of
+  // `packetBytes` (0: stops it and empties what it queued), for the "stream-receive" rows
+  // (docs/streams.md "Throughput"); "stream-send" needs no hook.
+  std::function<bool(uint32_t channel, uint32_t packetBytes)> streamGenerator;
   // What the run is measured on, printed with the platform (e.g. "timing tb3").
   std::string platformNote;
   // Prediction (docs/performance.md "Host-cost model"). modelledTime: cumulative modelled time
