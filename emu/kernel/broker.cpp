@@ -65,54 +65,55 @@ struct Connection {
   IpcLock::Mode callMode = IpcLock::Mode::kShared;
 };
 
-std::mutex gLock;
-std::map<uint32_t, Handle> gHandles;
-namespace {
-uint32_t gNextName = 0x1003;
-}  // namespace
-
-uint32_t NewName() {
-  gNextName += 4;  // Mach port names are sparse; never reuse one
-  return gNextName;
+HandleTable* Table() {
+  Kernel* kernel = Kernel::Current();
+  return kernel != nullptr ? &kernel->handles() : nullptr;
 }
 
-Handle* Find(uint32_t name, Handle::Kind kind) {
-  auto it = gHandles.find(name);
-  return it != gHandles.end() && it->second.kind == kind ? &it->second : nullptr;
+uint32_t NewName(HandleTable& t) {
+  t.nextName += 4;  // Mach port names are sparse; never reuse one
+  return t.nextName;
 }
 
-uint32_t ServiceHandle(const ServiceNode* node) {
-  for (auto& [name, h] : gHandles) {
+Handle* Find(HandleTable& t, uint32_t name, Handle::Kind kind) {
+  auto it = t.handles.find(name);
+  return it != t.handles.end() && it->second.kind == kind ? &it->second : nullptr;
+}
+
+uint32_t ServiceHandle(HandleTable& t, const ServiceNode* node) {
+  for (auto& [name, h] : t.handles) {
     if (h.kind == Handle::Kind::kService && h.registryID == node->registryID) {
       ++h.references;
       return name;
     }
   }
-  uint32_t name = NewName();
+  uint32_t name = NewName(t);
   Handle h;
   h.kind = Handle::Kind::kService;
   h.registryID = node->registryID;
   h.name = node->name;
   h.classes = KernelClasses(node);
-  gHandles.emplace(name, std::move(h));
+  t.handles.emplace(name, std::move(h));
   return name;
 }
 
-void ReleaseLocked(uint32_t name) {
-  auto it = gHandles.find(name);
-  if (it == gHandles.end() || --it->second.references > 0) return;
+void ReleaseLocked(HandleTable& t, uint32_t name) {
+  auto it = t.handles.find(name);
+  if (it == t.handles.end() || --it->second.references > 0) return;
   std::vector<uint32_t> items = std::move(it->second.items);
   std::shared_ptr<Notifier> notifier = std::move(it->second.notifier);
-  gHandles.erase(it);
-  if (notifier) NotifierReleasedLocked(notifier);
-  for (uint32_t item : items) ReleaseLocked(item);
+  t.handles.erase(it);
+  if (notifier) NotifierReleasedLocked(t, notifier);
+  for (uint32_t item : items) ReleaseLocked(t, item);
 }
 
 ServiceNode* NodeFor(uint32_t service) {
-  std::lock_guard guard(gLock);
-  Handle* h = Find(service, Handle::Kind::kService);
   Kernel* kernel = Kernel::Current();
-  return h && kernel ? kernel->FindNode(h->registryID) : nullptr;
+  if (kernel == nullptr) return nullptr;
+  HandleTable* t = &kernel->handles();
+  std::lock_guard guard(t->lock);
+  Handle* h = Find(*t, service, Handle::Kind::kService);
+  return h ? kernel->FindNode(h->registryID) : nullptr;
 }
 
 std::vector<std::string> KernelClasses(const ServiceNode* node) {
@@ -125,16 +126,20 @@ std::vector<std::string> KernelClasses(const ServiceNode* node) {
 namespace {
 
 std::shared_ptr<Connection> ConnectionFor(uint32_t name) {
-  std::lock_guard guard(gLock);
-  Handle* h = Find(name, Handle::Kind::kConnection);
+  HandleTable* t = Table();
+  if (t == nullptr) return nullptr;
+  std::lock_guard guard(t->lock);
+  Handle* h = Find(*t, name, Handle::Kind::kConnection);
   return h ? h->connection : nullptr;
 }
 
 // What a routine taking an object returns for a name that is not one of `kind`: a dead name
 // fails in mach_msg, a live port of another kind in the routine's CHECK(cls, ...) cast.
 IOReturn WrongHandle(uint32_t name) {
-  std::lock_guard guard(gLock);
-  return gHandles.count(name) ? kIOReturnBadArgument : kMachSendInvalidDest;
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  return t->handles.count(name) ? kIOReturnBadArgument : kMachSendInvalidDest;
 }
 
 // What the app's connection port answers once the kernel ended its user client (terminated:
@@ -217,70 +222,86 @@ void EndConnection(const std::shared_ptr<Connection>& c, bool terminate,
 }  // namespace
 
 uint32_t IteratorCreate(const std::vector<uint32_t>& handles) {
-  std::lock_guard guard(gLock);
-  uint32_t name = NewName();
+  HandleTable* t = Table();
+  if (t == nullptr) return 0;
+  std::lock_guard guard(t->lock);
+  uint32_t name = NewName(*t);
   Handle h;
   h.kind = Handle::Kind::kIterator;
   h.items = handles;
-  gHandles.emplace(name, std::move(h));
+  t->handles.emplace(name, std::move(h));
   return name;
 }
 
 uint32_t IteratorNext(uint32_t iterator) {
-  std::lock_guard guard(gLock);
-  if (Handle* n = Find(iterator, Handle::Kind::kNotifier); n != nullptr && n->items.empty()) {
+  HandleTable* t = Table();
+  if (t == nullptr) return 0;
+  std::lock_guard guard(t->lock);
+  if (Handle* n = Find(*t, iterator, Handle::Kind::kNotifier); n != nullptr && n->items.empty()) {
     return NotifierNextLocked(*n->notifier);  // a matching notification's iterator
   }
-  Handle* h = Find(iterator, Handle::Kind::kIterator);
+  Handle* h = Find(*t, iterator, Handle::Kind::kIterator);
   if (h == nullptr || h->position >= h->items.size()) return 0;
   uint32_t item = h->items[h->position++];
-  ++gHandles[item].references;  // the caller owns one reference
+  ++t->handles[item].references;  // the caller owns one reference
   return item;
 }
 
 IOReturn IteratorReset(uint32_t iterator) {
-  std::lock_guard guard(gLock);
-  if (Find(iterator, Handle::Kind::kNotifier) != nullptr) return kIOReturnSuccess;
-  Handle* h = Find(iterator, Handle::Kind::kIterator);
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  if (Find(*t, iterator, Handle::Kind::kNotifier) != nullptr) return kIOReturnSuccess;
+  Handle* h = Find(*t, iterator, Handle::Kind::kIterator);
   if (h == nullptr) return kMachSendInvalidDest;
   h->position = 0;
   return kIOReturnSuccess;
 }
 
 bool IteratorIsValid(uint32_t iterator) {
-  std::lock_guard guard(gLock);
-  return Find(iterator, Handle::Kind::kIterator) != nullptr ||
-         Find(iterator, Handle::Kind::kNotifier) != nullptr;
+  HandleTable* t = Table();
+  if (t == nullptr) return false;
+  std::lock_guard guard(t->lock);
+  return Find(*t, iterator, Handle::Kind::kIterator) != nullptr ||
+         Find(*t, iterator, Handle::Kind::kNotifier) != nullptr;
 }
 
 IOReturn ObjectRetain(uint32_t handle) {
-  std::lock_guard guard(gLock);
-  auto it = gHandles.find(handle);
-  if (it == gHandles.end()) return kMachSendInvalidDest;
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  auto it = t->handles.find(handle);
+  if (it == t->handles.end()) return kMachSendInvalidDest;
   ++it->second.references;
   return kIOReturnSuccess;
 }
 
 IOReturn ObjectRelease(uint32_t handle) {
-  std::lock_guard guard(gLock);
-  if (gHandles.find(handle) == gHandles.end()) return kMachSendInvalidDest;
-  ReleaseLocked(handle);
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  if (t->handles.find(handle) == t->handles.end()) return kMachSendInvalidDest;
+  ReleaseLocked(*t, handle);
   return kIOReturnSuccess;
 }
 
 uint32_t ObjectUserRetainCount(uint32_t handle) {
-  std::lock_guard guard(gLock);
-  auto it = gHandles.find(handle);
-  return it == gHandles.end() ? 0 : static_cast<uint32_t>(it->second.references);
+  HandleTable* t = Table();
+  if (t == nullptr) return 0;
+  std::lock_guard guard(t->lock);
+  auto it = t->handles.find(handle);
+  return it == t->handles.end() ? 0 : static_cast<uint32_t>(it->second.references);
 }
 
 namespace {
 
 // The kernel classes of an object handle: a service's, or the IOKit class of the other kinds.
 bool ClassesOf(uint32_t handle, std::vector<std::string>* classes) {
-  std::lock_guard guard(gLock);
-  auto it = gHandles.find(handle);
-  if (it == gHandles.end()) return false;
+  HandleTable* t = Table();
+  if (t == nullptr) return false;
+  std::lock_guard guard(t->lock);
+  auto it = t->handles.find(handle);
+  if (it == t->handles.end()) return false;
   switch (it->second.kind) {
     case Handle::Kind::kService:
       *classes = it->second.classes;
@@ -327,24 +348,30 @@ std::string SuperclassOf(const std::string& className) {
 }
 
 IOReturn RegistryEntryGetName(uint32_t handle, std::string* name) {
-  std::lock_guard guard(gLock);
-  Handle* h = Find(handle, Handle::Kind::kService);
-  if (h == nullptr) return gHandles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  Handle* h = Find(*t, handle, Handle::Kind::kService);
+  if (h == nullptr) return t->handles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
   *name = h->name;
   return kIOReturnSuccess;
 }
 
 IOReturn RegistryEntryGetID(uint32_t handle, uint64_t* id) {
-  std::lock_guard guard(gLock);
-  Handle* h = Find(handle, Handle::Kind::kService);
-  if (h == nullptr) return gHandles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
+  std::lock_guard guard(t->lock);
+  Handle* h = Find(*t, handle, Handle::Kind::kService);
+  if (h == nullptr) return t->handles.count(handle) ? kIOReturnBadArgument : kMachSendInvalidDest;
   *id = h->registryID;
   return kIOReturnSuccess;
 }
 
 bool SameObject(uint32_t a, uint32_t b) {
-  std::lock_guard guard(gLock);
-  return a == b && gHandles.count(a) != 0;
+  HandleTable* t = Table();
+  if (t == nullptr) return false;
+  std::lock_guard guard(t->lock);
+  return a == b && t->handles.count(a) != 0;
 }
 
 IOReturn CheckConnection(uint32_t connection) {
@@ -353,6 +380,8 @@ IOReturn CheckConnection(uint32_t connection) {
 }
 
 IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
   std::shared_ptr<Connection> c = ConnectionFor(connection);
   if (c == nullptr) return WrongHandle(connection);
   ServiceNode* provider;
@@ -363,12 +392,14 @@ IOReturn ConnectionGetService(uint32_t connection, uint32_t* service) {
     if (c->node == nullptr || c->node->provider == nullptr) return kIOReturnUnsupported;
     provider = c->node->provider;
   }
-  std::lock_guard guard(gLock);
-  *service = ServiceHandle(provider);
+  std::lock_guard guard(t->lock);
+  *service = ServiceHandle(*t, provider);
   return kIOReturnSuccess;
 }
 
 IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
   ServiceNode* node = NodeFor(service);
   if (node == nullptr) return WrongHandle(service);
   // Once the kernel routine runs, its reply carries the connection even when the open fails:
@@ -405,24 +436,26 @@ IOReturn ServiceOpen(uint32_t service, uint32_t type, uint32_t* connection) {
   c->userClient = userClient;  // the +1 NewUserClient returned
   c->node = userClient->EmulationNode();
   c->callMode = CallLockMode(*c->node);
-  std::lock_guard guard(gLock);
-  uint32_t name = NewName();
+  std::lock_guard guard(t->lock);
+  uint32_t name = NewName(*t);
   Handle h;
   h.kind = Handle::Kind::kConnection;
   h.connection = std::move(c);
-  gHandles.emplace(name, std::move(h));
+  t->handles.emplace(name, std::move(h));
   *connection = name;
   return kIOReturnSuccess;
 }
 
 IOReturn ServiceClose(uint32_t connection) {
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
   std::shared_ptr<Connection> c;
   {
-    std::lock_guard guard(gLock);
-    Handle* h = Find(connection, Handle::Kind::kConnection);
+    std::lock_guard guard(t->lock);
+    Handle* h = Find(*t, connection, Handle::Kind::kConnection);
     if (h == nullptr) return kMachSendInvalidDest;
     c = h->connection;
-    gHandles.erase(connection);  // IOServiceClose releases the name whatever the routine said
+    t->handles.erase(connection);  // IOServiceClose releases the name whatever the routine said
   }
   // Ended by the kernel: is_io_service_close on the set of maps succeeds; a dead name fails.
   if (IOReturn ended = EndedStatus(*c); ended != kIOReturnSuccess) {
@@ -662,15 +695,15 @@ IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address) {
   return kIOReturnBadArgument;
 }
 
-void Reset() {
+void EndAll(HandleTable& t) {
   std::vector<std::shared_ptr<Connection>> connections;
   {
-    std::lock_guard guard(gLock);
-    for (auto& [name, h] : gHandles) {
+    std::lock_guard guard(t.lock);
+    for (auto& [name, h] : t.handles) {
       if (h.connection) connections.push_back(h.connection);
     }
-    gHandles.clear();
-    ForgetNotifiersLocked();
+    t.handles.clear();
+    ForgetNotifiersLocked(t);
   }
   for (auto& c : connections) {
     EndConnection(c, false);
@@ -679,23 +712,27 @@ void Reset() {
 }
 
 uint32_t NotificationPortCreate() {
-  std::lock_guard guard(gLock);
-  uint32_t name = NewName();
+  HandleTable* t = Table();
+  if (t == nullptr) return 0;
+  std::lock_guard guard(t->lock);
+  uint32_t name = NewName(*t);
   Handle h;
   h.kind = Handle::Kind::kPort;
   h.port = std::make_shared<Port>();
-  gHandles.emplace(name, std::move(h));
+  t->handles.emplace(name, std::move(h));
   return name;
 }
 
 void NotificationPortDestroy(uint32_t name) {
+  HandleTable* t = Table();
+  if (t == nullptr) return;
   std::shared_ptr<Port> port;
   {
-    std::lock_guard guard(gLock);
-    Handle* h = Find(name, Handle::Kind::kPort);
+    std::lock_guard guard(t->lock);
+    Handle* h = Find(*t, name, Handle::Kind::kPort);
     if (h == nullptr) return;
     port = h->port;
-    gHandles.erase(name);
+    t->handles.erase(name);
   }
   // A PostAsync already past the name lookup delivers under this lock: wait for it, and make
   // any later one drop its message.
@@ -707,10 +744,12 @@ void NotificationPortDestroy(uint32_t name) {
 
 void NotificationPortSetReceiver(uint32_t name, void (*deliver)(void*, const AsyncMessage&),
                                  void* context) {
+  HandleTable* t = Table();
+  if (t == nullptr) return;
   std::shared_ptr<Port> port;
   {
-    std::lock_guard guard(gLock);
-    Handle* h = Find(name, Handle::Kind::kPort);
+    std::lock_guard guard(t->lock);
+    Handle* h = Find(*t, name, Handle::Kind::kPort);
     if (h == nullptr) return;
     port = h->port;
   }
@@ -723,10 +762,12 @@ void NotificationPortSetReceiver(uint32_t name, void (*deliver)(void*, const Asy
 }
 
 void PostAsync(uint32_t name, const AsyncMessage& message) {
+  HandleTable* t = Table();
+  if (t == nullptr) return;
   std::shared_ptr<Port> port;
   {
-    std::lock_guard guard(gLock);
-    Handle* h = Find(name, Handle::Kind::kPort);
+    std::lock_guard guard(t->lock);
+    Handle* h = Find(*t, name, Handle::Kind::kPort);
     if (h == nullptr) return;  // the app destroyed its port: the message is dropped
     port = h->port;
   }
@@ -743,10 +784,12 @@ void PostAsync(uint32_t name, const AsyncMessage& message) {
 }  // namespace broker
 
 void TerminateConnections(ServiceNode* node) {
+  broker::HandleTable* t = broker::Table();
+  if (t == nullptr) return;
   std::vector<std::shared_ptr<broker::Connection>> ended;
   {
-    std::lock_guard guard(broker::gLock);
-    for (auto& [name, h] : broker::gHandles) {
+    std::lock_guard guard(t->lock);
+    for (auto& [name, h] : t->handles) {
       if (h.kind == broker::Handle::Kind::kConnection && h.connection->node == node) {
         ended.push_back(h.connection);
       }

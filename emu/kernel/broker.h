@@ -51,9 +51,6 @@ struct ConnectMethodReply {
   uint64_t variableOutputSize = 0;
 };
 
-// Forgets every port name (the machine is going away).
-void Reset();
-
 // Handles are Mach port names in the app's space.
 uint32_t IteratorCreate(const std::vector<uint32_t>& handles);
 uint32_t IteratorNext(uint32_t iterator);

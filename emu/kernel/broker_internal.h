@@ -41,27 +41,42 @@ struct Handle {
   std::shared_ptr<Notifier> notifier;  // matching (an iterator) or interest notification
 };
 
-extern std::mutex gLock;
-extern std::map<uint32_t, Handle> gHandles;
+// The broker's state: the names the app holds (Mach port names in its space) and what each
+// stands for, with the matching and interest notifications. The kernel owns it (Kernel::handles,
+// kernel.h): nothing of it outlives the machine, and a second machine starts with its own.
+struct HandleTable {
+  std::mutex lock;
+  std::map<uint32_t, Handle> handles;
+  uint32_t nextName = 0x1003;
+  std::vector<std::shared_ptr<Notifier>> notifiers;  // registry.cpp, the active ones
+};
 
-// All under gLock.
-uint32_t NewName();
-Handle* Find(uint32_t name, Handle::Kind kind);
+// The current machine's table; nullptr without a machine, when no kernel answers and every
+// name is dead.
+HandleTable* Table();
+
+// All under table.lock.
+uint32_t NewName(HandleTable& table);
+Handle* Find(HandleTable& table, uint32_t name, Handle::Kind kind);
 // A service handle for a registry entry: the same name for the same entry, +1 reference.
-uint32_t ServiceHandle(const ServiceNode* node);
-void ReleaseLocked(uint32_t name);
+uint32_t ServiceHandle(HandleTable& table, const ServiceNode* node);
+void ReleaseLocked(HandleTable& table, uint32_t name);
 
 // The kernel classes a registry entry is an instance of, most derived first.
 std::vector<std::string> KernelClasses(const ServiceNode* node);
 
-// Takes gLock.
+// Takes the table's lock.
 ServiceNode* NodeFor(uint32_t service);
 
 // registry.cpp: a notification iterator's next service (+1) or 0 (which re-arms it), and what
-// happens when the app releases its last reference to a notification. Under gLock.
+// happens when the app releases its last reference to a notification. Under table.lock.
 uint32_t NotifierNextLocked(Notifier& notifier);
-void NotifierReleasedLocked(const std::shared_ptr<Notifier>& notifier);
+void NotifierReleasedLocked(HandleTable& table, const std::shared_ptr<Notifier>& notifier);
 // The machine is going away: no notification survives it.
-void ForgetNotifiersLocked();
+void ForgetNotifiersLocked(HandleTable& table);
+
+// The machine is going away (Kernel::~Kernel, before its drivers stop): every name goes, and
+// every connection ends, its user client released and the app's mappings through it undone.
+void EndAll(HandleTable& table);
 
 }  // namespace fpgadext::emu::broker

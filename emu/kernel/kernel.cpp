@@ -1,6 +1,7 @@
 // The emulated kernel: registry, service start/stop, PCI attach/detach, dext matching.
 #include "kernel.h"
 
+#include "broker_internal.h"
 #include "entitlement_check.h"
 
 #include <DriverKit/OSCollections.h>
@@ -55,9 +56,13 @@ bool PciIdListMatches(const char* list, uint32_t id, uint32_t defaultMask) {
   return MatchesIdList(list, id, defaultMask);
 }
 
-Kernel::Kernel(const Machine::Config& config) : iommu_(config.iommu) {}
+Kernel::Kernel(const Machine::Config& config)
+    : handles_(std::make_unique<broker::HandleTable>()), iommu_(config.iommu) {}
 
 Kernel::~Kernel() {
+  // Every app connection ends and every name goes; the user clients stop below with their
+  // drivers.
+  broker::EndAll(*handles_);
   // The dexts end: services whose Start failed go, then every driver (and its user clients)
   // stops, while the functions are still there.
   ReleaseFailedServices(nullptr);
@@ -83,6 +88,9 @@ Kernel::~Kernel() {
     // The executable stays loaded: its classes registered themselves in the process-wide class
     // list, which is never unwound.
   }
+  // No kernel answers from here on: a late IOKitLib call finds no table rather than this one
+  // going away (the machine then makes the previous kernel current again).
+  if (gCurrentKernel == this) gCurrentKernel = nullptr;
 }
 
 Kernel* Kernel::Current() {

@@ -23,6 +23,9 @@ namespace fpgadext::emu {
 
 class Kernel;
 struct Dext;
+namespace broker {
+struct HandleTable;
+}
 
 // The address MSI and MSI-X messages are programmed with; a message write to it is an
 // interrupt, its data the vector.
@@ -211,6 +214,8 @@ class Kernel {
   static Kernel* Current();
 
   Iommu& iommu() { return iommu_; }
+  // The broker's names and notifications (broker_internal.h).
+  broker::HandleTable& handles() { return *handles_; }
 
   // Registry.
   ServiceNode* AddNode(IOService* service, ServiceNode* provider, const std::string& className,
@@ -251,6 +256,8 @@ class Kernel {
   // provider they left open is closed, as when a dext process ends.
   void ReleaseFailedServices(IOService* provider);
 
+  // First, so it goes last: the drivers stopping in the destructor still look names up.
+  std::unique_ptr<broker::HandleTable> handles_;
   Iommu iommu_;
   std::recursive_mutex registryLock_;
   std::mutex lock_;

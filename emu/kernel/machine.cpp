@@ -1,7 +1,6 @@
 #include <DriverKit/IOLib.h>
 #include <fpgadext/emu/machine.h>
 
-#include "broker.h"
 #include "kernel.h"
 
 namespace fpgadext::emu {
@@ -32,7 +31,6 @@ Machine::Machine(const Config& config)
 
 Machine::~Machine() {
   kernel_->JoinReprobes();  // a function being probed again after its reset comes back first
-  broker::Reset();  // connections end; their user clients are stopped below with their drivers
   kernel_.reset();
   IOVMPageSize = previousPageSize_;
   gCurrentMachine = previous_;

@@ -43,8 +43,6 @@ namespace {
 constexpr size_t kMaxOutstanding = 1024;                        // IOServiceUserNotification's limit
 constexpr uint32_t kIOMessageServiceIsTerminated = 0xe0000010;  // iokit_common_msg(0x010)
 
-std::vector<std::shared_ptr<Notifier>> gNotifiers;  // under gLock
-
 bool NameIn(OSObject* names, const std::string& name) {
   if (auto* s = OSDynamicCast(OSString, names)) return name == s->getCStringNoCopy();
   auto* a = OSDynamicCast(OSArray, names);
@@ -165,10 +163,10 @@ AsyncMessage MessageFor(const Notifier& n) {
   return m;
 }
 
-// The active notifications of `type`. Under gLock.
-std::vector<std::shared_ptr<Notifier>> CandidatesLocked(Notifier::Type type) {
+// The active notifications of `type`. Under the table's lock.
+std::vector<std::shared_ptr<Notifier>> CandidatesLocked(HandleTable& t, Notifier::Type type) {
   std::vector<std::shared_ptr<Notifier>> candidates;
-  for (auto& n : gNotifiers) {
+  for (auto& n : t.notifiers) {
     if (n->active && n->type == type) candidates.push_back(n);
   }
   return candidates;
@@ -176,14 +174,14 @@ std::vector<std::shared_ptr<Notifier>> CandidatesLocked(Notifier::Type type) {
 
 // Adds a service to each of `candidates` it matches; the messages to send.
 std::vector<std::pair<uint32_t, AsyncMessage>> Deliver(
-    ServiceNode* node, const std::vector<std::shared_ptr<Notifier>>& candidates) {
+    HandleTable* t, ServiceNode* node, const std::vector<std::shared_ptr<Notifier>>& candidates) {
   std::vector<std::pair<uint32_t, AsyncMessage>> messages;
   for (auto& n : candidates) {
     if (!MatchNode(node, n->matching)) continue;
-    std::lock_guard guard(gLock);
+    std::lock_guard guard(t->lock);
     if (!n->active || n->waiting.size() >= kMaxOutstanding) continue;
     const bool ping = n->armed && n->waiting.empty();
-    n->waiting.push_back(ServiceHandle(node));
+    n->waiting.push_back(ServiceHandle(*t, node));
     if (!ping) continue;
     n->armed = false;
     AsyncMessage m = MessageFor(*n);
@@ -209,37 +207,40 @@ uint32_t NotifierNextLocked(Notifier& n) {
   return item;
 }
 
-void NotifierReleasedLocked(const std::shared_ptr<Notifier>& n) {
+void NotifierReleasedLocked(HandleTable& t, const std::shared_ptr<Notifier>& n) {
   n->active = false;
-  for (uint32_t item : n->waiting) ReleaseLocked(item);
+  for (uint32_t item : n->waiting) ReleaseLocked(t, item);
   n->waiting.clear();
-  if (n->service != 0) ReleaseLocked(n->service);
+  if (n->service != 0) ReleaseLocked(t, n->service);
   n->service = 0;
-  gNotifiers.erase(std::remove(gNotifiers.begin(), gNotifiers.end(), n), gNotifiers.end());
+  t.notifiers.erase(std::remove(t.notifiers.begin(), t.notifiers.end(), n), t.notifiers.end());
 }
 
-void ForgetNotifiersLocked() {
-  for (auto& n : gNotifiers) {
+void ForgetNotifiersLocked(HandleTable& t) {
+  for (auto& n : t.notifiers) {
     n->active = false;
     n->waiting.clear();  // their handles went with the table
     n->service = 0;
   }
-  gNotifiers.clear();
+  t.notifiers.clear();
 }
 
 bool NotificationIsLive(uint32_t notification) {
-  std::lock_guard guard(gLock);
-  return Find(notification, Handle::Kind::kNotifier) != nullptr;
+  HandleTable* t = Table();
+  if (t == nullptr) return false;
+  std::lock_guard guard(t->lock);
+  return Find(*t, notification, Handle::Kind::kNotifier) != nullptr;
 }
 
 IOReturn GetMatchingServices(OSDictionary* matching, std::vector<uint32_t>* handles) {
   Kernel* kernel = Kernel::Current();
   if (kernel == nullptr) return kIOReturnNotReady;
+  HandleTable* t = &kernel->handles();
   if (matching == nullptr) return kIOReturnBadArgument;
   for (ServiceNode* node : kernel->Nodes()) {
     if (!node->registered || !MatchNode(node, matching)) continue;
-    std::lock_guard guard(gLock);
-    handles->push_back(ServiceHandle(node));
+    std::lock_guard guard(t->lock);
+    handles->push_back(ServiceHandle(*t, node));
   }
   return kIOReturnSuccess;
 }
@@ -273,21 +274,25 @@ IOReturn CopyProperty(uint32_t entry, const char* key, bool parents, OSObject** 
 }
 
 IOReturn GetParents(uint32_t entry, std::vector<uint32_t>* handles) {
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
   ServiceNode* node = NodeFor(entry);
   if (node == nullptr) return kMachSendInvalidDest;
-  std::lock_guard guard(gLock);
-  if (node->provider != nullptr) handles->push_back(ServiceHandle(node->provider));
+  std::lock_guard guard(t->lock);
+  if (node->provider != nullptr) handles->push_back(ServiceHandle(*t, node->provider));
   return kIOReturnSuccess;
 }
 
 IOReturn GetChildren(uint32_t entry, std::vector<uint32_t>* handles) {
+  HandleTable* t = Table();
+  if (t == nullptr) return kMachSendInvalidDest;
   ServiceNode* node = NodeFor(entry);
   Kernel* kernel = Kernel::Current();
   if (node == nullptr || kernel == nullptr) return kMachSendInvalidDest;
   for (ServiceNode* child : kernel->Nodes()) {
     if (child->provider != node) continue;
-    std::lock_guard guard(gLock);
-    handles->push_back(ServiceHandle(child));
+    std::lock_guard guard(t->lock);
+    handles->push_back(ServiceHandle(*t, child));
   }
   return kIOReturnSuccess;
 }
@@ -297,6 +302,7 @@ IOReturn AddMatchingNotification(const char* type, OSDictionary* matching, uint3
                                  uint32_t* notification) {
   Kernel* kernel = Kernel::Current();
   if (kernel == nullptr) return kIOReturnNotReady;
+  HandleTable* table = &kernel->handles();
   if (matching == nullptr || type == nullptr) return kIOReturnBadArgument;
   if (referenceCount > kAsyncRefCount) return kIOReturnNoResources;
   auto n = std::make_shared<Notifier>();
@@ -315,22 +321,22 @@ IOReturn AddMatchingNotification(const char* type, OSDictionary* matching, uint3
   n->referenceCount = referenceCount;
   std::copy(reference, reference + referenceCount, n->reference);
   // Services already published are waiting in the iterator; no message is sent for them. Under
-  // gLock with the registration, so that a service published meanwhile is counted once: before
-  // (found here) or after (delivered by ServicePublished).
-  std::lock_guard guard(gLock);
+  // the table's lock with the registration, so that a service published meanwhile is counted once:
+  // before (found here) or after (delivered by ServicePublished).
+  std::lock_guard guard(table->lock);
   if (n->type == Notifier::Type::kPublish) {
     for (ServiceNode* node : kernel->Nodes()) {
       if (node->registered && node->published && MatchNode(node, matching)) {
-        n->waiting.push_back(ServiceHandle(node));
+        n->waiting.push_back(ServiceHandle(*table, node));
       }
     }
   }
-  n->name = NewName();
+  n->name = NewName(*table);
   Handle h;
   h.kind = Handle::Kind::kNotifier;
   h.notifier = n;
-  gHandles.emplace(n->name, std::move(h));
-  gNotifiers.push_back(n);
+  table->handles.emplace(n->name, std::move(h));
+  table->notifiers.push_back(n);
   *notification = n->name;
   return kIOReturnSuccess;
 }
@@ -338,10 +344,12 @@ IOReturn AddMatchingNotification(const char* type, OSDictionary* matching, uint3
 IOReturn AddInterestNotification(uint32_t service, const char* type, uint32_t port,
                                  const uint64_t* reference, uint32_t referenceCount,
                                  uint32_t* notification) {
+  HandleTable* table = Table();
+  if (table == nullptr) return kMachSendInvalidDest;
   ServiceNode* node = NodeFor(service);
   if (node == nullptr) {
-    std::lock_guard guard(gLock);
-    return gHandles.count(service) ? kIOReturnBadArgument : kMachSendInvalidDest;
+    std::lock_guard guard(table->lock);
+    return table->handles.count(service) ? kIOReturnBadArgument : kMachSendInvalidDest;
   }
   if (type == nullptr) return kIOReturnBadArgument;
   const std::string t = type;
@@ -359,14 +367,14 @@ IOReturn AddInterestNotification(uint32_t service, const char* type, uint32_t po
   n->port = port;
   n->referenceCount = referenceCount;
   std::copy(reference, reference + referenceCount, n->reference);
-  std::lock_guard guard(gLock);
-  n->service = ServiceHandle(node);
-  n->name = NewName();
+  std::lock_guard guard(table->lock);
+  n->service = ServiceHandle(*table, node);
+  n->name = NewName(*table);
   Handle h;
   h.kind = Handle::Kind::kNotifier;
   h.notifier = n;
-  gHandles.emplace(n->name, std::move(h));
-  if (n->active) gNotifiers.push_back(n);
+  table->handles.emplace(n->name, std::move(h));
+  if (n->active) table->notifiers.push_back(n);
   *notification = n->name;
   return kIOReturnSuccess;
 }
@@ -395,21 +403,25 @@ void SetPciNubProperties(PciSlot* slot) {
 }
 
 void ServicePublished(ServiceNode* node) {
+  broker::HandleTable* t = broker::Table();
+  if (t == nullptr) return;
   std::vector<std::shared_ptr<broker::Notifier>> candidates;
   {
-    std::lock_guard guard(broker::gLock);
+    std::lock_guard guard(t->lock);
     if (node->published) return;
     node->published = true;
-    candidates = broker::CandidatesLocked(broker::Notifier::Type::kPublish);
+    candidates = broker::CandidatesLocked(*t, broker::Notifier::Type::kPublish);
   }
-  broker::Send(broker::Deliver(node, candidates));
+  broker::Send(broker::Deliver(t, node, candidates));
 }
 
 void ServiceTerminating(ServiceNode* node) {
+  broker::HandleTable* t = broker::Table();
+  if (t == nullptr) return;
   std::vector<std::pair<uint32_t, broker::AsyncMessage>> messages;
   {
-    std::lock_guard guard(broker::gLock);
-    for (auto& n : broker::gNotifiers) {
+    std::lock_guard guard(t->lock);
+    for (auto& n : t->notifiers) {
       if (!n->active || n->type != broker::Notifier::Type::kInterest ||
           n->registryID != node->registryID) {
         continue;
@@ -426,13 +438,15 @@ void ServiceTerminating(ServiceNode* node) {
 }
 
 void ServiceTerminated(ServiceNode* node) {
+  broker::HandleTable* t = broker::Table();
+  if (t == nullptr) return;
   std::vector<std::shared_ptr<broker::Notifier>> candidates;
   {
-    std::lock_guard guard(broker::gLock);
+    std::lock_guard guard(t->lock);
     if (!node->published) return;  // never seen by a matching notification
-    candidates = broker::CandidatesLocked(broker::Notifier::Type::kTerminate);
+    candidates = broker::CandidatesLocked(*t, broker::Notifier::Type::kTerminate);
   }
-  broker::Send(broker::Deliver(node, candidates));
+  broker::Send(broker::Deliver(t, node, candidates));
 }
 
 }  // namespace fpgadext::emu
