@@ -1,0 +1,66 @@
+# The emulator's layers (emu/CMakeLists.txt): which folder of emu/ may include which
+# private header of another. Run as `cmake -DEMU=<emu dir> -P layering_check.cmake`; fails with
+# every include that crosses a layer without being listed below.
+#
+# The app side reaches the kernel only through the broker's messages (kernel/broker.h). What
+# the runtime still takes from the kernel's own headers is listed in kRuntimeIntoKernel: the
+# list may only shrink (an entry that no longer occurs fails too, so the list says what is left
+# for issue 11 item 1).
+cmake_minimum_required(VERSION 3.25)
+
+set(kRuntimeIntoKernel
+    "runtime/IODMACommand.cpp -> kernel/kernel.h"
+    "runtime/IOInterruptDispatchSource.cpp -> kernel/kernel.h"
+    "runtime/IOMemoryDescriptor.cpp -> kernel/kernel.h"
+    "runtime/IOMemoryDescriptor.cpp -> kernel/mmio_trap.h"
+    "runtime/IOMultiMemoryDescriptor.cpp -> kernel/kernel.h"
+    "runtime/IOPCIDevice.cpp -> kernel/kernel.h"
+    "runtime/IOService.cpp -> kernel/kernel.h"
+    "runtime/IOUserClient.cpp -> kernel/async_action.h"
+    "runtime/IOUserClient.cpp -> kernel/kernel.h")
+# Shared helpers that are not a layer's private state: the serial queue (one thread per queue)
+# serves DriverKit queues and libdispatch queues alike; the OSDictionary iteration helper serves
+# the kernel's matching and the app side's CF bridge.
+set(kShared
+    "iokit/dispatch.cpp -> runtime/serial_queue.h"
+    "kernel/registry.cpp -> iokit/os_iterate.h")
+# What each layer may include from another layer's folder besides the lists above.
+set(kAllowed "iokit -> kernel/broker.h")
+
+if(NOT EMU)
+  message(FATAL_ERROR "usage: cmake -DEMU=<emu dir> -P layering_check.cmake")
+endif()
+
+set(seen "")
+set(bad "")
+foreach(layer runtime kernel iokit)
+  file(GLOB sources RELATIVE ${EMU} ${EMU}/${layer}/*.cpp ${EMU}/${layer}/*.h)
+  foreach(source ${sources})
+    file(STRINGS ${EMU}/${source} includes REGEX "^#include \"")
+    foreach(line ${includes})
+      string(REGEX REPLACE "^#include \"([^\"]+)\".*" "\\1" path "${line}")
+      if(NOT path MATCHES "^\\.\\./")
+        continue()  # the layer's own headers, or emu/include's
+      endif()
+      string(REGEX REPLACE "^\\.\\./" "" target "${path}")
+      string(REGEX REPLACE "/.*" "" targetLayer "${target}")
+      set(edge "${source} -> ${target}")
+      if(edge IN_LIST kRuntimeIntoKernel OR edge IN_LIST kShared)
+        list(APPEND seen "${edge}")
+      elseif(NOT "${layer} -> ${target}" IN_LIST kAllowed AND NOT targetLayer STREQUAL layer)
+        list(APPEND bad "${edge}")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+
+foreach(edge ${kRuntimeIntoKernel} ${kShared})
+  if(NOT edge IN_LIST seen)
+    list(APPEND bad "${edge} is listed but no longer occurs: take it off the list")
+  endif()
+endforeach()
+if(bad)
+  list(JOIN bad "\n  " text)
+  message(FATAL_ERROR "includes across the emulator's layers (emu/CMakeLists.txt):\n  ${text}")
+endif()
+message(STATUS "layering: ${EMU} as emu/CMakeLists.txt describes")
