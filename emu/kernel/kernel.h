@@ -87,21 +87,6 @@ struct DmaPreparation {
   uint64_t appPages = 0;               // app pages wired (host-cost model), 0 for dext memory
 };
 
-// An interrupt vector bound to an IOInterruptDispatchSource.
-struct InterruptLine {
-  class PciSlot* slot = nullptr;
-  uint32_t vector = 0;
-  IOInterruptDispatchSource* source = nullptr;  // not retained: the source owns the line
-  IODispatchQueue* queue = nullptr;             // retained
-  OSAction* handler = nullptr;                  // retained
-  std::mutex lock;
-  bool enabled = false;
-  bool cancelled = false;
-  bool deliveryQueued = false;
-  uint64_t pending = 0;
-  uint64_t lastTime = 0;
-};
-
 // A PCI function on the emulated bus: configuration and BAR access on behalf of the host, and
 // the DmaPort the function masters through.
 class PciSlot final : public DmaPort {
@@ -147,8 +132,9 @@ class PciSlot final : public DmaPort {
   IOReturn ConfigureInterrupts(uint32_t type, uint32_t numRequired, uint32_t numRequested);
   uint32_t interruptType() const { return interruptType_; }
   uint32_t vectorCount() const { return vectorCount_; }
-  IOReturn BindLine(InterruptLine* line);
-  void UnbindLine(InterruptLine* line);
+  // `source` receives `vector` until unbound (retained meanwhile).
+  IOReturn BindLine(uint32_t vector, IOInterruptDispatchSource* source);
+  void UnbindLine(uint32_t vector, IOInterruptDispatchSource* source);
   // Drops every binding (the device was closed): sources stop receiving interrupts.
   void UnbindAll();
 
@@ -191,7 +177,7 @@ class PciSlot final : public DmaPort {
   uint32_t interruptType_ = 0;
   uint32_t vectorCount_ = 0;
   std::mutex linesLock_;
-  std::map<uint32_t, InterruptLine*> lines_;
+  std::map<uint32_t, IOInterruptDispatchSource*> lines_;  // retained
 };
 
 // A loaded dext: its personalities and the services it runs.

@@ -253,35 +253,35 @@ void PciSlot::ProgramMessages(uint32_t type, uint32_t n) {
   function_->ConfigWrite(msi + 2, 2, (control & ~0x70u) | (log2n << 4) | 0x1u);
 }
 
-IOReturn PciSlot::BindLine(InterruptLine* line) {
+IOReturn PciSlot::BindLine(uint32_t vector, IOInterruptDispatchSource* source) {
   std::lock_guard guard(linesLock_);
-  if (line->vector >= vectorCount_) return kIOReturnNoInterrupt;
-  if (lines_.count(line->vector)) return kIOReturnExclusiveAccess;
-  line->source->retain();  // the kernel holds a bound source until it is cancelled or closed
-  lines_[line->vector] = line;
+  if (vector >= vectorCount_) return kIOReturnNoInterrupt;
+  if (lines_.count(vector)) return kIOReturnExclusiveAccess;
+  source->retain();  // the kernel holds a bound source until it is cancelled or closed
+  lines_[vector] = source;
   return kIOReturnSuccess;
 }
 
-void PciSlot::UnbindLine(InterruptLine* line) {
-  IOInterruptDispatchSource* source = nullptr;
+void PciSlot::UnbindLine(uint32_t vector, IOInterruptDispatchSource* source) {
+  IOInterruptDispatchSource* bound = nullptr;
   {
     std::lock_guard guard(linesLock_);
-    auto it = lines_.find(line->vector);
-    if (it != lines_.end() && it->second == line) {
-      source = line->source;
+    auto it = lines_.find(vector);
+    if (it != lines_.end() && it->second == source) {
+      bound = source;
       lines_.erase(it);
     }
   }
-  OSSafeReleaseNULL(source);
+  OSSafeReleaseNULL(bound);
 }
 
 void PciSlot::UnbindAll() {
-  std::map<uint32_t, InterruptLine*> lines;
+  std::map<uint32_t, IOInterruptDispatchSource*> lines;
   {
     std::lock_guard guard(linesLock_);
     lines.swap(lines_);
   }
-  for (auto& [vector, line] : lines) line->source->release();
+  for (auto& [vector, source] : lines) source->release();
 }
 
 void PciSlot::Remove() {
@@ -345,15 +345,14 @@ void PciSlot::SignalMessage(uint64_t address, uint32_t data) {
                  (unsigned long long)address);
     return;
   }
-  InterruptLine* line = nullptr;
+  IOInterruptDispatchSource* source = nullptr;
   {
     std::lock_guard guard(linesLock_);
     auto it = lines_.find(data);
-    if (it != lines_.end()) line = it->second;
-    if (line != nullptr) line->source->retain();
+    if (it != lines_.end()) source = it->second;
+    if (source != nullptr) source->retain();
   }
-  if (line == nullptr) return;  // no handler bound: the interrupt is lost, as on a Mac
-  IOInterruptDispatchSource* source = line->source;
+  if (source == nullptr) return;  // no handler bound: the interrupt is lost, as on a Mac
   source->EmulationSignal(mach_absolute_time());
   source->release();
 }

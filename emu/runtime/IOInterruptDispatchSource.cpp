@@ -7,11 +7,32 @@
 
 #include <fpgadext/emu/host_cost.h>
 
-#include "../kernel/kernel.h"
+#include <mutex>
+
+#include "../kernel/user_server.h"
 #include "dispatch_source_internal.h"
+
+namespace fpgadext::emu {
+
+// A source's vector: which function and vector it receives, and its deliveries' state.
+struct InterruptLine {
+  userserver::PciFunctionHandle function = nullptr;
+  uint32_t vector = 0;
+  IODispatchQueue* queue = nullptr;  // retained
+  OSAction* handler = nullptr;       // retained
+  std::mutex lock;
+  bool enabled = false;
+  bool cancelled = false;
+  bool deliveryQueued = false;
+  uint64_t pending = 0;
+  uint64_t lastTime = 0;
+};
+
+}  // namespace fpgadext::emu
 
 using fpgadext::emu::InterruptLine;
 using fpgadext::emu::RunAfterQueued;
+namespace userserver = fpgadext::emu::userserver;
 
 OSDefineMetaClass(IOInterruptDispatchSource, IODispatchSource);
 
@@ -28,13 +49,12 @@ kern_return_t IOInterruptDispatchSource::Create(IOService* provider, uint32_t in
   auto* s = OSTypeAllocInitEmulated<IOInterruptDispatchSource>();
   if (s == nullptr) return kIOReturnNoMemory;
   auto* line = new InterruptLine;
-  line->slot = pci->EmulationSlot();
+  line->function = pci->EmulationSlot();
   line->vector = sourceIndex - 1;
-  line->source = s;
   queue->retain();
   line->queue = queue;
   s->line_ = line;
-  IOReturn ret = line->slot->BindLine(line);
+  IOReturn ret = userserver::BindInterrupt(line->function, line->vector, s);
   if (ret != kIOReturnSuccess) {
     s->release();
     return ret;
@@ -49,14 +69,14 @@ kern_return_t IOInterruptDispatchSource::GetInterruptType(IOService* provider, u
   if (pci == nullptr || interruptType == nullptr || pci->EmulationSlot() == nullptr) {
     return kIOReturnBadArgument;
   }
-  fpgadext::emu::PciSlot* slot = pci->EmulationSlot();
+  userserver::PciFunctionHandle function = pci->EmulationSlot();
   const uint32_t sourceIndex = index & kIOInterruptSourceIndexMask;
   if (sourceIndex == 0) {
     *interruptType = kIOInterruptDispatchSourceTypeLevel;
     return kIOReturnSuccess;
   }
-  if (sourceIndex - 1 >= slot->vectorCount()) return kIOReturnNoInterrupt;
-  *interruptType = slot->interruptType();
+  if (sourceIndex - 1 >= userserver::VectorCount(function)) return kIOReturnNoInterrupt;
+  *interruptType = userserver::InterruptType(function);
   return kIOReturnSuccess;
 }
 
@@ -97,7 +117,7 @@ kern_return_t IOInterruptDispatchSource::Cancel_Impl(IODispatchSourceCancelHandl
     line_->cancelled = true;
     line_->enabled = false;
   }
-  line_->slot->UnbindLine(line_);
+  userserver::UnbindInterrupt(line_->function, line_->vector, this);
   RunAfterQueued(line_->queue, handler);  // after every delivery already queued
   return kIOReturnSuccess;
 }
@@ -191,7 +211,7 @@ kern_return_t IOInterruptDispatchSource::_Dispatch(OSObject* self, const IORPC r
 
 void IOInterruptDispatchSource::free() {
   if (line_ != nullptr) {
-    line_->slot->UnbindLine(line_);
+    userserver::UnbindInterrupt(line_->function, line_->vector, this);
     OSSafeReleaseNULL(line_->handler);
     OSSafeReleaseNULL(line_->queue);
     delete line_;

@@ -8,9 +8,10 @@
 #include <PCIDriverKit/IOPCIFamilyDefinitions.h>
 #include <os/log.h>
 
-#include "../kernel/kernel.h"
+#include "../kernel/user_server.h"
 
-using fpgadext::emu::PciSlot;
+namespace userserver = fpgadext::emu::userserver;
+using PciFunction = userserver::PciFunctionHandle;
 
 OSDefineMetaClass(IOPCIDevice, IOService);
 
@@ -39,14 +40,15 @@ constexpr uint32_t kPmCapabilities = 0x02;
 
 // IOPCIFamily's prepareFLR: Bus Master and SERR# off, INTx disabled, then up to 50 ms for
 // Transactions Pending to clear.
-void StopMastering(PciSlot* slot, uint32_t pcie) {
-  uint32_t command = slot->ConfigRead(kIOPCIConfigurationOffsetCommand, 2);
+void StopMastering(PciFunction slot, uint32_t pcie) {
+  uint32_t command = userserver::ConfigRead(slot, kIOPCIConfigurationOffsetCommand, 2);
   command &= ~static_cast<uint32_t>(kIOPCICommandBusLead | kIOPCICommandSERR);
   command |= kIOPCICommandInterruptDisable;
-  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 2, command);
+  userserver::ConfigWrite(slot, kIOPCIConfigurationOffsetCommand, 2, command);
   for (uint32_t waited = 0; waited < kTransactionsPendingWaitMs; waited += kPollMs) {
     IOSleep(kPollMs);
-    if (!(slot->ConfigRead(pcie + kPcieDeviceStatus, 2) & kPcieTransactionsPending)) break;
+    if (!(userserver::ConfigRead(slot, pcie + kPcieDeviceStatus, 2) & kPcieTransactionsPending))
+      break;
   }
 }
 
@@ -58,41 +60,44 @@ void StopMastering(PciSlot* slot, uint32_t pcie) {
 // clear; set Initiate FLR; wait 100 ms; write the saved registers back, Command last, and the
 // MSI/MSI-X programming. With kIOPCIDeviceResetOptionTerminate nothing is saved or restored:
 // the nub is terminated instead and the bus probed again (launchReprobeThread), later.
-kern_return_t ResetFunction(PciSlot* slot, IOOptionBits options) {
-  const uint32_t pcie = slot->FindCapability(kIOPCICapabilityIDPCIExpress);
-  if (pcie == 0 ||
-      !(slot->ConfigRead(pcie + kPcieDeviceCapabilities, 4) & kPcieDeviceCapabilitiesFLR)) {
+kern_return_t ResetFunction(PciFunction slot, IOOptionBits options) {
+  const uint32_t pcie = userserver::FindCapability(slot, kIOPCICapabilityIDPCIExpress, 0);
+  if (pcie == 0 || !(userserver::ConfigRead(slot, pcie + kPcieDeviceCapabilities, 4) &
+                     kPcieDeviceCapabilitiesFLR)) {
     return kIOReturnUnsupported;
   }
   if (options & kIOPCIDeviceResetOptionTerminate) {
     StopMastering(slot, pcie);
-    slot->ConfigWrite(pcie + kPcieDeviceControl, 2,
-                      slot->ConfigRead(pcie + kPcieDeviceControl, 2) | kPcieInitiateFLR);
+    userserver::ConfigWrite(
+        slot, pcie + kPcieDeviceControl, 2,
+        userserver::ConfigRead(slot, pcie + kPcieDeviceControl, 2) | kPcieInitiateFLR);
     IOSleep(kFlrCompletionMs);
-    slot->TerminateAndReprobe();
+    userserver::TerminateAndReprobe(slot);
     return kIOReturnSuccess;
   }
-  const bool expressV2 = (slot->ConfigRead(pcie + kPcieCapabilities, 2) & 0xf) >= 2;
+  const bool expressV2 = (userserver::ConfigRead(slot, pcie + kPcieCapabilities, 2) & 0xf) >= 2;
   uint32_t header[kShadowDwords];
-  for (uint32_t i = 0; i < kShadowDwords; ++i) header[i] = slot->ConfigRead(4 * i, 4);
-  const uint32_t deviceControl = slot->ConfigRead(pcie + kPcieDeviceControl, 2);
-  const uint32_t linkControl = slot->ConfigRead(pcie + kPcieLinkControl, 2);
-  const uint32_t deviceControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieDeviceControl2, 2) : 0;
-  const uint32_t linkControl2 = expressV2 ? slot->ConfigRead(pcie + kPcieLinkControl2, 2) : 0;
+  for (uint32_t i = 0; i < kShadowDwords; ++i) header[i] = userserver::ConfigRead(slot, 4 * i, 4);
+  const uint32_t deviceControl = userserver::ConfigRead(slot, pcie + kPcieDeviceControl, 2);
+  const uint32_t linkControl = userserver::ConfigRead(slot, pcie + kPcieLinkControl, 2);
+  const uint32_t deviceControl2 =
+      expressV2 ? userserver::ConfigRead(slot, pcie + kPcieDeviceControl2, 2) : 0;
+  const uint32_t linkControl2 =
+      expressV2 ? userserver::ConfigRead(slot, pcie + kPcieLinkControl2, 2) : 0;
 
   StopMastering(slot, pcie);
-  slot->ConfigWrite(pcie + kPcieDeviceControl, 2, deviceControl | kPcieInitiateFLR);
+  userserver::ConfigWrite(slot, pcie + kPcieDeviceControl, 2, deviceControl | kPcieInitiateFLR);
   IOSleep(kFlrCompletionMs);
 
   for (uint32_t i = kIOPCIConfigurationOffsetRevisionID / 4; i < kShadowDwords; ++i) {
-    slot->ConfigWrite(4 * i, 4, header[i]);
+    userserver::ConfigWrite(slot, 4 * i, 4, header[i]);
   }
-  slot->ConfigWrite(kIOPCIConfigurationOffsetCommand, 4, header[1]);
-  slot->ConfigWrite(pcie + kPcieDeviceControl, 2, deviceControl);
-  if (expressV2) slot->ConfigWrite(pcie + kPcieDeviceControl2, 2, deviceControl2);
-  slot->ConfigWrite(pcie + kPcieLinkControl, 2, linkControl);
-  if (expressV2) slot->ConfigWrite(pcie + kPcieLinkControl2, 2, linkControl2);
-  slot->RestoreInterrupts();
+  userserver::ConfigWrite(slot, kIOPCIConfigurationOffsetCommand, 4, header[1]);
+  userserver::ConfigWrite(slot, pcie + kPcieDeviceControl, 2, deviceControl);
+  if (expressV2) userserver::ConfigWrite(slot, pcie + kPcieDeviceControl2, 2, deviceControl2);
+  userserver::ConfigWrite(slot, pcie + kPcieLinkControl, 2, linkControl);
+  if (expressV2) userserver::ConfigWrite(slot, pcie + kPcieLinkControl2, 2, linkControl2);
+  userserver::RestoreInterrupts(slot);
   return kIOReturnSuccess;
 }
 
@@ -139,7 +144,7 @@ kern_return_t IOPCIDevice::_ManageSession(IOService* forClient, bool openClient,
   (void)supermethod;
   if (forClient == nullptr || slot_ == nullptr) return kIOReturnBadArgument;
   if (openClient) {
-    if (!slot_->present()) return kIOReturnNotOpen;
+    if (!userserver::Present(slot_)) return kIOReturnNotOpen;
     // IOService::handleOpen admits one owner and no second open, not even by the owner, and
     // _ManageSession turns the refusal into kIOReturnNotOpen (xnu IOService.cpp, IOPCIFamily
     // IOPCIDevice.cpp).
@@ -149,10 +154,10 @@ kern_return_t IOPCIDevice::_ManageSession(IOService* forClient, bool openClient,
   }
   if (forClient != opener_) return kIOReturnSuccess;  // closing what is not open does nothing
   // The kernel's close clears bus mastering and memory space, and interrupts stop.
-  const uint32_t command = slot_->ConfigRead(kIOPCIConfigurationOffsetCommand, 2);
-  slot_->ConfigWrite(kIOPCIConfigurationOffsetCommand, 2,
-                     command & ~(kIOPCICommandBusLead | kIOPCICommandMemorySpace));
-  slot_->UnbindAll();
+  const uint32_t command = userserver::ConfigRead(slot_, kIOPCIConfigurationOffsetCommand, 2);
+  userserver::ConfigWrite(slot_, kIOPCIConfigurationOffsetCommand, 2,
+                          command & ~(kIOPCICommandBusLead | kIOPCICommandMemorySpace));
+  userserver::UnbindAllInterrupts(slot_);
   opener_ = nullptr;
   return kIOReturnSuccess;
 }
@@ -175,15 +180,15 @@ void IOPCIDevice::EmulationCloseFor(IOService* client) {
 
 // ---- Configuration space ------------------------------------------------------------------
 
-#define FPGADEXT_CONFIG_READ(bits)                                                               \
-  void IOPCIDevice::ConfigurationRead##bits(uint64_t offset, uint##bits##_t* readData) {         \
-    if (readData == nullptr) return;                                                             \
-    if (opener_ == nullptr || offset + bits / 8 > kConfigSpaceSize || offset % (bits / 8)) {     \
-      *readData = static_cast<uint##bits##_t>(~0ull);                                            \
-      return;                                                                                    \
-    }                                                                                            \
-    *readData =                                                                                  \
-        static_cast<uint##bits##_t>(slot_->ConfigRead(static_cast<uint32_t>(offset), bits / 8)); \
+#define FPGADEXT_CONFIG_READ(bits)                                                           \
+  void IOPCIDevice::ConfigurationRead##bits(uint64_t offset, uint##bits##_t* readData) {     \
+    if (readData == nullptr) return;                                                         \
+    if (opener_ == nullptr || offset + bits / 8 > kConfigSpaceSize || offset % (bits / 8)) { \
+      *readData = static_cast<uint##bits##_t>(~0ull);                                        \
+      return;                                                                                \
+    }                                                                                        \
+    *readData = static_cast<uint##bits##_t>(                                                 \
+        userserver::ConfigRead(slot_, static_cast<uint32_t>(offset), bits / 8));             \
   }
 FPGADEXT_CONFIG_READ(8)
 FPGADEXT_CONFIG_READ(16)
@@ -192,7 +197,7 @@ FPGADEXT_CONFIG_READ(32)
 #define FPGADEXT_CONFIG_WRITE(bits)                                                                \
   void IOPCIDevice::ConfigurationWrite##bits(uint64_t offset, uint##bits##_t data) {               \
     if (opener_ == nullptr || offset + bits / 8 > kConfigSpaceSize || offset % (bits / 8)) return; \
-    slot_->ConfigWrite(static_cast<uint32_t>(offset), bits / 8, data);                             \
+    userserver::ConfigWrite(slot_, static_cast<uint32_t>(offset), bits / 8, data);                 \
   }
 FPGADEXT_CONFIG_WRITE(8)
 FPGADEXT_CONFIG_WRITE(16)
@@ -208,9 +213,9 @@ FPGADEXT_CONFIG_WRITE(32)
                                      uint##bits##_t* readData, IOOptionBits options) {             \
     (void)options;                                                                                 \
     if (readData == nullptr) return;                                                               \
-    *readData =                                                                                    \
-        opener_ ? static_cast<uint##bits##_t>(slot_->MemoryRead(memoryIndex, offset, bits / 8))    \
-                : static_cast<uint##bits##_t>(~0ull);                                              \
+    *readData = opener_ ? static_cast<uint##bits##_t>(                                             \
+                              userserver::MemoryRead(slot_, memoryIndex, offset, bits / 8))        \
+                        : static_cast<uint##bits##_t>(~0ull);                                      \
   }                                                                                                \
   void IOPCIDevice::MemoryRead##bits(uint8_t memoryIndex, uint64_t offset,                         \
                                      uint##bits##_t* readData) {                                   \
@@ -219,7 +224,7 @@ FPGADEXT_CONFIG_WRITE(32)
   void IOPCIDevice::MemoryWrite##bits(uint8_t memoryIndex, uint64_t offset, uint##bits##_t data,   \
                                       IOOptionBits options) {                                      \
     (void)options;                                                                                 \
-    if (opener_) slot_->MemoryWrite(memoryIndex, offset, bits / 8, data);                          \
+    if (opener_) userserver::MemoryWrite(slot_, memoryIndex, offset, bits / 8, data);              \
   }                                                                                                \
   void IOPCIDevice::MemoryWrite##bits(uint8_t memoryIndex, uint64_t offset, uint##bits##_t data) { \
     MemoryWrite##bits(memoryIndex, offset, data, 0);                                               \
@@ -239,7 +244,7 @@ kern_return_t IOPCIDevice::GetBARInfo(uint8_t barIndex, uint8_t* memoryIndex, ui
   if (barIndex > kPCIMemoryRangeExpansionROM) return kIOReturnBadArgument;
   if (slot_ == nullptr) return kIOReturnError;
   if (barIndex == kPCIMemoryRangeExpansionROM) return kIOReturnNotFound;  // no ROM is emulated
-  const PciSlot::Bar& bar = slot_->bar(barIndex);
+  const userserver::BarInfo bar = userserver::Bar(slot_, barIndex);
   if (bar.memoryIndex < 0) return kIOReturnNotFound;
   if (memoryIndex) *memoryIndex = static_cast<uint8_t>(bar.memoryIndex);
   if (barSize) *barSize = bar.size;
@@ -258,9 +263,10 @@ kern_return_t IOPCIDevice::FindPCICapability(uint32_t capabilityID, uint64_t sea
   const uint32_t after = searchOffset < kConfigSpaceSize ? static_cast<uint32_t>(searchOffset) : 0;
   uint32_t found = 0;
   if (capabilityID <= 0xff) {
-    found = slot_->FindCapability(static_cast<uint8_t>(capabilityID), after);
+    found = userserver::FindCapability(slot_, static_cast<uint8_t>(capabilityID), after);
   } else if (0u - capabilityID <= 0xffff) {
-    found = slot_->FindExtendedCapability(static_cast<uint16_t>(0u - capabilityID), after);
+    found =
+        userserver::FindExtendedCapability(slot_, static_cast<uint16_t>(0u - capabilityID), after);
   }
   if (foundCapabilityOffset) *foundCapabilityOffset = found;
   return found != 0 ? kIOReturnSuccess : kIOReturnNotFound;
@@ -273,17 +279,19 @@ kern_return_t IOPCIDevice::GetBusDeviceFunction(uint8_t* returnBusNumber,
   (void)supermethod;
   if (slot_ == nullptr) return kIOReturnBadArgument;
   if (returnBusNumber) *returnBusNumber = 1;
-  if (returnDeviceNumber) *returnDeviceNumber = slot_->device();
-  if (returnFunctionNumber) *returnFunctionNumber = slot_->functionNumber();
+  const userserver::Location location = userserver::LocationOf(slot_);
+  if (returnDeviceNumber) *returnDeviceNumber = location.device;
+  if (returnFunctionNumber) *returnFunctionNumber = location.function;
   return kIOReturnSuccess;
 }
 
 kern_return_t IOPCIDevice::HasPCIPowerManagement(uint64_t state, OSDispatchMethod supermethod) {
   (void)supermethod;
   sleepControlBits_ = 0;
-  const uint32_t pm = slot_ ? slot_->FindCapability(kIOPCICapabilityIDPowerManagement) : 0;
+  const uint32_t pm =
+      slot_ ? userserver::FindCapability(slot_, kIOPCICapabilityIDPowerManagement, 0) : 0;
   if (pm == 0) return kIOReturnUnsupported;
-  const uint32_t capabilities = slot_->ConfigRead(pm + kPmCapabilities, 2);
+  const uint32_t capabilities = userserver::ConfigRead(slot_, pm + kPmCapabilities, 2);
   const auto s = static_cast<uint32_t>(state);
   uint32_t need = s;
   switch (s) {
@@ -320,7 +328,8 @@ kern_return_t IOPCIDevice::EnablePCIPowerManagement(uint64_t state, OSDispatchMe
   (void)supermethod;
   auto s = static_cast<uint32_t>(state);
   if (s == 0xffffffffu) s = kPCIPMCSPowerStateD3;
-  if (slot_ == nullptr || slot_->FindCapability(kIOPCICapabilityIDPowerManagement) == 0) {
+  if (slot_ == nullptr ||
+      userserver::FindCapability(slot_, kIOPCICapabilityIDPowerManagement, 0) == 0) {
     return kIOReturnBadArgument;
   }
   if (s == kPCIPMCSPowerStateD0) {
@@ -358,10 +367,11 @@ kern_return_t IOPCIDevice::SetLinkSpeed(IOPCILinkSpeed linkSpeed, bool retrain,
 
 kern_return_t IOPCIDevice::GetLinkSpeed(IOPCILinkSpeed* linkSpeed, OSDispatchMethod supermethod) {
   (void)supermethod;
-  const uint32_t pcie = slot_ ? slot_->FindCapability(kIOPCICapabilityIDPCIExpress) : 0;
+  const uint32_t pcie =
+      slot_ ? userserver::FindCapability(slot_, kIOPCICapabilityIDPCIExpress, 0) : 0;
   if (pcie == 0) return kIOReturnUnsupported;
   // Link Status, Current Link Speed: 1 = 2.5 GT/s … 5 = 32 GT/s, the IOPCILinkSpeed values.
-  const uint32_t speed = slot_->ConfigRead(pcie + kPcieLinkStatus, 2) & 0xf;
+  const uint32_t speed = userserver::ConfigRead(slot_, pcie + kPcieLinkStatus, 2) & 0xf;
   if (speed < kPCILinkSpeed_2_5_GTs || speed > kPCILinkSpeed_32_GTs) return kIOReturnError;
   if (linkSpeed) *linkSpeed = static_cast<IOPCILinkSpeed>(speed);
   return kIOReturnSuccess;
@@ -372,7 +382,7 @@ kern_return_t IOPCIDevice::ConfigureInterrupts(uint32_t interruptType, uint32_t 
                                                OSDispatchMethod supermethod) {
   (void)supermethod;
   if (slot_ == nullptr || options != 0) return kIOReturnBadArgument;
-  return slot_->ConfigureInterrupts(interruptType, numRequired, numRequested);
+  return userserver::ConfigureInterrupts(slot_, interruptType, numRequired, numRequested);
 }
 
 kern_return_t IOPCIDevice::Reset(IOOptionBits type, IOOptionBits options,
@@ -413,7 +423,7 @@ kern_return_t IOPCIDevice::_CopyDeviceMemoryWithIndex(uint64_t memoryIndex,
   if (forClient == nullptr || forClient != opener_) return kIOReturnNotOpen;
   if (memoryIndex > kPCIMemoryRangeExpansionROM) return kIOReturnBadArgument;
   IOMemoryDescriptor* md =
-      fpgadext::emu::NewDeviceMemoryDescriptor(slot_, static_cast<unsigned>(memoryIndex));
+      userserver::NewDeviceMemoryDescriptor(slot_, static_cast<unsigned>(memoryIndex));
   if (md == nullptr) return kIOReturnBadArgument;
   *returnMemory = md;
   return kIOReturnSuccess;

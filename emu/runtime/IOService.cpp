@@ -4,6 +4,7 @@
 #include <DriverKit/IOUserClient.h>
 #include <DriverKit/IOUserServer.h>
 #include <DriverKit/OSCollections.h>
+#include <DriverKit/OSSharedPtr.h>
 #include <os/log.h>
 
 #include <stdio.h>
@@ -12,12 +13,10 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
-#include "../kernel/kernel.h"
+#include "../kernel/user_server.h"
 
-using fpgadext::emu::Kernel;
-using fpgadext::emu::ServiceNode;
+namespace userserver = fpgadext::emu::userserver;
 
 OSDefineMetaClass(IOService, OSObject);
 
@@ -111,9 +110,12 @@ kern_return_t IOService::Create_Impl(IOService* provider, const char* properties
   if (provider == nullptr || propertiesKey == nullptr || result == nullptr) {
     return kIOReturnBadArgument;
   }
-  Kernel* kernel = Kernel::Current();
-  if (kernel == nullptr || node_ == nullptr || provider->node_ == nullptr) return kIOReturnNotReady;
-  auto* properties = OSDynamicCast(OSDictionary, node_->properties->getObject(propertiesKey));
+  if (!userserver::Connected() || node_ == nullptr || provider->node_ == nullptr) {
+    return kIOReturnNotReady;
+  }
+  OSObject* property = userserver::CopyProperty(node_, propertiesKey, false);
+  OSSharedPtr<OSObject> propertyHeld(property, OSNoRetain);
+  auto* properties = OSDynamicCast(OSDictionary, property);
   if (properties == nullptr) {
     os_log_error(OS_LOG_DEFAULT, "IOService::Create: no dictionary property %{public}s",
                  propertiesKey);
@@ -135,10 +137,9 @@ kern_return_t IOService::Create_Impl(IOService* provider, const char* properties
     return kIOReturnNoMemory;
   }
   const std::string kernelClass = ioClass ? ioClass->getCStringNoCopy() : "IOUserService";
-  ServiceNode* child = kernel->AddNode(service, provider->node_, kernelClass,
-                                       userClass->getCStringNoCopy(), properties, node_->dext);
-  child->isUserClient = OSDynamicCast(IOUserClient, service) != nullptr;
-  IOReturn ret = kernel->StartService(child);
+  IOReturn ret = userserver::CreateService(node_, provider->node_, service, kernelClass.c_str(),
+                                           userClass->getCStringNoCopy(), properties,
+                                           OSDynamicCast(IOUserClient, service) != nullptr);
   if (ret != kIOReturnSuccess) return ret;  // the kernel dropped the node and the service
   service->retain();
   *result = service;
@@ -147,43 +148,28 @@ kern_return_t IOService::Create_Impl(IOService* provider, const char* properties
 
 kern_return_t IOService::RegisterService_Impl() {
   if (node_ == nullptr) return kIOReturnNotReady;
-  bool publish = false;
-  {
-    std::lock_guard guard(Kernel::Current()->lock());
-    node_->registered = true;
-    publish = node_->started;
-  }
   // Called after Start returned (e.g. once the hardware is ready): matching notifications go out
   // now. Called within Start: the kernel publishes the service when Start returns.
-  if (publish) fpgadext::emu::ServicePublished(node_);
+  userserver::RegisterService(node_);
   return kIOReturnSuccess;
 }
 
 kern_return_t IOService::Terminate_Impl(uint64_t options) {
   if (options != 0) return kIOReturnUnsupported;  // xnu Terminate_Impl
   if (node_ == nullptr) return kIOReturnBadArgument;
-  ServiceNode* node = node_;
-  // Termination is asynchronous on a Mac; run it off the caller's queue.
-  Kernel* kernel = Kernel::Current();
-  retain();
-  std::thread([kernel, node, self = this] {
-    kernel->TerminateNode(node);
-    self->release();
-  }).detach();
+  userserver::TerminateService(node_, this);  // asynchronous, as on a Mac
   return kIOReturnSuccess;
 }
 
 kern_return_t IOService::SetName_Impl(const char* name) {
   if (name == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  node_->name = name;
+  userserver::SetName(node_, name);
   return kIOReturnSuccess;
 }
 
 kern_return_t IOService::CopyProperties_Impl(OSDictionary** properties) {
   if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  OSDictionary* copy = OSDictionary::withDictionary(node_->properties, 0);
+  OSDictionary* copy = userserver::CopyProperties(node_);
   if (copy == nullptr) return kIOReturnNoMemory;
   *properties = copy;
   return kIOReturnSuccess;
@@ -191,13 +177,12 @@ kern_return_t IOService::CopyProperties_Impl(OSDictionary** properties) {
 
 kern_return_t IOService::SetProperties_Impl(OSDictionary* properties) {
   if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  return node_->properties->merge(properties) ? kIOReturnSuccess : kIOReturnNoMemory;
+  return userserver::MergeProperties(node_, properties) ? kIOReturnSuccess : kIOReturnNoMemory;
 }
 
 kern_return_t IOService::GetRegistryEntryID_Impl(uint64_t* registryEntryID) {
   if (registryEntryID == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  *registryEntryID = node_->registryID;
+  *registryEntryID = userserver::RegistryID(node_);
   return kIOReturnSuccess;
 }
 
@@ -232,8 +217,7 @@ IODispatchQueue* IOService::EmulationQueue(const char* name) {
 
 IOService* IOService::GetProvider() const {
   if (node_ == nullptr) return nullptr;
-  std::lock_guard guard(Kernel::Current()->lock());
-  return node_->provider != nullptr ? node_->provider->service : nullptr;
+  return userserver::Provider(node_);
 }
 
 kern_return_t IOService::ClientCrashed_Impl(IOService* client, uint64_t options) {
@@ -249,18 +233,10 @@ kern_return_t IOService::CreateDefaultDispatchQueue_Impl(IODispatchQueue** queue
 kern_return_t IOService::SearchProperty_Impl(const char* name, const char* plane, uint64_t options,
                                              OSContainer** property) {
   if (name == nullptr || property == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  for (ServiceNode* node = node_; node != nullptr; node = node->provider) {
-    OSObject* value = node->properties ? node->properties->getObject(name) : nullptr;
-    if (value != nullptr) {
-      value->retain();
-      *property = static_cast<OSContainer*>(value);
-      return kIOReturnSuccess;
-    }
-    if (!(options & kIOServiceSearchPropertyParents)) break;
-  }
-  *property = nullptr;
-  return kIOReturnNotFound;
+  OSObject* value =
+      userserver::CopyProperty(node_, name, (options & kIOServiceSearchPropertyParents) != 0);
+  *property = static_cast<OSContainer*>(value);
+  return value != nullptr ? kIOReturnSuccess : kIOReturnNotFound;
 }
 
 kern_return_t IOService::JoinPMTree_Impl() {
@@ -284,28 +260,8 @@ kern_return_t IOService::SetPowerOverride_Impl(bool enable) {
 
 kern_return_t IOService::CopyProviderProperties_Impl(OSArray* propertyKeys, OSArray** properties) {
   if (properties == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  OSArray* result = OSArray::withCapacity(4);
+  OSArray* result = userserver::CopyProviderProperties(node_, propertyKeys);
   if (result == nullptr) return kIOReturnNoMemory;
-  std::lock_guard guard(Kernel::Current()->lock());
-  for (ServiceNode* node = node_; node != nullptr; node = node->provider) {
-    OSDictionary* copy = nullptr;
-    if (propertyKeys == nullptr) {
-      copy = OSDictionary::withDictionary(node->properties, 0);
-    } else {
-      copy = OSDictionary::withCapacity(propertyKeys->getCount());
-      for (uint32_t i = 0; copy != nullptr && i < propertyKeys->getCount(); ++i) {
-        auto* key = OSDynamicCast(OSString, propertyKeys->getObject(i));
-        OSObject* value = key ? node->properties->getObject(key) : nullptr;
-        if (value != nullptr) copy->setObject(key, value);
-      }
-    }
-    bool added = copy != nullptr && result->setObject(copy);
-    OSSafeReleaseNULL(copy);
-    if (!added) {
-      result->release();
-      return kIOReturnNoMemory;
-    }
-  }
   *properties = result;
   return kIOReturnSuccess;
 }
@@ -413,8 +369,7 @@ IOReturn IOService::SetLegend_Impl(OSArray* legend, bool is_public) {
 
 kern_return_t IOService::CopyName_Impl(OSString** name) {
   if (name == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  *name = OSString::withCString(node_->name.c_str());
+  *name = userserver::CopyName(node_);
   return *name != nullptr ? kIOReturnSuccess : kIOReturnError;
 }
 
@@ -502,8 +457,7 @@ kern_return_t IOService::_ClaimSystemWakeEvent_Impl(IOService* device, uint64_t 
 
 kern_return_t IOService::RemoveProperty_Impl(OSString* propertyName) {
   if (propertyName == nullptr || node_ == nullptr) return kIOReturnBadArgument;
-  std::lock_guard guard(Kernel::Current()->lock());
-  node_->properties->removeObject(propertyName);
+  userserver::RemoveProperty(node_, propertyName);
   return kIOReturnSuccess;
 }
 

@@ -5,8 +5,9 @@
 #include <DriverKit/OSData.h>
 #include <os/log.h>
 
-#include "../kernel/async_action.h"
-#include "../kernel/kernel.h"
+#include "../kernel/user_server.h"
+
+namespace userserver = fpgadext::emu::userserver;
 
 OSDefineMetaClass(IOUserClient, IOService);
 
@@ -89,12 +90,14 @@ kern_return_t IOUserClient::CreateMemoryDescriptorFromClient_Impl(
   if (options & ~static_cast<uint64_t>(kIOMemoryDirectionOutIn | kIOMemoryDisableCopyOnWrite)) {
     return kIOReturnBadArgument;
   }
-  fpgadext::emu::ServiceNode* node = EmulationNode();
-  if (node == nullptr || !node->isUserClient) return kIOReturnBadArgument;
-  if (node->terminated) return kIOReturnNotReady;  // no owning task any more
-  *memory = fpgadext::emu::NewClientMemoryDescriptor(segments, segmentsCount,
-                                                     options & kIOMemoryDirectionOutIn,
-                                                     !(options & kIOMemoryDisableCopyOnWrite));
+  // kIOReturnNotReady once terminated: no owning task any more.
+  if (IOReturn refused = userserver::CheckUserClient(EmulationNode());
+      refused != kIOReturnSuccess) {
+    return refused;
+  }
+  *memory = userserver::NewClientMemoryDescriptor(segments, segmentsCount,
+                                                  options & kIOMemoryDirectionOutIn,
+                                                  !(options & kIOMemoryDisableCopyOnWrite));
   return kIOReturnSuccess;
 }
 
@@ -103,10 +106,7 @@ void IOUserClient::AsyncCompletion_Impl(OSAction* action, IOReturn status,
                                         uint32_t asyncDataCount) {
   // The generated stub drops a message with more than 16 arguments without a word.
   if (asyncDataCount > kIOUserClientAsyncArgumentsCountMax) return;
-  auto* completion = OSDynamicCast(fpgadext::emu::AsyncCompletionAction, action);
-  if (completion == nullptr) {
+  if (!userserver::CompleteAsync(action, status, asyncData, asyncDataCount)) {
     os_log_error(OS_LOG_DEFAULT, "AsyncCompletion: the action is not an async call's completion");
-    return;
   }
-  completion->Complete(status, asyncData, asyncDataCount);
 }

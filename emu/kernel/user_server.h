@@ -1,0 +1,142 @@
+// What the DriverKit runtime (emu/runtime, the dext's side) asks of the kernel. On a Mac these
+// are the messages a dext process exchanges with the kernel through its IOUserServer (xnu
+// iokit/Kernel/IOUserServer.cpp); here they are plain calls, and this header is the one way
+// the runtime reaches the kernel for them, so that issue 11 item 1 can turn each into a message
+// and put a process boundary here (docs/emulation.md, "Layers").
+//
+// The rules of the interface: arguments and results are values; kernel objects are named by
+// opaque handles the runtime never looks into (PciFunctionHandle, ServiceHandle); an OSObject
+// argument (a property dictionary) is one the receiver copies before it keeps anything, as
+// IORPC's serialization does. What still crosses as a pointer is listed in docs/emulation.md.
+#pragma once
+
+#include <DriverKit/IOReturn.h>
+
+#include <cstdint>
+
+class IOInterruptDispatchSource;
+class IOMemoryDescriptor;
+class IOService;
+class OSAction;
+class OSArray;
+class OSDictionary;
+class OSObject;
+class OSString;
+struct IOAddressSegment;
+
+namespace fpgadext::emu {
+
+class PciSlot;
+struct ServiceNode;
+
+namespace userserver {
+
+// Whether a kernel answers (a machine exists; in a dext process: its connection is up).
+bool Connected();
+
+// A PCI function as the runtime's IOPCIDevice knows it. Opaque: today the kernel's slot, in a
+// dext process of its own the nub's registry ID.
+using PciFunctionHandle = PciSlot*;
+
+// Configuration space and BAR access by memory index (IOPCIDevice's Configuration*/Memory*
+// methods): all ones / dropped when the function is gone, memory space is disabled or the index
+// is unknown.
+uint32_t ConfigRead(PciFunctionHandle function, uint32_t offset, unsigned width);
+void ConfigWrite(PciFunctionHandle function, uint32_t offset, unsigned width, uint32_t value);
+uint64_t MemoryRead(PciFunctionHandle function, unsigned memoryIndex, uint64_t offset,
+                    unsigned width);
+void MemoryWrite(PciFunctionHandle function, unsigned memoryIndex, uint64_t offset, unsigned width,
+                 uint64_t value);
+// Whether the function still answers (false after a surprise removal).
+bool Present(PciFunctionHandle function);
+
+struct BarInfo {
+  int memoryIndex = -1;  // -1: no BAR there
+  uint64_t size = 0;
+  uint8_t type = 0;  // kPCIBARType*
+};
+BarInfo Bar(PciFunctionHandle function, unsigned barIndex);
+
+// The offset of the next capability after `after` (0: from the start), or 0; standard list, or
+// extended configuration space.
+uint32_t FindCapability(PciFunctionHandle function, uint8_t id, uint32_t after);
+uint32_t FindExtendedCapability(PciFunctionHandle function, uint16_t id, uint32_t after);
+
+struct Location {
+  uint8_t device = 0;
+  uint8_t function = 0;
+};
+Location LocationOf(PciFunctionHandle function);
+
+// Message-signalled interrupts: configure a type and count, and ask which is configured.
+IOReturn ConfigureInterrupts(PciFunctionHandle function, uint32_t type, uint32_t numRequired,
+                             uint32_t numRequested);
+uint32_t InterruptType(PciFunctionHandle function);
+uint32_t VectorCount(PciFunctionHandle function);
+// `source` receives vector `vector` (EmulationSignal) until unbound; the kernel holds a
+// reference meanwhile. kIOReturnNoInterrupt for a vector not configured, kIOReturnExclusiveAccess
+// for one already bound.
+IOReturn BindInterrupt(PciFunctionHandle function, uint32_t vector,
+                       IOInterruptDispatchSource* source);
+void UnbindInterrupt(PciFunctionHandle function, uint32_t vector,
+                     IOInterruptDispatchSource* source);
+// The device was closed: no source receives its interrupts any more.
+void UnbindAllInterrupts(PciFunctionHandle function);
+// After a function-level reset: the interrupt programming written again as configured.
+void RestoreInterrupts(PciFunctionHandle function);
+// A function-level reset with kIOPCIDeviceResetOptionTerminate: the nub goes and the function
+// is probed again (returns at once).
+void TerminateAndReprobe(PciFunctionHandle function);
+
+// A descriptor (+1) for the BAR with memory index `memoryIndex` (_CopyDeviceMemoryWithIndex).
+IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciFunctionHandle function, unsigned memoryIndex);
+
+// ---- Services (IOService, IOUserClient) ----------------------------------------------------
+
+// A registry entry as the runtime's IOService knows it. Opaque: today the kernel's node, in a
+// dext process of its own its registry ID.
+using ServiceHandle = ServiceNode*;
+
+// IOService::Create: a new entry for `service` (made by the runtime from the IOUserClass of the
+// creator's property `propertiesKey`), attached to `provider`, with `properties` (copied by the
+// kernel), then started. On failure the kernel has dropped the entry and released the service.
+// kIOReturnNotReady without a kernel.
+IOReturn CreateService(ServiceHandle creator, ServiceHandle provider, IOService* service,
+                       const char* kernelClass, const char* userClass, OSDictionary* properties,
+                       bool isUserClient);
+// RegisterService: matching notifications go out now if Start has returned, else when it does.
+void RegisterService(ServiceHandle service);
+// Terminate: the entry and everything attached to it stop, asynchronously. `self` is retained
+// until it is done.
+void TerminateService(ServiceHandle service, IOService* self);
+
+uint64_t RegistryID(ServiceHandle service);
+// +1; nullptr when there is none.
+OSString* CopyName(ServiceHandle service);
+void SetName(ServiceHandle service, const char* name);
+// +1 copies; nullptr when out of memory.
+OSDictionary* CopyProperties(ServiceHandle service);
+// The value of `key` (+1) on the entry, or with `parents` on the first of its providers that has
+// it; nullptr if none.
+OSObject* CopyProperty(ServiceHandle service, const char* key, bool parents);
+// The properties (all, or only `keys`) of the entry and each provider up the plane, in order,
+// as dictionaries (+1); nullptr when out of memory.
+OSArray* CopyProviderProperties(ServiceHandle service, OSArray* keys);
+// Merges `properties` into the entry's (false: out of memory); removes one.
+bool MergeProperties(ServiceHandle service, OSDictionary* properties);
+void RemoveProperty(ServiceHandle service, OSString* key);
+// The provider's service (not retained), or nullptr.
+IOService* Provider(ServiceHandle service);
+
+// User clients. What IOUserClient may do with its app: kIOReturnBadArgument if `service` is not
+// a user client, kIOReturnNotReady once terminated (its task is gone), else kIOReturnSuccess.
+IOReturn CheckUserClient(ServiceHandle service);
+// CreateMemoryDescriptorFromClient: a descriptor (+1) of the app's ranges.
+IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
+                                              uint64_t direction, bool copyOnWrite);
+// AsyncCompletion: sends the completion message of an async call to the app. False if `action`
+// is not the completion the kernel made for an async call.
+bool CompleteAsync(OSAction* action, IOReturn status, const uint64_t* arguments, uint32_t count);
+
+}  // namespace userserver
+}  // namespace fpgadext::emu
