@@ -1,6 +1,7 @@
 // The XDMA engine driver: moves one channel's share of a transfer with scatter-gather
 // descriptors in host memory, zero copies (docs/engine.md). Poll-mode completion through the
-// channel's writeback word (xdma-facts §5.1); no interrupts yet.
+// channel's writeback word (xdma-facts §5.1); with completionInterrupts the channels also
+// interrupt, for a caller that would rather sleep than poll (completion_wait.h).
 //
 // Dext-safe (DESIGN.md decision 4): header-only template on RegisterIo, no allocation, no
 // exceptions, no threads. The dext builds it once at Start:
@@ -24,18 +25,12 @@
 #include <fpgadext/engine/platform.h>
 #include <fpgadext/engine/register_io.h>
 
+#include "xdma/channel_registers.h"
 #include "xdma/xdma_descriptors.h"
 #include "xdma/xdma_registers.h"
 #include "xdma/xdma_status.h"
 
 namespace fpgadext::engine {
-
-// A channel's poll-mode writeback word (xdma-facts §5.1): 4 bytes the device writes, 4-byte
-// aligned, prepared for device writes (kIOMemoryDirectionIn).
-struct XdmaWritebackWord {
-  uint32_t* cpu = nullptr;
-  uint64_t bus = 0;
-};
 
 struct XdmaChannelMemory {
   XdmaDescriptorRing ring;
@@ -62,6 +57,11 @@ struct XdmaEngineConfig {
   // least 4 KiB) and capped there. Smaller pieces let a long transfer report progress (*done)
   // more finely.
   uint64_t maxDescriptorBytes = 0;
+  // Completion interrupts (docs/engine.md "Completion policy"): Probe unmasks each channel's
+  // completion, stop and error interrupts, so that the IRQ block signals them whenever its
+  // channel enable allows (the dext's channel interrupts switch that per wait). Off: every
+  // engine interrupt stays masked, poll mode only.
+  bool completionInterrupts = false;
 };
 
 template <RegisterIo Io>
@@ -70,7 +70,7 @@ class XdmaEngine final : public DataMover {
   // `io`: the DMA BAR (offsets of xdma_registers.h). `platform`: clock and relax. `config`:
   // card size and per-channel memory (copied; the ring segment arrays are referenced).
   XdmaEngine(Io& io, const Platform& platform, const XdmaEngineConfig& config)
-      : io_(io), platform_(platform), config_(config) {}
+      : io_(io), platform_(platform), config_(config), regs_(io, platform) {}
 
   // Reads the channel identifiers (facts §3.1; channels stop at the first missing one) and
   // alignments (0x4C), checks the channel memory, stops the usable channels and clears their
@@ -123,20 +123,15 @@ class XdmaEngine final : public DataMover {
     bool stranded = false;  // did not stop: its window is in held_ (or was completed, see Strand)
   };
 
-  static xdma::Direction Dir(Direction d) {
-    return d == Direction::kHostToCard ? xdma::Direction::kH2c : xdma::Direction::kC2h;
-  }
+  static xdma::Direction Dir(Direction d) { return XdmaDirection(d); }
   bool ValidChannel(Direction d, uint32_t c) const {
     return probed_ && c < limits_.channels[static_cast<int>(d)];
   }
-  uint32_t ReadStatus(Direction d, uint32_t c) {
-    return xdma::ChannelStatus::Get(Dir(d), c).ReadFrom(io_).reg_value();
+  uint32_t ReadStatus(Direction d, uint32_t c) { return regs_.ReadStatus(d, c); }
+  void ClearRun(Direction d, uint32_t c) { regs_.ClearRun(d, c); }
+  [[nodiscard]] IOReturn WaitIdle(Direction d, uint32_t c) {
+    return regs_.WaitIdle(d, c, config_.stopTimeoutNs);
   }
-  void ClearRun(Direction d, uint32_t c) {
-    xdma::ChannelControl::GetW1C(Dir(d), c).FromValue(0).set_run(1).WriteTo(io_);
-  }
-  // Waits until Busy = 0: kIOReturnSuccess, kIOReturnNoDevice or kIOReturnNotResponding.
-  [[nodiscard]] IOReturn WaitIdle(Direction d, uint32_t c);
   // Prepares the next window and runs it.
   [[nodiscard]] IOReturn StartWindow(Direction d, uint32_t c);
   // Bytes moved by the first `count` descriptors of the current window.
@@ -168,6 +163,7 @@ class XdmaEngine final : public DataMover {
   Io& io_;
   Platform platform_;
   XdmaEngineConfig config_;
+  XdmaChannelRegisters<Io> regs_;
   EngineLimits limits_ = {};
   bool probed_ = false;
   ChannelState state_[2][xdma::kMaxChannels];
@@ -228,12 +224,9 @@ IOReturn XdmaEngine<Io>::Probe() {
       if (a == kXdmaAllOnes) return kIOReturnNoDevice;
       const uint32_t align = ChannelAlignments::Get(Dir(dir), c).FromValue(a).addr_alignment();
       if (align > alignment) alignment = align;
-      // Quiesce: stop, incremental addressing, no interrupts (poll mode), status cleared.
-      ChannelControl::GetW1C(Dir(dir), c).FromValue(0).set_run(1).set_non_inc_mode(1).WriteTo(io_);
-      ChannelIntEnable::GetW1C(Dir(dir), c).FromValue(ChannelIntEnable::kDefinedMask).WriteTo(io_);
-      const IOReturn r = WaitIdle(dir, c);
+      const IOReturn r = regs_.Quiesce(dir, c, config_.stopTimeoutNs);
       if (r != kIOReturnSuccess) return r;
-      (void)ChannelStatus::GetReadClear(Dir(dir), c).ReadFrom(io_);
+      if (config_.completionInterrupts) regs_.UnmaskCompletionInterrupts(dir, c);
       held_[d][c].Release();  // idle (e.g. after a reset): a stranded window can go
       state_[d][c] = ChannelState{};
     }
@@ -247,18 +240,6 @@ IOReturn XdmaEngine<Io>::Probe() {
   limits_.addressAlignment = alignment;
   probed_ = true;
   return kIOReturnSuccess;
-}
-
-template <RegisterIo Io>
-IOReturn XdmaEngine<Io>::WaitIdle(Direction d, uint32_t c) {
-  const uint64_t deadline = platform_.nowNs() + config_.stopTimeoutNs;
-  for (;;) {
-    const uint32_t status = ReadStatus(d, c);
-    if (status == kXdmaAllOnes) return kIOReturnNoDevice;
-    if ((status & xdma::ChannelStatus::kBusy) == 0) return kIOReturnSuccess;
-    if (platform_.nowNs() > deadline) return kIOReturnNotResponding;
-    platform_.relax();
-  }
 }
 
 template <RegisterIo Io>
@@ -295,15 +276,13 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
   const XdmaChannelMemory& m = config_.channels[static_cast<int>(d)][c];
 
   // The engine must be idle before it is reprogrammed (Run is cleared after every window).
-  const uint32_t status = ReadStatus(d, c);
-  if (status == kXdmaAllOnes) return kIOReturnNoDevice;
-  if (status & ChannelStatus::kBusy) return kIOReturnBusy;
+  IOReturn r = regs_.CheckReady(d, c);
+  if (r != kIOReturnSuccess) return r;
 
   BusSegment segments[kMaxSegmentsPerWindow];
   uint32_t count = kMaxSegmentsPerWindow;
   uint64_t covered = 0;
-  IOReturn r =
-      s.host->PrepareWindow(s.slot, s.nextHostOffset, s.remaining, segments, &count, &covered);
+  r = s.host->PrepareWindow(s.slot, s.nextHostOffset, s.remaining, segments, &count, &covered);
   if (r != kIOReturnSuccess) return r;
   s.windowPrepared = true;
   if (count == 0 || count > kMaxSegmentsPerWindow || covered == 0 || covered > s.remaining) {
@@ -315,31 +294,10 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
                            limits_.maxDescriptorBytes, limits_.addressAlignment, &chain);
   if (r != kIOReturnSuccess) return r;
 
-  // Program the channel (facts §6.2): Run 0, descriptor address and first-block count,
-  // writeback address, then Run with logging of every error (stop on them) and poll-mode
-  // writeback. The rising edge of Run clears status and the completed count.
-  __atomic_store_n(m.writeback.cpu, 0u, __ATOMIC_RELEASE);
-  ClearRun(d, c);
-  const uint64_t first = m.ring.segments[0].address;
-  SgdmaDescAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first)).WriteTo(io_);
-  SgdmaDescAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first >> 32)).WriteTo(io_);
-  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).set_dsc_adj(chain.dscAdj).WriteTo(io_);
-  const uint64_t wb = m.writeback.bus;
-  ChannelPollModeWbAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb)).WriteTo(io_);
-  ChannelPollModeWbAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb >> 32)).WriteTo(io_);
-  ChannelControl::Get(Dir(d), c)
-      .FromValue(0)
-      .set_ie_descriptor_stopped(1)
-      .set_ie_descriptor_completed(1)
-      .set_ie_align_mismatch(1)
-      .set_ie_magic_stopped(1)
-      .set_ie_invalid_length(1)
-      .set_ie_read_error(ChannelControl::ie_read_error_field::kMax)
-      .set_ie_write_error(ChannelControl::ie_write_error_field::kMax)
-      .set_ie_desc_error(ChannelControl::ie_desc_error_field::kMax)
-      .set_pollmode_wb_enable(1)
-      .set_run(1)
-      .WriteTo(io_);
+  // Program the channel (facts §6.2): descriptor address and first-block count, writeback
+  // address, then Run with poll-mode writeback.
+  regs_.ProgramChain(d, c, m.ring.segments[0].address, chain.dscAdj, &m.writeback);
+  regs_.Run(d, c, true);
 
   s.windowDescriptors = chain.count;
   s.windowBytes = chain.bytes;
@@ -389,8 +347,7 @@ IOReturn XdmaEngine<Io>::Poll(Direction d, uint32_t c, uint64_t* done) {
           PollModeWriteback::Of(__atomic_load_n(word, __ATOMIC_ACQUIRE));
       if (again.sts_err()) return Fail(d, c, done);
       if (again.completed_count() == expected) return WindowDone(d, c, done);
-      const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
-      if (count == s.windowDescriptors) return WindowDone(d, c, done);
+      if (regs_.CompletedCount(d, c) == s.windowDescriptors) return WindowDone(d, c, done);
       // Idle with descriptors left and no error: it can only have been stopped.
       return Fail(d, c, done);
     }
@@ -427,10 +384,10 @@ template <RegisterIo Io>
 IOReturn XdmaEngine<Io>::Fail(Direction d, uint32_t c, uint64_t* done) {
   using namespace xdma;
   ChannelState& s = state_[static_cast<int>(d)][c];
-  const uint32_t status = ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_).reg_value();
+  const uint32_t status = regs_.ReadClearStatus(d, c);
   IOReturn error = XdmaStatusToIOReturn(Dir(d), status);
   if (error != kIOReturnNoDevice) {
-    const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
+    const uint32_t count = regs_.CompletedCount(d, c);
     if (count == kXdmaAllOnes) {
       error = kIOReturnNoDevice;
     } else {
@@ -462,25 +419,14 @@ IOReturn XdmaEngine<Io>::Recover(Direction d, uint32_t c) {
   ChannelState& s = state_[static_cast<int>(d)][c];
   // No reset bit exists: Run 0, wait for Busy 0, clear status (facts §6.4). A stranded channel
   // was given its stopTimeoutNs already: look once, so that checking it costs a register read.
-  ClearRun(d, c);
-  IOReturn idle = kIOReturnSuccess;
-  if (s.stranded) {
-    const uint32_t status = ReadStatus(d, c);
-    if (status == kXdmaAllOnes) {
-      idle = kIOReturnNoDevice;
-    } else if ((status & ChannelStatus::kBusy) != 0) {
-      idle = kIOReturnNotResponding;
-    }
-  } else {
-    idle = WaitIdle(d, c);
-  }
+  const IOReturn idle = regs_.Stop(d, c, s.stranded, config_.stopTimeoutNs);
   if (idle == kIOReturnNotResponding) {
     // The host memory belongs to the caller, who may free it once we return, but the engine may
     // still move the rest of its descriptor: the window stays mapped, held here.
     Strand(d, c);
     return idle;
   }
-  if (idle != kIOReturnNoDevice) (void)ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_);
+  if (idle != kIOReturnNoDevice) (void)regs_.ReadClearStatus(d, c);
   CompleteWindow(s);
   held_[static_cast<int>(d)][c].Release();
   s = ChannelState{};

@@ -27,6 +27,7 @@
 #include <fpgadext/engine/register_io.h>
 #include <fpgadext/engine/stream_channel.h>
 
+#include "xdma/channel_registers.h"
 #include "xdma/xdma_descriptors.h"
 #include "xdma/xdma_engine.h"
 #include "xdma/xdma_registers.h"
@@ -65,7 +66,7 @@ template <RegisterIo Io>
 class XdmaStream final : public StreamMover {
  public:
   XdmaStream(Io& io, const Platform& platform, const XdmaStreamConfig& config)
-      : io_(io), platform_(platform), config_(config) {}
+      : io_(io), platform_(platform), config_(config), regs_(io, platform) {}
 
   // Finds the stream channels (ProbeXdmaChannels), checks their memory (kIOReturnBadArgument),
   // stops them, clears status and interrupt masks, turns descriptor-credit mode off for H2C and
@@ -124,21 +125,13 @@ class XdmaStream final : public StreamMover {
     StreamCounters counters = {};
   };
 
-  static xdma::Direction Dir(Direction d) {
-    return d == Direction::kHostToCard ? xdma::Direction::kH2c : xdma::Direction::kC2h;
-  }
+  static xdma::Direction Dir(Direction d) { return XdmaDirection(d); }
   bool Usable(Direction d, uint32_t c) const {
     return c < xdma::kMaxChannels && ((usable_[static_cast<int>(d)] >> c) & 1u) != 0;
   }
-  uint32_t ReadStatus(Direction d, uint32_t c) {
-    return xdma::ChannelStatus::Get(Dir(d), c).ReadFrom(io_).reg_value();
-  }
-  void ClearRun(Direction d, uint32_t c) {
-    xdma::ChannelControl::GetW1C(Dir(d), c).FromValue(0).set_run(1).WriteTo(io_);
-  }
+  void ClearRun(Direction d, uint32_t c) { regs_.ClearRun(d, c); }
   // Run with every error logged (and stopping the engine); poll-mode writeback for H2C.
-  void SetRun(Direction d, uint32_t c);
-  [[nodiscard]] IOReturn WaitIdle(Direction d, uint32_t c);
+  void SetRun(Direction d, uint32_t c) { regs_.Run(d, c, d == Direction::kHostToCard); }
   [[nodiscard]] IOReturn StartWindow(uint32_t c);
   [[nodiscard]] IOReturn SendFailed(uint32_t c, uint64_t* done);
   [[nodiscard]] IOReturn ReceiveFailed(uint32_t c);
@@ -171,6 +164,7 @@ class XdmaStream final : public StreamMover {
   Io& io_;
   Platform platform_;
   XdmaStreamConfig config_;
+  XdmaChannelRegisters<Io> regs_;
   StreamChannelMap map_ = {};
   uint32_t usable_[2] = {};
   uint64_t maxDescriptor_ = XdmaEngine<Io>::kMaxDescriptorBytes;
@@ -247,11 +241,8 @@ IOReturn XdmaStream<Io>::Probe() {
     for (uint32_t c = 0; c < kMaxChannels; ++c) {
       if (((usable[d] >> c) & 1u) == 0) continue;
       // Quiesce as XdmaEngine::Probe does; credits only for C2H (the receive ring).
-      ChannelControl::GetW1C(Dir(dir), c).FromValue(0).set_run(1).set_non_inc_mode(1).WriteTo(io_);
-      ChannelIntEnable::GetW1C(Dir(dir), c).FromValue(ChannelIntEnable::kDefinedMask).WriteTo(io_);
-      r = WaitIdle(dir, c);
+      r = regs_.Quiesce(dir, c, config_.stopTimeoutNs);
       if (r != kIOReturnSuccess) return r;
-      (void)ChannelStatus::GetReadClear(Dir(dir), c).ReadFrom(io_);
       SgdmaChannelBits::Get(d == 0 ? sgdma_common_reg::kCreditModeEnableW1C
                                    : sgdma_common_reg::kCreditModeEnableW1S)
           .FromValue(SgdmaChannelBits::BitFor(Dir(dir), c))
@@ -273,36 +264,6 @@ IOReturn XdmaStream<Io>::Probe() {
   usable_[0] = usable[0];
   usable_[1] = usable[1];
   return kIOReturnSuccess;
-}
-
-template <RegisterIo Io>
-IOReturn XdmaStream<Io>::WaitIdle(Direction d, uint32_t c) {
-  const uint64_t deadline = platform_.nowNs() + config_.stopTimeoutNs;
-  for (;;) {
-    const uint32_t status = ReadStatus(d, c);
-    if (status == kXdmaAllOnes) return kIOReturnNoDevice;
-    if ((status & xdma::ChannelStatus::kBusy) == 0) return kIOReturnSuccess;
-    if (platform_.nowNs() > deadline) return kIOReturnNotResponding;
-    platform_.relax();
-  }
-}
-
-template <RegisterIo Io>
-void XdmaStream<Io>::SetRun(Direction d, uint32_t c) {
-  using namespace xdma;
-  ChannelControl::Get(Dir(d), c)
-      .FromValue(0)
-      .set_ie_descriptor_stopped(1)
-      .set_ie_descriptor_completed(1)
-      .set_ie_align_mismatch(1)
-      .set_ie_magic_stopped(1)
-      .set_ie_invalid_length(1)
-      .set_ie_read_error(ChannelControl::ie_read_error_field::kMax)
-      .set_ie_write_error(ChannelControl::ie_write_error_field::kMax)
-      .set_ie_desc_error(ChannelControl::ie_desc_error_field::kMax)
-      .set_pollmode_wb_enable(d == Direction::kHostToCard ? 1 : 0)
-      .set_run(1)
-      .WriteTo(io_);
 }
 
 }  // namespace fpgadext::engine

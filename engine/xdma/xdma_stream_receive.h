@@ -24,9 +24,8 @@ IOReturn XdmaStream<Io>::StartReceive(uint32_t c, const StreamBuffer* buffers, u
   }
   Receiver& s = rx_[c];
   if (s.active || s.error != kIOReturnSuccess || stranded_[1][c]) return kIOReturnBusy;
-  const uint32_t status = ReadStatus(d, c);
-  if (status == kXdmaAllOnes) return kIOReturnNoDevice;
-  if (status & ChannelStatus::kBusy) return kIOReturnBusy;
+  const IOReturn ready = regs_.CheckReady(d, c);
+  if (ready != kIOReturnSuccess) return ready;
 
   // The ring: descriptor i fills buffer i and writes its writeback into result i; Completed on
   // each, no Stop, the last one linked to the first. One descriptor per block (Nxt_adj 0), so
@@ -50,11 +49,7 @@ IOReturn XdmaStream<Io>::StartReceive(uint32_t c, const StreamBuffer* buffers, u
   s.active = true;
   s.nextStatusCheckNs = platform_.nowNs() + config_.statusCheckIntervalNs;
 
-  ClearRun(d, c);
-  const uint64_t first = m.ring.segments[0].address;
-  SgdmaDescAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first)).WriteTo(io_);
-  SgdmaDescAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first >> 32)).WriteTo(io_);
-  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).WriteTo(io_);
+  regs_.ProgramChain(d, c, m.ring.segments[0].address, 0, nullptr);
   SetRun(d, c);
   // Credits after Run: a falling edge of Run clears them (PG195 "Descriptor Credits").
   SgdmaDescCredits::Get(Dir(d), c).FromValue(0).set_credits(count).WriteTo(io_);
@@ -100,7 +95,7 @@ IOReturn XdmaStream<Io>::Collect(uint32_t c, StreamCompletion* out, uint32_t max
   const uint64_t now = platform_.nowNs();
   if (now >= s.nextStatusCheckNs) {
     s.nextStatusCheckNs = now + config_.statusCheckIntervalNs;
-    const uint32_t status = ReadStatus(d, c);
+    const uint32_t status = regs_.ReadStatus(d, c);
     // The ring never ends, so an idle engine while receiving has stopped on something.
     if (status == kXdmaAllOnes || (status & ChannelStatus::kAnyErrorMask) != 0 ||
         (status & ChannelStatus::kBusy) == 0) {
@@ -115,7 +110,7 @@ IOReturn XdmaStream<Io>::ReceiveFailed(uint32_t c) {
   using namespace xdma;
   constexpr Direction d = Direction::kCardToHost;
   Receiver& s = rx_[c];
-  const uint32_t status = ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_).reg_value();
+  const uint32_t status = regs_.ReadClearStatus(d, c);
   // An idle engine without an error bit, or a broken writeback, maps to kIOReturnIOError.
   const IOReturn error = XdmaStatusToIOReturn(Dir(d), status);
   ++s.counters.errors;
@@ -160,19 +155,8 @@ IOReturn XdmaStream<Io>::Stop(Direction d, uint32_t c) {
   using namespace xdma;
   if (!Usable(d, c)) return kIOReturnBadArgument;
   const int di = static_cast<int>(d);
-  ClearRun(d, c);
-  IOReturn idle = kIOReturnSuccess;
-  if (stranded_[di][c]) {
-    // Given its stopTimeoutNs already: look once.
-    const uint32_t status = ReadStatus(d, c);
-    if (status == kXdmaAllOnes) {
-      idle = kIOReturnNoDevice;
-    } else if ((status & ChannelStatus::kBusy) != 0) {
-      idle = kIOReturnNotResponding;
-    }
-  } else {
-    idle = WaitIdle(d, c);
-  }
+  // A stranded channel was given its stopTimeoutNs already: look once.
+  const IOReturn idle = regs_.Stop(d, c, stranded_[di][c], config_.stopTimeoutNs);
   if (d == Direction::kHostToCard) {
     Sender& s = tx_[c];
     if (idle == kIOReturnNotResponding) {
@@ -202,7 +186,7 @@ IOReturn XdmaStream<Io>::Stop(Direction d, uint32_t c) {
     s.counters = counters;
   }
   stranded_[di][c] = false;
-  if (idle != kIOReturnNoDevice) (void)ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_);
+  if (idle != kIOReturnNoDevice) (void)regs_.ReadClearStatus(d, c);
   return idle;
 }
 

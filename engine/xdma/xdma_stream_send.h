@@ -42,14 +42,13 @@ IOReturn XdmaStream<Io>::StartWindow(uint32_t c) {
   constexpr Direction d = Direction::kHostToCard;
   Sender& s = tx_[c];
   const XdmaChannelMemory& m = config_.h2c[c];
-  const uint32_t status = ReadStatus(d, c);
-  if (status == kXdmaAllOnes) return kIOReturnNoDevice;
-  if (status & ChannelStatus::kBusy) return kIOReturnBusy;
+  IOReturn r = regs_.CheckReady(d, c);
+  if (r != kIOReturnSuccess) return r;
 
   BusSegment segments[kMaxSegmentsPerWindow];
   uint32_t count = kMaxSegmentsPerWindow;
   uint64_t covered = 0;
-  IOReturn r = s.host->PrepareWindow(s.slot, s.nextOffset, s.remaining, segments, &count, &covered);
+  r = s.host->PrepareWindow(s.slot, s.nextOffset, s.remaining, segments, &count, &covered);
   if (r != kIOReturnSuccess) return r;
   s.windowPrepared = true;
   if (count == 0 || count > kMaxSegmentsPerWindow || covered == 0 || covered > s.remaining) {
@@ -63,15 +62,7 @@ IOReturn XdmaStream<Io>::StartWindow(uint32_t c) {
   if (s.endOfPacket && chain.bytes == s.remaining) {
     m.ring.cpu[chain.count - 1].control |= Descriptor::kEop;
   }
-  __atomic_store_n(m.writeback.cpu, 0u, __ATOMIC_RELEASE);
-  ClearRun(d, c);
-  const uint64_t first = m.ring.segments[0].address;
-  SgdmaDescAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first)).WriteTo(io_);
-  SgdmaDescAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(first >> 32)).WriteTo(io_);
-  SgdmaDescAdjacent::Get(Dir(d), c).FromValue(0).set_dsc_adj(chain.dscAdj).WriteTo(io_);
-  const uint64_t wb = m.writeback.bus;
-  ChannelPollModeWbAddrLo::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb)).WriteTo(io_);
-  ChannelPollModeWbAddrHi::Get(Dir(d), c).FromValue(static_cast<uint32_t>(wb >> 32)).WriteTo(io_);
+  regs_.ProgramChain(d, c, m.ring.segments[0].address, chain.dscAdj, &m.writeback);
   SetRun(d, c);
   s.windowDescriptors = chain.count;
   s.windowBytes = chain.bytes;
@@ -98,15 +89,14 @@ IOReturn XdmaStream<Io>::PollSend(uint32_t c, uint64_t* done) {
     const uint64_t now = platform_.nowNs();
     if (now < s.nextStatusCheckNs) return kIOReturnNotReady;
     s.nextStatusCheckNs = now + config_.statusCheckIntervalNs;
-    const uint32_t status = ReadStatus(d, c);
+    const uint32_t status = regs_.ReadStatus(d, c);
     if (status == kXdmaAllOnes || (status & ChannelStatus::kAnyErrorMask) != 0) {
       return SendFailed(c, done);
     }
     if ((status & ChannelStatus::kBusy) != 0) return kIOReturnNotReady;
     wb = PollModeWriteback::Of(__atomic_load_n(word, __ATOMIC_ACQUIRE));
     if (wb.sts_err()) return SendFailed(c, done);
-    if (wb.completed_count() != expected &&
-        ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count() != s.windowDescriptors) {
+    if (wb.completed_count() != expected && regs_.CompletedCount(d, c) != s.windowDescriptors) {
       return SendFailed(c, done);  // idle with descriptors left: stopped
     }
   }
@@ -142,11 +132,11 @@ IOReturn XdmaStream<Io>::SendFailed(uint32_t c, uint64_t* done) {
   using namespace xdma;
   constexpr Direction d = Direction::kHostToCard;
   Sender& s = tx_[c];
-  const uint32_t status = ChannelStatus::GetReadClear(Dir(d), c).ReadFrom(io_).reg_value();
+  const uint32_t status = regs_.ReadClearStatus(d, c);
   IOReturn error = XdmaStatusToIOReturn(Dir(d), status);
   ++s.counters.errors;
   if (error != kIOReturnNoDevice) {
-    const uint32_t count = ChannelCompletedCount::Get(Dir(d), c).ReadFrom(io_).count();
+    const uint32_t count = regs_.CompletedCount(d, c);
     if (count == kXdmaAllOnes) {
       error = kIOReturnNoDevice;
     } else {
@@ -154,7 +144,8 @@ IOReturn XdmaStream<Io>::SendFailed(uint32_t c, uint64_t* done) {
       s.doneBytes += XdmaChainPrefixBytes(config_.h2c[c].ring.cpu, n);
     }
     ClearRun(d, c);
-    if ((status & ChannelStatus::kBusy) != 0 && WaitIdle(d, c) == kIOReturnNotResponding) {
+    if ((status & ChannelStatus::kBusy) != 0 &&
+        regs_.WaitIdle(d, c, config_.stopTimeoutNs) == kIOReturnNotResponding) {
       // Still moving: its window stays mapped, held here until Stop sees it idle.
       if (!s.host->HandOverWindow(s.slot, &held_[c])) s.host->CompleteWindow(s.slot);
       s.windowPrepared = false;
