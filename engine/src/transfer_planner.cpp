@@ -17,6 +17,10 @@ constexpr uint64_t kShareAlignment = 4096;
 // quarantined channel found idle is reaped by the next acquire, and nothing wakes the sleeper.
 constexpr uint64_t kQuarantineLookNs = 1'000'000;
 
+// A transfer asleep waiting for a completion interrupt polls at least this often: a board that
+// was removed interrupts nobody, and the poll's Status check is what notices it.
+constexpr uint64_t kInterruptLookNs = 1'000'000;
+
 // base + length / rate, in ns, saturating instead of wrapping.
 uint64_t TimeoutNs(const PlannerOptions& options, uint64_t length) {
   const uint64_t rate = options.minimumBytesPerSecond == 0 ? 1 : options.minimumBytesPerSecond;
@@ -37,6 +41,15 @@ bool AllQuarantined(const ChannelPool& channels, Direction direction) {
   return all != 0 && channels.Quarantined(direction) == all;
 }
 
+// The channels of the job's shares that are running now.
+uint32_t RunningChannels(const TransferJob& job) {
+  uint32_t mask = 0;
+  for (uint32_t i = 0; i < job.shareCount; ++i) {
+    if (job.shares[i].active) mask |= 1u << job.shares[i].channel;
+  }
+  return mask;
+}
+
 }  // namespace
 
 TransferPlanner::TransferPlanner(DataMover& mover, ChannelPool& channels, const Platform& platform,
@@ -54,9 +67,12 @@ IOReturn TransferPlanner::Execute(Direction direction, uint64_t cardAddress, Hos
   TransferJob job;  // already fresh: BeginFresh, not Begin, so it is not cleared twice
   const IOReturn begun = BeginFresh(direction, cardAddress, host, length, &job, 0, client);
   if (begun != kIOReturnSuccess) return begun;
+  const CompletionPolicy policy = PolicyFor(job.client);
+  uint64_t lastProgressNs = platform_.nowNs();
   for (;;) {
     const TransferJob::State before = job.state;
     const uint32_t activeBefore = job.active;
+    const uint64_t doneBefore = job.done;
     // Read before the poll: a channel given back after it makes the wait below return at once.
     const uint32_t seen = channels_.Events();
     const IOReturn r = Poll(&job);
@@ -68,7 +84,13 @@ IOReturn TransferPlanner::Execute(Direction direction, uint64_t cardAddress, Hos
     // Relax only when the round found nothing new: a share that just finished gave its channel
     // back, and the next round should look at the others at once. A transfer queued for a
     // channel sleeps until the pool changes (or its deadline), instead of spinning.
-    if (job.state == before && job.active == activeBefore) {
+    if (job.state != before || job.active != activeBefore || job.done != doneBefore) {
+      lastProgressNs = platform_.nowNs();
+    } else {
+      if (job.state == TransferJob::State::kRunning && policy != CompletionPolicy::kPoll) {
+        AwaitProgress(job, policy, lastProgressNs);
+        continue;
+      }
       if (job.state == TransferJob::State::kWaitingForChannel && channels_.HasWaitSeam()) {
         uint64_t until = job.deadline;
         // A quarantined channel that goes idle wakes nobody: look again soon.
@@ -88,6 +110,34 @@ void TransferPlanner::Cancel(TransferCancel* cancel) {
   if (cancel == nullptr) return;
   cancel->requested.store(true, std::memory_order_release);
   channels_.Notify();  // a transfer asleep waiting for a channel wakes and sees it
+  if (completionWait_.wake != nullptr) completionWait_.wake(completionWait_.context);  // or one
+}
+
+CompletionPolicy TransferPlanner::PolicyFor(const ChannelClient* client) const {
+  CompletionPolicy policy = client != nullptr && client->completion != CompletionPolicy::kDefault
+                                ? client->completion
+                                : options_.completion;
+  if (policy == CompletionPolicy::kDefault || !completionWait_.Usable()) {
+    policy = CompletionPolicy::kPoll;
+  }
+  return policy;
+}
+
+void TransferPlanner::AwaitProgress(const TransferJob& job, CompletionPolicy policy,
+                                    uint64_t lastProgressNs) {
+  const uint64_t now = platform_.nowNs();
+  const uint32_t mask = RunningChannels(job);
+  if (mask == 0 ||
+      (policy == CompletionPolicy::kAdaptive && now - lastProgressNs < options_.adaptiveSpinNs)) {
+    platform_.relax();
+    return;
+  }
+  // Read after the poll: a completion logged since then interrupts again when the wait enables
+  // the channel (the IRQ block's source is a level), so none is slept through.
+  const uint64_t seen = completionWait_.events(completionWait_.context, job.direction, mask);
+  uint64_t until = now + kInterruptLookNs;
+  if (job.deadline < until) until = job.deadline;
+  completionWait_.wait(completionWait_.context, job.direction, mask, seen, until);
 }
 
 IOReturn TransferPlanner::Begin(Direction direction, uint64_t cardAddress, HostMemory& host,

@@ -196,6 +196,7 @@ Bench::Bench(const BenchOptions& options)
   io.bar = model.Bar(static_cast<unsigned>(model.dmaBarIndex()));
   channelMemory.config().cardMemorySize = options.model.cardMemorySize;
   channelMemory.config().stopTimeoutNs = options.stopTimeoutNs;
+  channelMemory.config().completionInterrupts = options.interrupts;
   engine = std::make_unique<Engine>(io, platform, channelMemory.config());
   probeResult = engine->Probe();
   pool = std::make_unique<ChannelPool>(engine->Limits().channels[0], engine->Limits().channels[1]);

@@ -29,8 +29,9 @@ struct BarIo {
   void Write32(uint32_t offset, uint32_t value) { bar->Write(offset, 4, value); }
 };
 
-// A DmaPort straight to the IOMMU (interrupts are not used: poll mode).
-class IommuPort final : public emu::DmaPort {
+// A DmaPort straight to the IOMMU (interrupts are dropped: poll mode; a test that wants them
+// overrides SignalMessage).
+class IommuPort : public emu::DmaPort {
  public:
   explicit IommuPort(emu::Iommu& iommu) : iommu_(iommu) {}
   IOReturn DmaRead(uint64_t bus, void* dst, uint64_t length) override {
@@ -138,6 +139,8 @@ struct BenchOptions {
   Platform platform = TestPlatform();
   // XdmaEngineConfig::stopTimeoutNs: how long Recover waits for a busy channel.
   uint64_t stopTimeoutNs = XdmaEngineConfig{}.stopTimeoutNs;
+  // XdmaEngineConfig::completionInterrupts: the channels' interrupts unmasked at Probe.
+  bool interrupts = false;
   // The profile's page size (a ring offset that puts a ring near a page end uses it).
   uint64_t PageSize() const { return emu::HardwareProfilePageSize(profile); }
   static models::XdmaModel::Config DefaultModel() {

@@ -7,6 +7,7 @@
 // caller's, through the ChannelWaitSeam (the dext sleeps on a dispatch queue).
 #pragma once
 
+#include <fpgadext/engine/completion_wait.h>
 #include <fpgadext/engine/types.h>
 
 #include <atomic>
@@ -20,6 +21,8 @@ struct ChannelClient {
   uint32_t held[2] = {};       // shared channels its transfers hold, per direction
   uint32_t queued[2] = {};     // its transfers waiting in each direction's queue
   uint64_t lastGrant[2] = {};  // the pool's grant number of its last grant (0: none yet)
+  // How its synchronous transfers wait for completion (TransferPlanner::Execute).
+  CompletionPolicy completion = CompletionPolicy::kDefault;
 };
 
 // A transfer waiting for channels, linked into the pool's queue (the caller owns it: no

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fpgadext/engine/channel_pool.h>
+#include <fpgadext/engine/completion_wait.h>
 #include <fpgadext/engine/dma_engine.h>
 #include <fpgadext/engine/platform.h>
 
@@ -19,6 +20,14 @@ struct PlannerOptions {
   // Timeout: base plus length / minimum rate.
   uint64_t timeoutBaseNs = 2'000'000'000ull;
   uint64_t minimumBytesPerSecond = 50'000'000ull;
+  // How Execute waits for a running transfer when its client asks for nothing else
+  // (ChannelClient::completion); kInterrupt and kAdaptive need SetCompletionWait, else poll.
+  CompletionPolicy completion = CompletionPolicy::kPoll;
+  // kAdaptive polls this long after the transfer last made progress before it sleeps: about
+  // the cost of one interrupt delivery to the dext on a Mac (docs/performance.md, 37 µs), so
+  // that a completion that comes sooner never pays it, and a longer wait spends at most twice
+  // what sleeping at once would have (the spin-then-block rule).
+  uint64_t adaptiveSpinNs = 40'000;
 };
 
 // A transfer started with TransferPlanner::Begin and advanced with Poll: plain data the caller
@@ -85,6 +94,10 @@ class TransferPlanner {
                                  TransferCancel* cancel = nullptr);
   // Asks the Execute given `cancel` to stop (from any queue or thread) and wakes it if it sleeps.
   void Cancel(TransferCancel* cancel);
+  // The seam kInterrupt and kAdaptive sleep through; set before the first transfer.
+  void SetCompletionWait(const CompletionWaitSeam& seam) { completionWait_ = seam; }
+  // The policy Execute uses for `client`'s transfers (never kDefault).
+  CompletionPolicy PolicyFor(const ChannelClient* client) const;
 
   // The same transfer without blocking: Begin checks it (the errors of Execute, returned at
   // once; nothing started) and starts it if a channel is free; Poll advances it and returns
@@ -108,6 +121,7 @@ class TransferPlanner {
   ChannelPool& channels_;
   Platform platform_;
   PlannerOptions options_;
+  CompletionWaitSeam completionWait_;
   ChannelClient anonymous_;  // the client of transfers that name none
 
   // Begin for a job that is already default-initialised.
@@ -122,6 +136,8 @@ class TransferPlanner {
   // Recovers a channel of the job after an error: given back, or quarantined when the engine
   // did not stop (job->quarantined; pool channels stay taken until a check finds them idle).
   void StopChannel(TransferJob* job, uint32_t channel);
+  // Execute found nothing new on a running job: relax or sleep as `policy` says.
+  void AwaitProgress(const TransferJob& job, CompletionPolicy policy, uint64_t lastProgressNs);
   // Looks at the direction's quarantined channels once (no waiting): those now idle are given
   // back to the pool. Returns whether any was.
   bool RecoverQuarantined(Direction direction);
