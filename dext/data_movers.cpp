@@ -46,6 +46,9 @@ IOReturn CreateXdmaMover(IOService* owner, IOPCIDevice* device, const BarLayout&
   r->io = PciRegisterIo(device, layout.bars[layout.dmaBar].memoryIndex);
   engine::XdmaEngineConfig config;
   config.cardMemorySize = cardMemorySize;
+  // Channel interrupts unmasked in the engine; the IRQ block enables a channel only while a
+  // transfer sleeps on it (channel_interrupts.h), so polling transfers never see one.
+  config.completionInterrupts = true;
   IOReturn ret = r->writeback.Prepare(device, kIOMemoryDirectionIn, 4096);
   if (ret != kIOReturnSuccess) return ret;
   for (uint32_t d = 0; d < kMoverDirections; ++d) {

@@ -30,8 +30,8 @@ uint64_t NowNs() {
 // "Waiting").
 const engine::Platform kPlatform{NowNs, PollPause};
 
-// What the personality may set: FPGACardMemorySize (0 when absent) and FPGATransferTimeoutMs,
-// the planner's base timeout (the engine's default when absent or 0).
+// What the personality may set: FPGACardMemorySize (0 when absent), FPGATransferTimeoutMs, the
+// planner's base timeout (the engine's default when absent or 0), and FPGACompletionPolicy.
 void ReadPersonality(IOService* owner, uint64_t* cardMemorySize, engine::PlannerOptions* options) {
   *cardMemorySize = 0;
   OSDictionary* properties = nullptr;
@@ -43,6 +43,12 @@ void ReadPersonality(IOService* owner, uint64_t* cardMemorySize, engine::Planner
   if (auto* n = OSDynamicCast(OSNumber, owned->getObject("FPGATransferTimeoutMs"))) {
     if (n->unsigned64BitValue() > 0)
       options->timeoutBaseNs = n->unsigned64BitValue() * 1'000'000ull;
+  }
+  // How synchronous transfers wait for completion (docs/engine.md "Completion policy").
+  if (auto* s = OSDynamicCast(OSString, owned->getObject("FPGACompletionPolicy"))) {
+    if (s->isEqualTo("poll")) options->completion = engine::CompletionPolicy::kPoll;
+    if (s->isEqualTo("interrupt")) options->completion = engine::CompletionPolicy::kInterrupt;
+    if (s->isEqualTo("adaptive")) options->completion = engine::CompletionPolicy::kAdaptive;
   }
 }
 
@@ -135,6 +141,16 @@ IOReturn DriverResources::Build() {
   if (ret != kIOReturnSuccess) {
     os_log_error(OS_LOG_DEFAULT, "fpgadext: user interrupts unavailable: 0x%x", ret);
   }
+  // Completion interrupts: without them every transfer polls, whatever policy it asks for.
+  if (layout_.dmaBar != kNoBar) {
+    ret = ChannelInterrupts::Create(device_.get(), layout_, limits.channels[0], limits.channels[1],
+                                    static_cast<bool>(userInterrupts_), &channelInterrupts_);
+    if (ret == kIOReturnSuccess) {
+      planner_->SetCompletionWait(channelInterrupts_->Seam());
+    } else {
+      os_log_error(OS_LOG_DEFAULT, "fpgadext: channel interrupts unavailable: 0x%x", ret);
+    }
+  }
   os_log(OS_LOG_DEFAULT, "fpgadext: %04x:%04x, %{public}s, card memory 0x%llx, %u+%u channels",
          vendorDevice_[0], vendorDevice_[1], layout_.dmaBar != kNoBar ? "XDMA" : "PIO",
          (unsigned long long)cardMemorySize_, limits.channels[0], limits.channels[1]);
@@ -146,6 +162,7 @@ DriverResources::~DriverResources() {
   // registers are unreachable after Close), and before the memory they read goes.
   userInterrupts_.reset();
   planner_.reset();
+  channelInterrupts_.reset();  // after the planner, whose completion waits sleep on it
   channels_.reset();
   channelWaitQueue_.reset();  // after the pool, whose seam sleeps on it
   streams_.reset();

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bar_layout.h"
+#include "channel_interrupts.h"
 #include "data_movers.h"
 #include "io_owned.h"
 #include "stream_resources.h"
@@ -109,6 +110,9 @@ class DriverResources {
   OSSharedPtr<IODispatchQueue> channelWaitQueue_;
   IOOwned<engine::TransferPlanner> planner_;
   IOOwned<UserInterrupts> userInterrupts_;  // goes first: its lines are disabled while open
+  // Completion interrupts the planner sleeps on (kInterrupt, kAdaptive); null: it polls. Goes
+  // after the planner, which refers to it.
+  IOOwned<ChannelInterrupts> channelInterrupts_;
 };
 
 }  // namespace fpgadext::dext

@@ -11,33 +11,8 @@
 #include <reference_design/user_block_registers.h>
 #include <xdma/xdma_registers.h>
 
-#include "FpgaUserInterrupts.h"
+#include "FpgaInterruptTarget.h"
 #include "pci_register_io.h"
-
-struct FpgaUserInterrupts_IVars {
-  fpgadext::dext::UserInterrupts* owner;
-};
-
-bool FpgaUserInterrupts::init() {
-  if (!super::init()) return false;
-  ivars = IONewZero(FpgaUserInterrupts_IVars, 1);
-  return ivars != nullptr;
-}
-
-void FpgaUserInterrupts::free() {
-  IOSafeDeleteNULL(ivars, FpgaUserInterrupts_IVars, 1);
-  super::free();
-}
-
-void FpgaUserInterrupts::SetOwner(fpgadext::dext::UserInterrupts* owner) {
-  ivars->owner = owner;
-}
-
-void IMPL(FpgaUserInterrupts, InterruptOccurred) {
-  // `count` > 1 only says the source coalesced deliveries; the lines themselves say what
-  // happened, and Service reads them.
-  if (ivars->owner != nullptr) ivars->owner->Service();
-}
 
 namespace fpgadext::dext {
 
@@ -116,14 +91,8 @@ IOReturn UserInterrupts::Build(unsigned channelVectors) {
 
   ret = IODispatchQueue::Create("fpgadext.events", 0, 0, queue_.attach());
   if (ret != kIOReturnSuccess) return ret;
-  target_ = OSTypeAlloc(FpgaUserInterrupts);
-  if (target_ == nullptr) return kIOReturnNoMemory;
-  if (!target_->init()) {
-    target_->release();
-    target_ = nullptr;
-    return kIOReturnNoMemory;
-  }
-  target_->SetOwner(this);
+  ret = CreateInterruptTarget(this, &target_);
+  if (ret != kIOReturnSuccess) return ret;
 
   uint32_t userBase = 0;
   ret = ConfigureVectors(channelVectors, &userBase);
@@ -146,14 +115,8 @@ IOReturn UserInterrupts::Build(unsigned channelVectors) {
   const uint32_t sources = userBase == 0 ? 1 : lines_;
   for (uint32_t i = 0; i < sources; ++i) {
     const uint32_t vector = userBase == 0 ? 0 : userBase + i;
-    // Source index n is message vector n - 1: index 0 is the legacy pin, which IOPCIDevices do
-    // not have (xnu IOInterruptDispatchSource.iig, Create).
-    ret = IOInterruptDispatchSource::Create(device_.get(), vector + 1, queue_.get(),
-                                            sources_[i].attach());
-    if (ret == kIOReturnSuccess)
-      ret = target_->CreateActionInterruptOccurred(0, actions_[i].attach());
-    if (ret == kIOReturnSuccess) ret = sources_[i]->SetHandler(actions_[i].get());
-    if (ret == kIOReturnSuccess) ret = sources_[i]->SetEnable(true);
+    ret = AttachInterruptSource(device_.get(), vector, queue_.get(), target_, i, &sources_[i],
+                                &actions_[i]);
     if (ret != kIOReturnSuccess) return ret;
     sourceCount_ = i + 1;
   }
@@ -168,7 +131,7 @@ UserInterrupts::~UserInterrupts() {
   if (queue_) {
     // After deliveries already queued: nothing reaches this object once it returns.
     queue_->DispatchSync(^{
-      if (target_ != nullptr) target_->SetOwner(nullptr);
+      if (target_ != nullptr) target_->SetService(nullptr);
       while (listeners_ != nullptr) {
         EventListener* listener = listeners_;
         Complete(listener, kIOReturnNoDevice, 0);

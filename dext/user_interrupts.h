@@ -25,9 +25,8 @@
 #include <stdint.h>
 
 #include "bar_layout.h"
+#include "interrupt_target.h"
 #include "io_owned.h"
-
-class FpgaUserInterrupts;
 
 namespace fpgadext::dext {
 
@@ -42,7 +41,7 @@ struct EventListener {
   bool linked = false;
 };
 
-class UserInterrupts {
+class UserInterrupts final : public InterruptService {
  public:
   // Sets up delivery when the board has the reference design's user block with user interrupt
   // lines (*out stays empty otherwise, which is not an error): allocates `channelVectors` +
@@ -68,8 +67,9 @@ class UserInterrupts {
   // The counters page (+1), for CopyClientMemoryForType with kIOUserClientMemoryReadOnly.
   IOReturn CopyCounters(IOMemoryDescriptor** memory);
 
-  // A user vector fired (FpgaUserInterrupts::InterruptOccurred, on queue_).
-  void Service();
+  // A user vector fired (FpgaInterruptTarget::InterruptOccurred, on queue_); the lines say
+  // which, so the source number is not needed.
+  void InterruptOccurred(uint32_t) override { Service(); }
 
  private:
   friend class IOOwned<UserInterrupts>;
@@ -88,7 +88,9 @@ class UserInterrupts {
   uint32_t lineMask_;
   uint32_t enabled_ = 0;
   OSSharedPtr<IODispatchQueue> queue_;
-  FpgaUserInterrupts* target_ = nullptr;  // retained
+  void Service();
+
+  FpgaInterruptTarget* target_ = nullptr;  // retained
   OSSharedPtr<OSAction> actions_[protocol::kMaxEventLines];
   OSSharedPtr<IOInterruptDispatchSource> sources_[protocol::kMaxEventLines];
   unsigned sourceCount_ = 0;
