@@ -2,6 +2,7 @@
 // scalar counts and structure sizes against the table below, and each method hands the call to
 // the component that does that job (dext/client/, docs/dext.md):
 //   transfers        in-band, out-of-line, client-memory and registered-buffer transfers;
+//   bounce           the bounce buffer the app maps and transfers through;
 //   buffer_table     registered buffers;
 //   async_ops        async calls, polled on the client's async queue;
 //   submission_ring  the shared-memory ring, polled on its own queue (checks: engine's
@@ -26,6 +27,7 @@
 
 #include "FpgaDriver.h"
 #include "client/async_ops.h"
+#include "client/bounce.h"
 #include "client/buffer_table.h"
 #include "client/events.h"
 #include "client/register_access.h"
@@ -54,6 +56,7 @@ struct FpgaUserClient_IVars {
   fpgadext::engine::ChannelClient channelClient;
   fpgadext::engine::TransferCancel cancel;
   client::Transfers transfers;
+  client::Bounce bounce;
   client::BufferTable buffers;
   client::AsyncOps async;
   client::SubmissionRing ring;
@@ -242,6 +245,11 @@ kern_return_t StreamChannels(OSObject* target, void*, IOUserClientMethodArgument
   return v.streams.Channels(*v.board, arguments);
 }
 
+kern_return_t BounceTransfer(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  return v.bounce.Transfer(v.transfers, *v.board, arguments);
+}
+
 // A selector reserved in protocol.h for work not yet built.
 kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
   return kIOReturnUnsupported;
@@ -297,6 +305,7 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(EventsUnsubscribe, protocol::kSelectorEventsUnsubscribe),
     Entry(RingDoorbell, protocol::kSelectorRingDoorbell),
     Entry(Reserved, protocol::kSelectorReserved29),
+    Entry(BounceTransfer, protocol::kSelectorBounceTransfer),
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,
@@ -315,6 +324,7 @@ void TearDown(FpgaUserClient* self) {
     v.async.Stop(self, *v.board);
   }
   v.buffers.DropAll();
+  v.bounce.Stop();
   v.transfers.Stop();
   v.board = nullptr;
   v.driver.reset();
@@ -357,6 +367,7 @@ kern_return_t IMPL(FpgaUserClient, Start) {
   ivars->board = board;
   // Everything a transfer needs is made now, so that no transfer allocates.
   ret = ivars->transfers.Start(*board, &ivars->channelClient, &ivars->cancel);
+  if (ret == kIOReturnSuccess) ret = ivars->bounce.Start(*board);
   if (ret == kIOReturnSuccess) ret = ivars->async.Start(&ivars->channelClient);
   if (ret != kIOReturnSuccess) TearDown(this);
   return ret;
@@ -416,6 +427,9 @@ kern_return_t IMPL(FpgaUserClient, CopyClientMemoryForType) {
       *result = streams->CopyMemory(memory);
     });
     return ret;
+  }
+  if (type == protocol::kMemoryTypeBounce) {
+    return ivars->bounce.CopyMemory(memory);  // made at Start, kept until Stop
   }
   return client::CopyBarMemory(*ivars->board, type, memory);
 }

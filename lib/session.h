@@ -66,6 +66,14 @@ struct Session {
   StreamWaiter streamWaiter;
   StreamImpl* streams[2] = {};  // to card, from card; under `lock` (stream.cpp)
 
+  // The dext's bounce buffer, mapped by the first transfer through it (transfers.cpp); one
+  // transfer at a time uses it.
+  struct Bounce {
+    std::mutex lock;
+    std::byte* address = nullptr;
+    uint64_t size = 0;
+  } bounce;
+
   // Made by the first OpenEvents, under `lock` (events.cpp).
   std::shared_ptr<Events::State> events;
 

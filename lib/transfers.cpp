@@ -1,11 +1,16 @@
 // Transfers between app memory and the card: one path for reads and writes, driven by a table
-// of the ways a transfer reaches the dext (docs/library.md explains the choice):
+// of the ways a transfer reaches the dext. kAuto picks by size from what each path costs a Mac
+// (protocol/fpgadext/path_costs.h; docs/library.md explains the choice):
 //   ≤ 4096 bytes   in-band: the bytes travel in the IOConnectCallMethod message (one call);
-//   > 4096 bytes   client memory: address and length as scalars, the dext DMAs straight to and
-//                  from the caller's pages (one call, zero copies);
+//   > 4096 bytes   the bounce buffer: the dext prepared it once and the app maps it; the library
+//                  copies through it, one call per 1 MiB — or client memory (the dext wires the
+//                  caller's pages for the call) where that would cost less than the copy;
 //   registered     a buffer prepared for DMA once, then id + offset + length per transfer.
+#include <fpgadext/path_costs.h>
 #include <fpgadext/protocol.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iterator>
 
 #include "session.h"
@@ -61,13 +66,60 @@ constexpr PathRule kPaths[] = {
      {nullptr, nullptr},
      false,
      false},
+    {TransferPath::kBounce,
+     "bounce buffer",
+     {protocol::kSelectorBounceTransfer, protocol::kSelectorBounceTransfer},
+     kNoLowerBound,
+     nullptr,
+     {UINT64_MAX, UINT64_MAX},
+     {nullptr, nullptr},
+     false,
+     false},
 };
 
 const PathRule& RuleFor(TransferPath path) {
   for (const PathRule& rule : kPaths) {
     if (rule.path == path) return rule;
   }
-  return kPaths[2];  // anything else: client memory
+  return kPaths[2];  // not reached: kAuto is resolved before
+}
+
+TransferPath AutoPathFor(const Session& s, uint64_t length) {
+  if (length <= protocol::kInbandMax) return TransferPath::kInband;
+  if (!(s.capabilities & protocol::kCapabilityBounce)) return TransferPath::kClientMemory;
+  return protocol::ClientMemoryIsCheaper(protocol::kMacM2PathCosts, length, protocol::kBounceSize)
+             ? TransferPath::kClientMemory
+             : TransferPath::kBounce;
+}
+
+// Through the bounce buffer, mapped by the first such transfer: copy in, a call per buffer's
+// worth, copy out. The app's memory is touched by the copy only (like in-band's): a bad address
+// faults here, as memcpy would.
+int Bounce(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t length) {
+  std::lock_guard guard(s.bounce.lock);
+  if (length != 0 && s.bounce.address == nullptr) {
+    uint64_t address = 0, size = 0;
+    const int ret = s.transport->Map(protocol::kMemoryTypeBounce, &address, &size);
+    if (ret != kIOReturnSuccess) return ret;
+    s.bounce.address = reinterpret_cast<std::byte*>(address);
+    s.bounce.size = std::min(size, protocol::kBounceSize);
+  }
+  for (uint64_t done = 0; done < length;) {
+    const uint64_t chunk = std::min(s.bounce.size, length - done);
+    if (d == kWrite) std::memcpy(s.bounce.address, data + done, chunk);
+    uint64_t in[protocol::kBounceLength + 1] = {};
+    in[protocol::kBounceDirection] =
+        d == kRead ? protocol::kBufferFromCard : protocol::kBufferToCard;
+    in[protocol::kBounceCard] = card + done;
+    in[protocol::kBounceOffset] = 0;
+    in[protocol::kBounceLength] = chunk;
+    const int ret =
+        s.transport->Call(protocol::kSelectorBounceTransfer, in, std::size(in), nullptr, nullptr);
+    if (ret != kIOReturnSuccess) return ret;
+    if (d == kRead) std::memcpy(data + done, s.bounce.address, chunk);
+    done += chunk;
+  }
+  return kIOReturnSuccess;
 }
 
 Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t length,
@@ -79,9 +131,8 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
   }
   if (s.gone()) return Gone(what);
   if (Status r = s.CardRange(card, length); !r) return r;
-  if (path == TransferPath::kAuto) {
-    path = length <= protocol::kInbandMax ? TransferPath::kInband : TransferPath::kClientMemory;
-  }
+  const bool automatic = path == TransferPath::kAuto;
+  if (automatic) path = AutoPathFor(s, length);
   const PathRule& rule = RuleFor(path);
   if (rule.lengthAbove != kNoLowerBound && length <= rule.lengthAbove) {
     return Fail(kIOReturnBadArgument,
@@ -93,7 +144,16 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
                 what, rule.atMost[d], length);
   }
   int ret;
-  if (rule.bytesInMessage) {
+  if (path == TransferPath::kBounce) {
+    if (!(s.capabilities & protocol::kCapabilityBounce)) {
+      return Status(kIOReturnUnsupported, "the dext has no bounce buffer (an older dext)");
+    }
+    ret = Bounce(s, d, card, data, length);
+    // A channel that did not stop still holds the buffer (kIOReturnBusy until it is idle or
+    // reset): the automatic choice takes the app's own pages meanwhile.
+    if (ret == kIOReturnBusy && automatic)
+      return Transfer(s, d, card, data, length, TransferPath::kClientMemory);
+  } else if (rule.bytesInMessage) {
     // {card, length} for an in-band read, {card} otherwise: the selector's layout says.
     uint64_t in[protocol::kInbandLength + 1] = {};
     in[protocol::kInbandCard] = card;
@@ -120,6 +180,10 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
 }
 
 }  // namespace
+
+TransferPath Device::AutoPath(uint64_t length) const {
+  return state_ ? AutoPathFor(*state_, length) : TransferPath::kClientMemory;
+}
 
 Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination, TransferPath path) {
   if (!state_) return NotOpen();

@@ -1,4 +1,5 @@
 #include <IOKit/IOKitLib.h>
+#include <fpgadext/path_costs.h>
 #include <fpgadext/protocol.h>
 #include <unistd.h>
 #include <fpgadext/bench.hpp>
@@ -42,7 +43,7 @@ bool Wanted(const Options& o, const std::string& path) {
 // samples), and summarises the latencies.
 Latency Measure(const Options& o, const std::string& label, uint64_t size,
                 const std::function<bool()>& op, std::vector<double>* quantiles, double* deviceNs,
-                Result* modelled, const std::function<void()>& pause) {
+                Result* modelled, const std::function<void()>& pause, double copiedBytes) {
   std::vector<double> samples;
   const auto start = Clock::now();
   const uint64_t minIterations = size >= (16ull << 20) ? 3 : o.minIterations;
@@ -85,8 +86,10 @@ Latency Measure(const Options& o, const std::string& label, uint64_t size,
         it != o.instructionsPerOp.end() && o.instructionsPerNs > 0) {
       modelled->cpuNs = it->second / o.instructionsPerNs;
     }
-    modelled->predictedNs =
-        modelled->hostNs + modelled->linkNs + (modelled->cpuNs > 0 ? modelled->cpuNs : 0);
+    if (o.appCopyBytesPerNs > 0) modelled->copyNs = copiedBytes / o.appCopyBytesPerNs;
+    modelled->predictedNs = modelled->hostNs + modelled->linkNs +
+                            (modelled->cpuNs > 0 ? modelled->cpuNs : 0) +
+                            (modelled->copyNs > 0 ? modelled->copyNs : 0);
   }
   std::sort(samples.begin(), samples.end());
   Latency l;
@@ -101,6 +104,30 @@ Latency Measure(const Options& o, const std::string& label, uint64_t size,
     for (int q = 0; q <= 100; ++q) quantiles->push_back(Percentile(samples, q / 100.0));
   }
   return l;
+}
+
+// Bytes a transfer path copies per operation of `size` bytes: in-band into the message and
+// again into the dext's staging page, the bounce buffer once in the app; the others none.
+double CopiedBytes(TransferPath path, uint64_t size) {
+  if (path == TransferPath::kInband) return 2.0 * size;
+  if (path == TransferPath::kBounce) return static_cast<double>(size);
+  return 0;
+}
+
+const char* PathName(TransferPath path) {
+  switch (path) {
+    case TransferPath::kInband:
+      return "inband";
+    case TransferPath::kOutOfLine:
+      return "out-of-line";
+    case TransferPath::kClientMemory:
+      return "client-memory";
+    case TransferPath::kBounce:
+      return "bounce";
+    case TransferPath::kAuto:
+      break;
+  }
+  return "auto";
 }
 
 // A connection of the benchmark's own, for the baselines that must be raw IOKit calls.
@@ -141,6 +168,11 @@ class RawConnection {
 
 }  // namespace
 
+double AppCopyBytesPerNs(const std::string& hostTiming) {
+  if (hostTiming == "mac-m2") return protocol::kMacM2PathCosts.copyBytesPerUs / 1000.0;
+  return 0;
+}
+
 double Percentile(const std::vector<double>& sorted, double fraction) {
   if (sorted.empty()) return 0;
   const double position = fraction * (sorted.size() - 1);
@@ -172,13 +204,15 @@ Report Run(Device& device, const Options& options) {
     return report;
   }
   auto add = [&](const std::string& path, const std::string& direction, uint64_t size,
-                 const std::function<bool()>& op, const std::function<void()>& pause = {}) {
+                 const std::function<bool()>& op, const std::function<void()>& pause = {},
+                 double copiedBytes = 0, const std::string& chosen = {}) {
     Result r;
     r.path = path;
     r.direction = direction;
     r.size = size;
+    r.chosen = chosen;
     r.latency = Measure(options, path + "/" + direction + "/" + std::to_string(size), size, op,
-                        &r.quantiles, &r.deviceNs, &r, pause);
+                        &r.quantiles, &r.deviceNs, &r, pause, copiedBytes);
     r.bytesPerSecond = r.latency.mean > 0 ? size / (r.latency.mean * 1e-9) : 0;
     report.results.push_back(std::move(r));
   };
@@ -205,14 +239,23 @@ Report Run(Device& device, const Options& options) {
       TransferPath path;
       bool applies;
     } paths[] = {
+        {"auto", TransferPath::kAuto, true},
         {"inband", TransferPath::kInband, size <= protocol::kInbandMax},
         {"out-of-line", TransferPath::kOutOfLine, size > protocol::kInbandMax},
         {"client-memory", TransferPath::kClientMemory, true},
+        {"bounce", TransferPath::kBounce, true},
     };
     for (const Path& p : paths) {
       if (!p.applies || !Wanted(options, p.name)) continue;
-      add(p.name, "write", size, [&] { return device.Write(card, span(size), p.path).ok(); });
-      add(p.name, "read", size, [&] { return device.Read(card, span(size), p.path).ok(); });
+      const TransferPath taken = p.path == TransferPath::kAuto ? device.AutoPath(size) : p.path;
+      const double copied = CopiedBytes(taken, size);
+      const std::string chosen = p.path == TransferPath::kAuto ? PathName(taken) : "";
+      add(
+          p.name, "write", size, [&] { return device.Write(card, span(size), p.path).ok(); }, {},
+          copied, chosen);
+      add(
+          p.name, "read", size, [&] { return device.Read(card, span(size), p.path).ok(); }, {},
+          copied, chosen);
     }
   }
   if (Wanted(options, "registered")) {
@@ -274,7 +317,9 @@ Report Run(Device& device, const Options& options) {
       }
     }
   }
-  MeasureEventLatency(device, options, add);
+  MeasureEventLatency(device, options,
+                      [&](const std::string& path, const std::string& direction, uint64_t size,
+                          const std::function<bool()>& op) { add(path, direction, size, op); });
   MeasureStreamThroughput(device, options, sizes,
                           [&](const std::string& path, const std::string& direction, uint64_t size,
                               const std::function<bool()>& op) { add(path, direction, size, op); });

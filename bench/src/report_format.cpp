@@ -4,8 +4,10 @@
 #include <fpgadext/bench.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace fpgadext::bench {
 namespace {
@@ -41,7 +43,9 @@ nlohmann::json ToJson(const Result& r) {
           {"host_model_ns", r.hostNs},
           {"link_model_ns", r.linkNs},
           {"cpu_ns", r.cpuNs},
-          {"predicted_ns", r.predictedNs}};
+          {"copy_model_ns", r.copyNs},
+          {"predicted_ns", r.predictedNs},
+          {"chosen", r.chosen}};
 }
 
 bool Predicted(const Report& report) {
@@ -68,7 +72,8 @@ std::string FormatTable(const Report& report) {
   // Prediction columns (docs/performance.md "Host-cost model"): modelled host costs, modelled
   // link time, our code's CPU time, and their sum, per operation.
   if (predicted) {
-    out += fmt::format(" {:>10} {:>10} {:>10} {:>10}", "host/op", "link/op", "cpu/op", "predicted");
+    out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10}", "host/op", "link/op", "cpu/op",
+                       "copy/op", "predicted");
   }
   out += "\n";
   for (const Result& r : report.results) {
@@ -96,8 +101,8 @@ std::string FormatTable(const Report& report) {
                        HumanTime(r.latency.p99), HumanTime(r.latency.p999),
                        HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio, device);
     if (predicted) {
-      out += fmt::format(" {:>10} {:>10} {:>10} {:>10}", Known(r.hostNs), Known(r.linkNs),
-                         Known(r.cpuNs), Known(r.predictedNs));
+      out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10}", Known(r.hostNs), Known(r.linkNs),
+                         Known(r.cpuNs), Known(r.copyNs), Known(r.predictedNs));
     }
     out += "\n";
   }
@@ -124,15 +129,70 @@ std::string FormatJson(const Report& report) {
 std::string FormatCsv(const Report& report) {
   std::string out =
       "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second,"
-      "device_ns,host_model_ns,link_model_ns,cpu_ns,predicted_ns\n";
+      "device_ns,host_model_ns,link_model_ns,cpu_ns,predicted_ns,copy_model_ns,chosen\n";
   for (const Result& r : report.results) {
     out += fmt::format(
-        "{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}"
-        "\n",
+        "{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},"
+        "{:.1f},{}\n",
         r.path, r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
         r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond, r.deviceNs, r.hostNs,
-        r.linkNs, r.cpuNs, r.predictedNs);
+        r.linkNs, r.cpuNs, r.predictedNs, r.copyNs, r.chosen);
   }
+  return out;
+}
+
+namespace {
+
+// The transfer paths an app's Read/Write can take, compared by predicted time.
+constexpr const char* kTransferPaths[] = {"inband", "out-of-line", "client-memory", "bounce",
+                                          "registered"};
+
+struct PathChoice {
+  const Result* automatic;
+  const Result* best;
+};
+
+// Per (direction, size) with an "auto" row and a prediction: the best path's row.
+std::vector<PathChoice> PathChoices(const Report& report) {
+  std::vector<PathChoice> choices;
+  for (const Result& a : report.results) {
+    if (a.path != "auto" || a.predictedNs <= 0) continue;
+    const Result* best = nullptr;
+    for (const Result& r : report.results) {
+      if (r.direction != a.direction || r.size != a.size || r.predictedNs <= 0) continue;
+      for (const char* path : kTransferPaths) {
+        if (r.path == path && (best == nullptr || r.predictedNs < best->predictedNs)) best = &r;
+      }
+    }
+    if (best != nullptr) choices.push_back({&a, best});
+  }
+  return choices;
+}
+
+}  // namespace
+
+double WorstAutoRatio(const Report& report) {
+  double worst = 0;
+  for (const PathChoice& c : PathChoices(report)) {
+    worst = std::max(worst, c.automatic->predictedNs / c.best->predictedNs);
+  }
+  return worst;
+}
+
+std::string FormatPathChoice(const Report& report) {
+  const std::vector<PathChoice> choices = PathChoices(report);
+  if (choices.empty()) return "";
+  std::string out = fmt::format("{:<5} {:>6} {:>14} {:>10} {:>14} {:>10} {:>8}\n", "dir", "size",
+                                "auto takes", "predicted", "best path", "predicted", "ratio");
+  for (const PathChoice& c : choices) {
+    out +=
+        fmt::format("{:<5} {:>6} {:>14} {:>10} {:>14} {:>10} {:>7.2f}x\n", c.automatic->direction,
+                    HumanSize(c.automatic->size), c.automatic->chosen,
+                    HumanTime(c.automatic->predictedNs), c.best->path,
+                    HumanTime(c.best->predictedNs), c.automatic->predictedNs / c.best->predictedNs);
+  }
+  out += fmt::format("automatic path within {:.2f}x of the best predicted path at every size\n",
+                     WorstAutoRatio(report));
   return out;
 }
 

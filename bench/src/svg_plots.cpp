@@ -1,5 +1,6 @@
-// SVG plots of a benchmark report: throughput against size (log-log) and the latency CDF of
-// 4 KiB operations. Plain SVG text, no plotting library.
+// SVG plots of a benchmark report: throughput against size (log-log), the latency CDF of
+// 4 KiB operations, and with predictions the predicted latency of each transfer path. Plain SVG
+// text, no plotting library.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,6 +65,58 @@ std::string Legend(int index, const std::string& name) {
       "y='{:.0f}'>{}</text>\n",
       kWidth - kRight + 10, y - 4, kWidth - kRight + 30, y - 4, kColours[index % 10],
       kWidth - kRight + 36, y, name);
+}
+
+// Predicted latency of each transfer path against size for one direction (log-log), the
+// library's automatic choice dashed over them, and a vertical line where that choice changes.
+std::string PredictedPathsPlot(const Report& report, const std::string& direction) {
+  const char* kPaths[] = {"inband", "out-of-line", "client-memory", "bounce", "registered", "auto"};
+  std::map<std::string, std::vector<const Result*>> series;
+  double minSize = 1e30, maxSize = 1, minNs = 1e30, maxNs = 1;
+  for (const Result& r : report.results) {
+    if (r.direction != direction || r.predictedNs <= 0 || r.size == 0) continue;
+    if (std::find(std::begin(kPaths), std::end(kPaths), r.path) == std::end(kPaths)) continue;
+    series[r.path].push_back(&r);
+    minSize = std::min<double>(minSize, r.size);
+    maxSize = std::max<double>(maxSize, r.size);
+    minNs = std::min(minNs, r.predictedNs);
+    maxNs = std::max(maxNs, r.predictedNs);
+  }
+  if (series.count("auto") == 0) return "";
+  const Axis x{minSize, maxSize * 1.5}, y{minNs / 2, maxNs * 2};
+  std::string svg =
+      Header("Predicted " + direction + " latency per path (" + report.platform + ")");
+  svg += Frame(x, y, "bytes per operation", "predicted ns per operation", true);
+  int i = 0;
+  for (const char* name : kPaths) {
+    auto it = series.find(name);
+    if (it == series.end()) continue;
+    std::string path;
+    for (const Result* r : it->second) {
+      path += fmt::format("{}{:.1f},{:.1f} ", path.empty() ? "M" : "L",
+                          x.Map(r->size, kLeft, kWidth - kRight),
+                          y.Map(r->predictedNs, kHeight - kBottom, kTop));
+    }
+    const bool automatic = it->first == "auto";
+    svg += fmt::format("<path d='{}' fill='none' stroke='{}' stroke-width='{}'{}/>\n", path,
+                       automatic ? "black" : kColours[i % 10], automatic ? 3 : 2,
+                       automatic ? " stroke-dasharray='6,4'" : "");
+    svg += automatic ? Legend(9, "auto (the library's choice)") : Legend(i, it->first);
+    ++i;
+  }
+  // The crossovers: where the automatic choice changes between two measured sizes.
+  const std::vector<const Result*>& automatic = series["auto"];
+  for (size_t k = 1; k < automatic.size(); ++k) {
+    if (automatic[k]->chosen == automatic[k - 1]->chosen) continue;
+    const double at = std::sqrt(static_cast<double>(automatic[k - 1]->size) * automatic[k]->size);
+    const double px = x.Map(at, kLeft, kWidth - kRight);
+    svg += fmt::format(
+        "<line x1='{:.1f}' y1='{}' x2='{:.1f}' y2='{}' stroke='gray' stroke-dasharray='2,3'/>\n"
+        "<text x='{:.1f}' y='{}' font-size='10' text-anchor='middle'>{} | {}</text>\n",
+        px, kTop, px, kHeight - kBottom, px, kTop + 12 + 12 * (k % 2), automatic[k - 1]->chosen,
+        automatic[k]->chosen);
+  }
+  return svg + "</svg>\n";
 }
 
 }  // namespace
@@ -135,6 +188,13 @@ std::vector<std::string> WriteSvgPlots(const Report& report, const std::string& 
     }
     svg += "</svg>\n";
     const std::string file = directory + "/latency_cdf.svg";
+    std::ofstream(file) << svg;
+    written.push_back(file);
+  }
+  for (const char* direction : {"write", "read"}) {
+    const std::string svg = PredictedPathsPlot(report, direction);
+    if (svg.empty()) continue;
+    const std::string file = directory + "/predicted_paths_" + direction + ".svg";
     std::ofstream(file) << svg;
     written.push_back(file);
   }

@@ -106,28 +106,27 @@ IOReturn Transfers::Start(DriverResources& board, engine::ChannelClient* channel
   IOReturn ret = commands_.Fill(board.Device(), slots_);
   if (ret != kIOReturnSuccess) return ret;
   // The staging buffer is prepared once and stays prepared.
-  return PrepareStaging(board);
-}
-
-IOReturn Transfers::PrepareStaging(DriverResources& board) {
-  stagingSegments_ = {};
-  const IOReturn ret = staging_.Prepare(board.Device(), kIOMemoryDirectionInOut, kStagingSize);
-  if (ret != kIOReturnSuccess) return ret;
-  stagingSegments_ = PreparedSegments{staging_.segments(), staging_.segmentCount(), kStagingSize};
-  return kIOReturnSuccess;
+  return staging_.Prepare(board.Device(), kStagingSize);
 }
 
 IOReturn Transfers::RenewStaging(DriverResources& board) {
   // A stuck channel may still write into the staging buffer it was given: it keeps that one
   // (mapped until the channel is idle) and this client's next transfer gets a new one.
-  if (staging_.hold() != nullptr && !staging_.hold()->HandedOver()) return kIOReturnSuccess;
-  return PrepareStaging(board);
+  if (staging_.prepared() && !staging_.HandedOver()) return kIOReturnSuccess;
+  return staging_.Prepare(board.Device(), kStagingSize);
 }
 
 void Transfers::Stop() {
   staging_.Release();
-  stagingSegments_ = {};
   commands_.Clear();
+}
+
+IOReturn Transfers::RunPrepared(DriverResources& board, uint32_t direction, uint64_t card,
+                                const PreparedArea& area, uint64_t offset, uint64_t length) {
+  const uint32_t slots = area.segments.length > kStagingSize ? slots_ : 1;
+  PreparedHostMemory host(area.segments, area.buffer.memory(), offset, length, slots,
+                          area.buffer.hold());
+  return Run(board, direction, card, &host, length);
 }
 
 IOReturn Transfers::Run(DriverResources& board, uint32_t direction, uint64_t card,
@@ -145,11 +144,10 @@ IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArgumen
   if (length != 0) {
     IOReturn ret = RenewStaging(board);
     if (ret != kIOReturnSuccess) return ret;
-    PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1, staging_.hold());
-    ret = Run(board, kFromCard, card, &host, length);
+    ret = RunPrepared(board, kFromCard, card, staging_, 0, length);
     if (ret != kIOReturnSuccess) return ret;
   }
-  OSData* data = OSData::withBytes(staging_.cpu(), length);
+  OSData* data = OSData::withBytes(staging_.buffer.cpu(), length);
   if (data == nullptr) return kIOReturnNoMemory;
   arguments->structureOutput = data;  // the OS consumes this reference
   return kIOReturnSuccess;
@@ -163,9 +161,8 @@ IOReturn Transfers::WriteInband(DriverResources& board, IOUserClientMethodArgume
   if (length > kStagingSize) return kIOReturnBadArgument;
   const IOReturn ret = RenewStaging(board);
   if (ret != kIOReturnSuccess) return ret;
-  __builtin_memcpy(staging_.cpu(), arguments->structureInput->getBytesNoCopy(), length);
-  PreparedHostMemory host(stagingSegments_, staging_.memory(), 0, length, 1, staging_.hold());
-  return Run(board, kToCard, card, &host, length);
+  __builtin_memcpy(staging_.buffer.cpu(), arguments->structureInput->getBytesNoCopy(), length);
+  return RunPrepared(board, kToCard, card, staging_, 0, length);
 }
 
 IOReturn Transfers::OutOfLine(DriverResources& board, IOUserClientMethodArguments* arguments,

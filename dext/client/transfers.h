@@ -2,6 +2,8 @@
 // DriverResources::Transfer with an engine::HostMemory over the memory the data lives in:
 //   in-band (≤ 4096)      the client's staging buffer, prepared once at Start (one copy each
 //                         way: the bytes travel in the message anyway);
+//   bounce                the client's bounce buffer, prepared once, mapped by the app
+//                         (bounce.h);
 //   out-of-line struct    the descriptor the kernel made for the app's buffer;
 //   client memory         CreateMemoryDescriptorFromClient on the address and length passed as
 //                         scalars: any size, any alignment, no copy;
@@ -21,6 +23,7 @@
 #include <fpgadext/engine/types.h>
 #include <stdint.h>
 
+#include "client/bounce.h"
 #include "descriptor_host_memory.h"
 #include "driver_resources.h"
 #include "prepared_buffer.h"
@@ -95,13 +98,17 @@ class Transfers {
   IOReturn Registered(DriverResources& board, const RegisteredBuffer& buffer,
                       IOUserClientMethodArguments* arguments, uint32_t direction);
 
+  // A transfer through bytes [offset, offset + length) of an area prepared once (the staging
+  // page, the bounce buffer).
+  IOReturn RunPrepared(DriverResources& board, uint32_t direction, uint64_t card,
+                       const PreparedArea& area, uint64_t offset, uint64_t length);
+
   WindowCommands& commands() { return commands_; }
   uint32_t slots() const { return slots_; }
 
  private:
   IOReturn Run(DriverResources& board, uint32_t direction, uint64_t card, engine::HostMemory* host,
                uint64_t length);
-  IOReturn PrepareStaging(DriverResources& board);
   // A new staging buffer when a stuck channel kept the current one (PreparationHold).
   IOReturn RenewStaging(DriverResources& board);
 
@@ -110,8 +117,7 @@ class Transfers {
   engine::TransferCancel* cancel_ = nullptr;
   WindowCommands commands_;
   // Prepared at Start, for as long as the client runs (made again after a stuck channel kept it).
-  PreparedBuffer staging_;
-  PreparedSegments stagingSegments_ = {};
+  PreparedArea staging_;
 };
 
 }  // namespace fpgadext::dext::client

@@ -44,14 +44,16 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// How a transfer reaches the dext. The library picks kAuto: in-band up to 4096 bytes (one call,
-// the bytes travel in the message), client memory above (the dext DMAs straight to and from the
-// caller's memory). The others exist for tests and benchmarks.
+// How a transfer reaches the dext. kAuto picks by size from what each path costs a Mac
+// (docs/library.md "Transfer paths"): in-band up to 4096 bytes (the bytes travel in the
+// message), the bounce buffer above (one copy in the app, nothing wired per call), client
+// memory where wiring the app's pages would cost less than that copy. The others can be forced.
 enum class TransferPath {
   kAuto,
   kInband,        // ≤ 4096 bytes
   kOutOfLine,     // > 4096 bytes: IOConnectCallMethod's out-of-line structure
-  kClientMemory,  // any size: address and length as scalars
+  kClientMemory,  // any size: address and length as scalars, the app's pages wired per call
+  kBounce,        // any size: through the dext's bounce buffer, 1 MiB per call
 };
 
 struct BoardSummary {
@@ -365,6 +367,8 @@ class Device {
               TransferPath path = TransferPath::kAuto);
   Status Write(uint64_t cardAddress, std::span<const std::byte> source,
                TransferPath path = TransferPath::kAuto);
+  // The path kAuto takes for `length` bytes on this device.
+  TransferPath AutoPath(uint64_t length) const;
 
   // Registered buffers: `offset` and `length` within the buffer.
   Status Register(std::span<std::byte> memory, BufferDirection direction, RegisteredBuffer* buffer);

@@ -107,6 +107,10 @@ enum Selector : uint32_t {
   // nothing otherwise (kIOReturnNotFound without a ring). kCapabilityRingDoorbell.
   kSelectorRingDoorbell = 28,
   kSelectorReserved29 = 29,
+  // in: BounceScalar  A transfer between the card and the client's bounce buffer (memory type
+  // kMemoryTypeBounce, prepared for DMA once, when the client opens): the app copies its bytes
+  // in before a write and out after a read (docs/library.md "Transfer paths"). kCapabilityBounce.
+  kSelectorBounceTransfer = 30,
   kSelectorCount
 };
 
@@ -133,6 +137,13 @@ enum RegisterBufferScalar : uint32_t {
   kRegisterBufferDirection = 2,
 };
 enum UnregisterBufferScalar : uint32_t { kUnregisterBufferId = 0 };
+// kSelectorBounceTransfer; direction is kBufferToCard or kBufferFromCard (one of them).
+enum BounceScalar : uint32_t {
+  kBounceDirection = 0,
+  kBounceCard = 1,
+  kBounceOffset = 2,  // in the bounce buffer
+  kBounceLength = 3,
+};
 enum RegisteredScalar : uint32_t {
   kRegisteredId = 0,
   kRegisteredOffset = 1,
@@ -228,6 +239,7 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* EventsUnsubscribe*/ {0, 0, 0, 0, false},
     /* RingDoorbell     */ {0, 0, 0, 0, false},
     /* Reserved29       */ {0, 0, 0, 0, false},
+    /* BounceTransfer   */ {4, 0, 0, 0, false},
 };
 constexpr const CallLayout& LayoutOf(Selector selector) {
   return kCallLayouts[selector];
@@ -247,6 +259,7 @@ static_assert(kCallLayouts[kSelectorStreamSend].scalarInputs == kStreamSendFlags
 static_assert(kCallLayouts[kSelectorStreamChannels].scalarOutputs == kStreamChannelsFromCard + 1);
 static_assert(kCallLayouts[kSelectorEventsSubscribe].scalarInputs == kEventsSubscribeMask + 1);
 static_assert(kCallLayouts[kSelectorEventsWait].scalarInputs == kEventsWaitSeen + 1);
+static_assert(kCallLayouts[kSelectorBounceTransfer].scalarInputs == kBounceLength + 1);
 inline constexpr uint64_t kNoBar = 0xff;
 
 enum Capability : uint64_t {
@@ -262,6 +275,8 @@ enum Capability : uint64_t {
   kCapabilityEvents = 1u << 6,
   // The ring's poller sleeps when idle and is woken by kSelectorRingDoorbell (docs/ring.md).
   kCapabilityRingDoorbell = 1u << 7,
+  // kSelectorBounceTransfer and kMemoryTypeBounce: the client's bounce buffer.
+  kCapabilityBounce = 1u << 9,
 };
 
 enum BufferDirection : uint64_t {
@@ -278,6 +293,7 @@ enum MemoryType : uint32_t {
   kMemoryTypeStreamReceive = 17,  // the client's stream receive ring (after kSelectorStreamOpen)
   // Reserved for work in progress: 18 event counters (issue 13).
   kMemoryTypeEventCounters = 18,  // EventCounters, read-only, one per board (kCapabilityEvents)
+  kMemoryTypeBounce = 19,         // the client's bounce buffer, read-write (kCapabilityBounce)
 };
 
 // ---- User interrupts (events) -----------------------------------------------------------------
@@ -457,6 +473,10 @@ inline constexpr uint64_t StreamRingBytes(uint32_t slots) {
 // Limits the dext enforces (bad input is an error, never a crash).
 inline constexpr uint32_t kMaxRegisteredBuffers = 64;
 inline constexpr uint64_t kMaxTransferLength = 1ull << 40;  // 1 TiB per call
+// The client's bounce buffer (kMemoryTypeBounce): 1 MiB. Over Thunderbolt 3 a full buffer spends
+// ≈ 375 µs on the link, so the driver call per buffer (≈ 15 µs on a Mac, estimate) costs ≈ 4 %,
+// and it stays under the dext's parallel threshold (one channel per call).
+inline constexpr uint64_t kBounceSize = 1ull << 20;
 
 // Sanitizer builds only: the emulation runs app and dext in one process, where the ring is two
 // mappings of the same pages. ThreadSanitizer cannot see that a release store through one is

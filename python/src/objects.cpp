@@ -226,7 +226,8 @@ void BindObjects(py::module_& m) {
       .value("AUTO", TransferPath::kAuto)
       .value("INBAND", TransferPath::kInband)
       .value("OUT_OF_LINE", TransferPath::kOutOfLine)
-      .value("CLIENT_MEMORY", TransferPath::kClientMemory);
+      .value("CLIENT_MEMORY", TransferPath::kClientMemory)
+      .value("BOUNCE", TransferPath::kBounce);
   py::enum_<BufferDirection>(m, "Direction")
       .value("TO_CARD", BufferDirection::kToCard)
       .value("FROM_CARD", BufferDirection::kFromCard)

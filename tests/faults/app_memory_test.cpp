@@ -79,8 +79,10 @@ TEST_P(AppMemoryUnderDma, TransferGoesOnAsIntoWiredPages) {
 
   Status result;
   std::thread transfer([&] {
-    result = read ? device().Read(kCardAt, app.span(0, kSize))
-                  : device().Write(kCardAt, app.span(0, kSize));
+    // Client memory: the path that wires the app's pages for the call (kAuto copies through
+    // the bounce buffer).
+    result = read ? device().Read(kCardAt, app.span(0, kSize), TransferPath::kClientMemory)
+                  : device().Write(kCardAt, app.span(0, kSize), TransferPath::kClientMemory);
   });
   // The app memory is prepared for DMA (wired); the engine, once started, holds the job before
   // its first chunk.

@@ -316,8 +316,9 @@ void Map(Program& p) {
   FuzzedDataProvider& in = p.in;
   Connection* c = nullptr;
   const io_connect_t handle = PickHandle(p, &c);
-  uint32_t type = in.ConsumeIntegralInRange<uint32_t>(0, 9);
+  uint32_t type = in.ConsumeIntegralInRange<uint32_t>(0, 10);
   if (type == 6) type = protocol::kMemoryTypeRing;
+  if (type == 10) type = protocol::kMemoryTypeBounce;
   if (type == 7 || type == 8) type = 17 + (type - 7);  // streams' receive ring, events' page
   if (type == 9) type = in.ConsumeIntegral<uint32_t>();
   // Fixed addresses would let the input map over this program's own memory.

@@ -170,6 +170,11 @@ inline constexpr Roles kRoles[protocol::kSelectorCount] = {
     // EventsUnsubscribe {}; 28 ring doorbell {}; 29 recovery: any kind of value until its row
     {roles::M},
     {roles::X},
+    {},
+    {},
+    {},
+    // 30 BounceTransfer {direction, card, offset in the bounce buffer, length}
+    {roles::D, roles::C, roles::O, roles::L},
 };
 
 inline uint32_t ScalarInputs(uint32_t selector) {

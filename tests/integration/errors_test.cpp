@@ -122,12 +122,14 @@ TEST_F(Errors, UnmappedAppMemory) {
   ASSERT_NE(p, MAP_FAILED);
   ASSERT_TRUE(ReserveInaccessible(p, 4 * page));
   auto* gone = static_cast<std::byte*>(p);
-  Status s = device().Write(0x1000, std::span<const std::byte>(gone + 1, 2 * page + 5));
+  // Client memory: the paths that pass the address (kAuto copies in the app, which would fault).
+  Status s = device().Write(0x1000, std::span<const std::byte>(gone + 1, 2 * page + 5),
+                            TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
   EXPECT_THAT(Message(s), HasSubstr("read-only or inaccessible"));
-  s = device().Read(0x1000, std::span<std::byte>(gone + 3, 2 * page));
+  s = device().Read(0x1000, std::span<std::byte>(gone + 3, 2 * page), TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
-  // Small transfers too, on the path that passes the address (in-band would copy it in the app).
+  // Small transfers too.
   s = device().Write(0x1000, std::span<const std::byte>(gone, 1), TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
   s = device().Read(0x1000, std::span<std::byte>(gone, 1), TransferPath::kClientMemory);
@@ -144,7 +146,7 @@ TEST_F(Errors, PartlyUnmappedAppMemory) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PageBuffer memory(8 * page);
   ASSERT_TRUE(ReserveInaccessible(memory.data() + 6 * page, 2 * page));
-  Status s = device().Write(0x1000, memory.span(page, 6 * page));
+  Status s = device().Write(0x1000, memory.span(page, 6 * page), TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
   RegisteredBuffer buffer;
   s = device().Register(memory.span(page, 6 * page), BufferDirection::kToCard, &buffer);
@@ -162,7 +164,7 @@ TEST_F(Errors, PartlyUnmappedReadTargetIsNotCalledReadOnly) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   PageBuffer memory(8 * page);
   ASSERT_TRUE(ReserveInaccessible(memory.data() + 6 * page, 2 * page));
-  Status s = device().Read(0x1000, memory.span(page + 1, 6 * page));
+  Status s = device().Read(0x1000, memory.span(page + 1, 6 * page), TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), KERN_PROTECTION_FAILURE) << s.message();
   ASSERT_NE(mmap(memory.data() + 6 * page, 2 * page, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
@@ -180,7 +182,8 @@ TEST_F(Errors, ReadOnlyAppMemoryAsReadTarget) {
   FillPattern(bytes, size, 5);
   ASSERT_EQ(mprotect(p, size, PROT_READ), 0);
 
-  Status s = device().Read(0x2000, std::span<std::byte>(bytes + 1, 2 * page));
+  Status s =
+      device().Read(0x2000, std::span<std::byte>(bytes + 1, 2 * page), TransferPath::kClientMemory);
   EXPECT_EQ(s.code(), kIOReturnNotWritable) << s.message();
   EXPECT_THAT(Message(s), HasSubstr("the destination buffer is read-only"));
   s = device().Read(0x2000, std::span<std::byte>(bytes + 5, 1), TransferPath::kClientMemory);

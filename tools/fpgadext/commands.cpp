@@ -750,6 +750,7 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   if (!host.timing.empty()) {
     o.platformNote = "emulated, timing " + host.timing + ", host timing " + host.hostTiming;
   }
+  o.appCopyBytesPerNs = bench::AppCopyBytesPerNs(host.hostTiming);
   const bench::Report report = bench::Run(device, o);
   if (!options.csvFile.empty()) {
     std::ofstream csv(options.csvFile);
@@ -763,6 +764,9 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
     fmt::print("{}", bench::FormatJson(report));
   } else {
     fmt::print("{}", bench::FormatTable(report));
+    if (const std::string choice = bench::FormatPathChoice(report); !choice.empty()) {
+      fmt::print("\npredicted time of the automatic path against the best one:\n{}", choice);
+    }
     for (const std::string& p : plots) fmt::print("plot: {}\n", p);
   }
   if (!report.error.empty()) throw CliError{kExitIo, "bench", std::nullopt, report.error};

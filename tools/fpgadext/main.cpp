@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
       {"auto", fpgadext::TransferPath::kAuto},
       {"inband", fpgadext::TransferPath::kInband},
       {"out-of-line", fpgadext::TransferPath::kOutOfLine},
-      {"client-memory", fpgadext::TransferPath::kClientMemory}};
+      {"client-memory", fpgadext::TransferPath::kClientMemory},
+      {"bounce", fpgadext::TransferPath::kBounce}};
   CLI::App* read = app.add_subcommand("read", "Copy card memory to a file or stdout");
   CLI::App* write = app.add_subcommand("write", "Copy a file (or a test pattern) to card memory");
   CLI::App* verify = app.add_subcommand(
@@ -165,7 +166,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 16383));
     c->add_option("--path", transfer.path,
                   "Transfer path: auto, inband (<= 4096 bytes), "
-                  "out-of-line (> 4096), client-memory")
+                  "out-of-line (> 4096), client-memory, bounce")
         ->transform(CLI::CheckedTransformer(paths));
   }
   AddNumber(read, "-s,--size", &transfer.size, "Bytes to read")->required();
@@ -209,14 +210,14 @@ int main(int argc, char** argv) {
       });
   benchCmd
       ->add_option("--paths", benchOptions.paths,
-                   "Paths: inband, out-of-line, client-memory, registered, "
+                   "Paths: auto, inband, out-of-line, client-memory, bounce, registered, "
                    "register-mapped, register-call, async, ring, ring-paused, events-block, "
                    "events-callback, events-poll, stream-receive, stream-send (default: all)")
       ->delimiter(',')
-      ->check(
-          CLI::IsMember({"inband", "out-of-line", "client-memory", "registered", "register-mapped",
-                         "register-call", "async", "ring", "ring-paused", "events-block",
-                         "events-callback", "events-poll", "stream-receive", "stream-send"}));
+      ->check(CLI::IsMember({"auto", "bounce", "inband", "out-of-line", "client-memory",
+                             "registered", "register-mapped", "register-call", "async", "ring",
+                             "ring-paused", "events-block", "events-callback", "events-poll",
+                             "stream-receive", "stream-send"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

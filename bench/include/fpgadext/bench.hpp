@@ -17,7 +17,8 @@ namespace fpgadext::bench {
 struct Options {
   // Transfer sizes; default 1 B … 64 MiB in powers of 4 plus 4096/4097.
   std::vector<uint64_t> sizes;
-  // Paths to measure; empty = all: "inband", "out-of-line", "client-memory", "registered",
+  // Paths to measure; empty = all: "auto" (the library's choice), "inband", "out-of-line",
+  // "client-memory", "bounce", "registered",
   // "register-mapped", "register-call", "async", "ring", "ring-paused" (5 ms idle before each
   // request, not measured: the ring's wake-up), and event delivery latency (user line asserted →
   // the app has it): "events-block", "events-callback", "events-poll".
@@ -48,7 +49,15 @@ struct Options {
   std::function<void(uint64_t* hostNs, uint64_t* linkNs)> modelledTime;
   std::map<std::string, double> instructionsPerOp;
   double instructionsPerNs = 4.0;
+  // The predicted host's copy rate in the app (bytes per ns; 0: copies not modelled). A path
+  // that copies the bytes (in-band: into the message and into the dext's staging page; the
+  // bounce buffer: once in the app) is predicted that copy's time besides (AppCopyBytesPerNs).
+  double appCopyBytesPerNs = 0;
 };
+
+// The app's copy rate of a host-cost profile by name (protocol/fpgadext/path_costs.h), 0 for
+// "none" or an unknown one.
+double AppCopyBytesPerNs(const std::string& hostTiming);
 
 struct Latency {
   uint64_t samples = 0;
@@ -66,6 +75,10 @@ struct Result {
   // Per operation, < 0 = not known: host-cost model and link model time (modelled), our code's
   // CPU time (instructions / instructionsPerNs), and predicted = modelled + CPU.
   double hostNs = -1, linkNs = -1, cpuNs = -1, predictedNs = -1;
+  // Modelled time of the copies the path makes (Options::appCopyBytesPerNs), part of predicted.
+  double copyNs = -1;
+  // Path rows that let the library choose ("auto"): the path it took ("inband", "bounce", …).
+  std::string chosen;
 };
 
 struct Report {
@@ -81,7 +94,14 @@ Report Run(Device& device, const Options& options);
 std::string FormatTable(const Report& report);
 std::string FormatJson(const Report& report);
 std::string FormatCsv(const Report& report);
-// Writes throughput-vs-size and latency plots as SVG files into `directory`; returns the paths.
+// The predicted time of each transfer path per size and direction, the best of them, and the
+// automatic choice against it ("" without predictions).
+std::string FormatPathChoice(const Report& report);
+// The largest ratio of the automatic path's predicted time to the best path's, over every size
+// and direction with both (0 when none).
+double WorstAutoRatio(const Report& report);
+// Writes throughput-vs-size and latency plots as SVG files into `directory`, and with
+// predictions the predicted latency of each path against size; returns the paths.
 std::vector<std::string> WriteSvgPlots(const Report& report, const std::string& directory);
 
 // Reads bench/callgrind.sh's CSV of our code's instructions per operation ("operation,ours_ir"
