@@ -10,6 +10,8 @@
 #include <PCIDriverKit/PCIDriverKit.h>
 #include <fpgadext/protocol.h>
 #include <os/log.h>
+#include <xdma/xdma_registers.h>
+#include <xdma/xdma_status.h>
 
 #include "channel_wait.h"
 #include "polling.h"
@@ -204,30 +206,65 @@ IOReturn DriverResources::Transfer(uint32_t direction, uint64_t cardAddress,
                                    engine::HostMemory* host, uint64_t length,
                                    engine::ChannelClient* client, engine::TransferCancel* cancel) {
   if (host == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
+  if (__atomic_load_n(&quarantined_, __ATOMIC_ACQUIRE)) return kIOReturnNoDevice;
   const IOReturn ret = planner_->Execute(static_cast<engine::Direction>(direction), cardAddress,
                                          *host, length, client, cancel);
-  ResetIfWedged(direction, ret);
+  CheckFunction(direction, ret);
   return ret;
 }
 
-void DriverResources::ResetIfWedged(uint32_t direction, IOReturn result) {
-  if (result != kIOReturnNotResponding || !ValidDirection(direction)) return;
+void DriverResources::CheckFunction(uint32_t direction, IOReturn result) {
+  if (!ValidDirection(direction)) return;
+  if (result == kIOReturnNoDevice) {
+    if (!DmaBarReadsAllOnes()) return;  // one register's value, not the function's state
+    uint16_t vendor = 0xFFFF;
+    device_->ConfigurationRead16(kIOPCIConfigurationOffsetVendorID, &vendor);
+    if (vendor == 0xFFFF) {
+      // Removed, or its link is down: nothing to reset.
+      QuarantineFunction();
+      return;
+    }
+    RequestReset("its DMA registers read all ones");
+    return;
+  }
+  if (result != kIOReturnNotResponding) return;
   const engine::Direction d = static_cast<engine::Direction>(direction);
   const uint32_t count = mover_->mover->Limits().channels[direction];
   const uint32_t all = count >= 32 ? ~0u : (1u << count) - 1;
   if (count == 0 || channels_->Quarantined(d) != all) return;
-  if (__atomic_exchange_n(&resetRequested_, true, __ATOMIC_ACQ_REL)) return;
-  uint16_t vendor = 0xFFFF;
-  device_->ConfigurationRead16(kIOPCIConfigurationOffsetVendorID, &vendor);
-  if (vendor == 0xFFFF) {
-    os_log_error(OS_LOG_DEFAULT, "fpgadext: the function does not answer: not resetting it");
-    return;
+  RequestReset(direction == 0 ? "every H2C channel is wedged" : "every C2H channel is wedged");
+}
+
+bool DriverResources::DmaBarReadsAllOnes() const {
+  if (layout_.dmaBar == kNoBar) return false;
+  uint32_t id = 0;
+  device_->MemoryRead32(layout_.bars[layout_.dmaBar].memoryIndex, xdma::kConfigBlockBase, &id);
+  return id == engine::kXdmaAllOnes;
+}
+
+void DriverResources::QuarantineFunction() {
+  if (!__atomic_exchange_n(&quarantined_, true, __ATOMIC_ACQ_REL)) {
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: the function does not answer: no more DMA");
   }
-  const IOReturn ret =
-      device_->Reset(kIOPCIDeviceResetTypeFunctionReset, kIOPCIDeviceResetOptionTerminate);
-  os_log_error(OS_LOG_DEFAULT,
-               "fpgadext: every %s channel is wedged: function-level reset and restart: 0x%x",
-               direction == 0 ? "H2C" : "C2H", ret);
+}
+
+void DriverResources::RequestReset(const char* why) {
+  if (!__atomic_exchange_n(&resetRequested_, true, __ATOMIC_ACQ_REL)) {
+    uint16_t vendor = 0xFFFF;
+    device_->ConfigurationRead16(kIOPCIConfigurationOffsetVendorID, &vendor);
+    if (vendor == 0xFFFF) {
+      os_log_error(OS_LOG_DEFAULT, "fpgadext: %s and the function is gone: no reset", why);
+      QuarantineFunction();
+      return;
+    }
+    const IOReturn ret =
+        device_->Reset(kIOPCIDeviceResetTypeFunctionReset, kIOPCIDeviceResetOptionTerminate);
+    os_log_error(OS_LOG_DEFAULT, "fpgadext: %s: function-level reset and restart: 0x%x", why, ret);
+    if (ret == kIOReturnSuccess) return;
+  }
+  // Not reset (no Function Level Reset: kIOReturnUnsupported): a function whose BARs do not
+  // answer takes no more DMA; wedged channels alone stay set aside until they are seen idle.
+  if (DmaBarReadsAllOnes()) QuarantineFunction();
 }
 
 void DriverResources::CancelTransfer(engine::TransferCancel* cancel) {
@@ -239,15 +276,16 @@ IOReturn DriverResources::BeginTransfer(uint32_t direction, uint64_t cardAddress
                                         engine::TransferJob* job, uint32_t ownedChannels,
                                         engine::ChannelClient* client) {
   if (host == nullptr || job == nullptr || !ValidDirection(direction)) return kIOReturnNotReady;
+  if (__atomic_load_n(&quarantined_, __ATOMIC_ACQUIRE)) return kIOReturnNoDevice;
   const IOReturn ret = planner_->Begin(static_cast<engine::Direction>(direction), cardAddress,
                                        *host, length, job, ownedChannels, client);
-  ResetIfWedged(direction, ret);
+  CheckFunction(direction, ret);
   return ret;
 }
 
 IOReturn DriverResources::PollTransfer(engine::TransferJob* job) {
   const IOReturn ret = planner_->Poll(job);
-  if (job != nullptr) ResetIfWedged(static_cast<uint32_t>(job->direction), ret);
+  if (job != nullptr) CheckFunction(static_cast<uint32_t>(job->direction), ret);
   return ret;
 }
 

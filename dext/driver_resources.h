@@ -81,15 +81,29 @@ class DriverResources {
   void QuarantineChannels(uint32_t direction, uint32_t mask);
 
  private:
-  // Recovery (docs/dext.md, "Recovery"): after a transfer was refused with kIOReturnNotResponding,
-  // if every channel of `direction` is set aside (each timed out and did not stop), the engine
-  // is wedged and only a reset brings it back: a function-level reset with
-  // kIOPCIDeviceResetOptionTerminate, once, so that the driver is started afresh on the reset
-  // function. Not when the function is gone (its vendor ID reads all ones): the kernel
-  // terminates the driver then anyway.
-  void ResetIfWedged(uint32_t direction, IOReturn result);
+  // Recovery (docs/dext.md, "Recovery"), after every transfer step of `direction` that ended
+  // with `result`:
+  // - kIOReturnNotResponding with every channel of the direction set aside (each timed out and
+  //   did not stop): the engine is wedged;
+  // - kIOReturnNoDevice: the engine read all ones from a channel register. A second register
+  //   confirms it: the XDMA config block's identifier, which never reads all ones. If that too
+  //   reads all ones, the function's vendor ID in configuration space tells a function that is
+  //   gone (all ones there as well: no new DMA is started, the kernel terminates the driver)
+  //   from one that stopped answering on its BARs while its configuration space answers
+  //   (wedged).
+  // A wedged function is reset once (RequestReset).
+  void CheckFunction(uint32_t direction, IOReturn result);
+  // Whether all ones from a channel register are confirmed by the config block's identifier.
+  bool DmaBarReadsAllOnes() const;
+  // A function-level reset with kIOPCIDeviceResetOptionTerminate, once, so that the driver is
+  // started afresh on the reset function. Not when the function is gone (its vendor ID reads
+  // all ones). Without Function Level Reset the function is refused new DMA (Quarantine).
+  void RequestReset(const char* why);
+  // No new DMA: every later transfer is refused with kIOReturnNoDevice.
+  void QuarantineFunction();
   // Set once, atomically: clients' queues may find the wedge at the same time.
   bool resetRequested_ = false;
+  bool quarantined_ = false;  // atomic accesses
 
   friend class IOOwned<DriverResources>;
   DriverResources(IOService* owner, IOPCIDevice* device);

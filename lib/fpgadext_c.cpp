@@ -1,6 +1,6 @@
 // The C API (include/fpgadext/fpgadext.h): a thin layer over fpgadext::Device. Each device keeps
 // the message of its last failed call; fpgadext_last_error(NULL) gives that of the calling
-// thread's last failed fpgadext_open (there is no device to keep it in).
+// thread's last failed fpgadext_open or fpgadext_wait_for_board (there is no device to keep it in).
 #include "fpgadext/fpgadext.h"
 
 #include <IOKit/IOKitLib.h>
@@ -13,12 +13,10 @@
 
 namespace {
 
-thread_local std::string tOpenError;
+using fpgadext::c_api::Record;
+using fpgadext::c_api::Timeout;
 
-int Record(fpgadext_device* device, const fpgadext::Status& status) {
-  device->lastError = status.ok() ? std::string() : std::string(status.message());
-  return status.code();
-}
+thread_local std::string tOpenError;
 
 }  // namespace
 
@@ -52,6 +50,16 @@ int fpgadext_open(unsigned index, fpgadext_device** device) {
 
 void fpgadext_close(fpgadext_device* device) {
   delete device;
+}
+
+int fpgadext_gone(const fpgadext_device* device) {
+  return device != nullptr && device->device.gone() ? 1 : 0;
+}
+
+int fpgadext_wait_for_board(unsigned index, uint64_t timeout_ns) {
+  const fpgadext::Status status = fpgadext::Device::WaitForBoard(index, Timeout(timeout_ns));
+  if (!status) tOpenError = status.message();
+  return status.code();
 }
 
 int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf) {
@@ -127,9 +135,7 @@ int fpgadext_write_async(fpgadext_device* device, uint64_t card_addr, size_t siz
 
 int fpgadext_wait(fpgadext_op* op, uint64_t timeout_ns, uint64_t* bytes) {
   if (op == nullptr) return kIOReturnBadArgument;
-  const auto timeout = timeout_ns >= static_cast<uint64_t>(INT64_MAX)
-                           ? std::chrono::nanoseconds::max()
-                           : std::chrono::nanoseconds(static_cast<int64_t>(timeout_ns));
+  const auto timeout = Timeout(timeout_ns);
   const fpgadext::Status status = op->op.Wait(timeout);
   if (bytes != nullptr) *bytes = op->op.done() ? op->op.bytes() : 0;
   return status.code();
@@ -168,9 +174,7 @@ int fpgadext_events_open(fpgadext_device* device, uint32_t mask, fpgadext_events
 int fpgadext_events_wait(fpgadext_events* events, uint32_t mask, uint64_t timeout_ns,
                          fpgadext_event_counts* counts) {
   if (events == nullptr || counts == nullptr) return kIOReturnBadArgument;
-  const auto timeout = timeout_ns >= static_cast<uint64_t>(INT64_MAX)
-                           ? std::chrono::nanoseconds::max()
-                           : std::chrono::nanoseconds(static_cast<int64_t>(timeout_ns));
+  const auto timeout = Timeout(timeout_ns);
   fpgadext::EventCounts out;
   const fpgadext::Status status = events->events.WaitForEvents(mask, timeout, &out);
   ToC(out, counts);

@@ -18,6 +18,14 @@ unsigned fpgadext_count(void);
 int fpgadext_open(unsigned index, fpgadext_device** device);
 void fpgadext_close(fpgadext_device* device);
 
+/* When the board goes away (unplugged, its FPGA reprogrammed, its function reset: docs/library.md
+ * "When the board goes away"): fpgadext_gone turns 1 and every call on the device fails with
+ * kIOReturnNoDevice. Close it, wait for the board with fpgadext_wait_for_board (0 once the dext
+ * drives board `index`, at once if it does; kIOReturnTimeout after timeout_ns, UINT64_MAX: no
+ * limit; its message in fpgadext_last_error(NULL)), and open it again. */
+int fpgadext_gone(const fpgadext_device* device);
+int fpgadext_wait_for_board(unsigned index, uint64_t timeout_ns);
+
 /* Any size (0 included), any alignment of buf and card_addr. */
 int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf);
 int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf);
@@ -92,7 +100,8 @@ int fpgadext_events_set_callback(fpgadext_events* events, uint32_t mask,
 void fpgadext_events_close(fpgadext_events* events);
 
 /* The message of the last failed call on this device (empty if none); valid until the next
- * call on it. With NULL: the message of the calling thread's last failed fpgadext_open. */
+ * call on it. With NULL: the message of the calling thread's last failed fpgadext_open or
+ * fpgadext_wait_for_board. */
 const char* fpgadext_last_error(const fpgadext_device* device);
 /* "kIOReturnNotWritable" and the like. */
 const char* fpgadext_error_name(int code);

@@ -147,6 +147,7 @@ void XdmaBoard::FunctionLevelReset() {
   relaxedOrdering_ = 1;
   writeFlushTimeout_ = 0;
   outboxCount_ = 0;  // messages not yet sent die with the function's state
+  wedged.store(false, std::memory_order_release);
 }
 
 void XdmaBoard::WakeChannels() {
@@ -207,7 +208,9 @@ void XdmaBoard::Connect(emu::DmaPort* port) {
 // BAR access.
 
 bool XdmaBoard::Decodes() const {
-  if (removed.load(std::memory_order_acquire)) return false;
+  if (removed.load(std::memory_order_acquire) || wedged.load(std::memory_order_acquire)) {
+    return false;
+  }
   return !cfg.honourMemorySpace || config.MemorySpaceEnabled();
 }
 

@@ -116,6 +116,9 @@ class XdmaBoard final : public VectorSink {
   UserBlock user;  // lock
   AtomicCounters counters;
   std::atomic<bool> removed{false};
+  // The function stopped answering on its BARs while configuration space still answers
+  // (XdmaModel::WedgeFunction); a function level reset ends it.
+  std::atomic<bool> wedged{false};
   std::atomic<double> slowLinkBytesPerSecond{0};
   LinkPacer pacer[2];
 

@@ -153,6 +153,16 @@ void XdmaModel::ClearFaults() {
   board_->WakeChannels();
 }
 
+void XdmaModel::WedgeFunction() {
+  XdmaBoard::Guard g(*board_);
+  board_->wedged.store(true, std::memory_order_release);
+  for (unsigned d = 0; d < 2; ++d) {
+    for (unsigned ch = 0; ch < kMaxChannels; ++ch) {
+      if (Channel* c = board_->channel(static_cast<Direction>(d), ch)) c->SetHang(true);
+    }
+  }
+}
+
 void XdmaModel::SurpriseRemove() {
   XdmaBoard::Guard g(*board_);
   board_->removed.store(true, std::memory_order_release);

@@ -159,6 +159,11 @@ class XdmaModel : public emu::PciFunction {
   void SetSlowLink(double bytesPerSecond);
   // Clears hangs, pending errors and the slow link (not a removal).
   void ClearFaults();
+  // The function wedges: BAR reads return all ones (what a Mac gets for a read that ends in a
+  // completion timeout), BAR writes are dropped and every channel's data transfer stops, while
+  // configuration space still answers. A function level reset ends it (ClearFaults only lets
+  // the channels move again).
+  void WedgeFunction();
   // The board is gone: config and BAR reads return all ones, writes are dropped, DMA and
   // interrupts stop. Irreversible for this object.
   void SurpriseRemove();

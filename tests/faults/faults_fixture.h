@@ -21,25 +21,22 @@ using integration::CheckPattern;
 using integration::FillPattern;
 using integration::PageBuffer;
 
-class FaultFixture : public BoardFixture {
+class FaultFixture : public integration::FreshBoardFixture {
  protected:
   static constexpr uint64_t kCard = 512ull << 20;
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
-  void SetUp() override;
-  void TearDown() override;
-  virtual emu::Machine::Config MachineConfig() { return {}; }
   virtual models::XdmaModel::Config BoardConfig() {
     models::XdmaModel::Config board;
     board.cardMemorySize = kCard;
     return board;
   }
+  std::unique_ptr<emu::PciFunction> MakeBoard() override {
+    return std::make_unique<models::XdmaModel>(BoardConfig());
+  }
 
-  // Whether `done` became true before `timeout` (polled, no fixed sleep before a check).
-  static bool WaitFor(const std::function<bool()>& done,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // A 64 MiB write and read back of a fresh pattern at `card` through `device`.
-  static ::testing::AssertionResult RoundTrip64MiB(Device& device, uint64_t card, uint64_t seed);
+  static ::testing::AssertionResult RoundTrip64MiB(Device& device, uint64_t card, uint64_t seed) {
+    return RoundTrip(device, card, 64ull << 20, seed);
+  }
 };
 
 }  // namespace fpgadext::faults

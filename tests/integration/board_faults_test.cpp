@@ -1,12 +1,7 @@
 // Faults of the board itself, each on a fresh machine: a hung engine (kIOReturnTimeout, then the
 // device recovers), the board vanishing under an open device (kIOReturnNoDevice, "the board is
 // gone"), and the board unplugged with the driver stopped.
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -17,56 +12,18 @@ namespace {
 
 using ::testing::HasSubstr;
 
-namespace fs = std::filesystem;
-
 // The product bundle with the personality's FPGATransferTimeoutMs at 100 (docs/dext.md): a
-// hung transfer times out in 0.1 s instead of the default 2 s. The executable is linked, the
-// other files copied; made once per process.
+// hung transfer times out in 0.1 s instead of the default 2 s. Made once per process.
 const std::string& QuickTimeoutBundle() {
-  static const std::string path = [] {
-    const fs::path bundle =
-        fs::temp_directory_path() / ("quick-timeout-" + std::to_string(getpid()) + ".dext");
-    fs::remove_all(bundle);
-    fs::create_directories(bundle);
-    const fs::path built = FPGADEXT_DEXT_BUNDLE;
-    for (const auto& entry : fs::directory_iterator(built)) {
-      if (entry.path().filename() == "Info.plist") continue;
-      if (entry.is_regular_file() &&
-          (entry.status().permissions() & fs::perms::owner_exec) == fs::perms::none) {
-        fs::copy_file(entry.path(), bundle / entry.path().filename());
-      } else {
-        fs::create_symlink(entry.path(), bundle / entry.path().filename());
-      }
-    }
-    std::ifstream in(built / "Info.plist");
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string plist = text.str();
-    const std::string anchor = "<string>IOUserService</string>";
-    const size_t at = plist.find(anchor);
-    if (at != std::string::npos) {
-      plist.insert(at + anchor.size(), "\n<key>FPGATransferTimeoutMs</key><integer>100</integer>");
-    }
-    std::ofstream(bundle / "Info.plist") << plist;
-    return bundle.string();
-  }();
+  static const std::string path = BundleCopy("quick-timeout", [](std::string& plist) {
+    return AddPersonalityProperty(plist, "FPGATransferTimeoutMs", "<integer>100</integer>");
+  });
   return path;
 }
 
-class BoardFaults : public BoardFixture {
+class BoardFaults : public FreshBoardFixture {
  protected:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
-  void SetUp() override {
-    models::XdmaModel::Config config;
-    config.cardMemorySize = 64ull << 20;
-    SetUpBoard(std::make_unique<models::XdmaModel>(config), QuickTimeoutBundle());
-    BoardFixture::SetUp();
-  }
-  void TearDown() override {
-    BoardFixture::TearDown();
-    TearDownBoard();
-  }
+  std::string Bundle() override { return QuickTimeoutBundle(); }
 };
 
 // Every H2C channel hangs: the dext's planner gives up after its timeout (the personality's

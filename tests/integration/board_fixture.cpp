@@ -5,10 +5,15 @@
 #include <fpgadext/protocol.h>
 #include <sys/mman.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace fpgadext::integration {
@@ -65,10 +70,11 @@ std::unique_ptr<emu::PciFunction> BoardFixture::board_;
 std::unique_ptr<emu::Machine> BoardFixture::machine_;
 std::unique_ptr<Device> BoardFixture::device_;
 
-void BoardFixture::SetUpBoard(std::unique_ptr<emu::PciFunction> board, const std::string& bundle) {
+void BoardFixture::SetUpBoard(std::unique_ptr<emu::PciFunction> board, const std::string& bundle,
+                              const emu::Machine::Config& config) {
   board_ = std::move(board);
   emu::GrantUserClientAccess("org.fpgadext.driver");  // as a signed app would be (the dext's ID)
-  machine_ = std::make_unique<emu::Machine>();
+  machine_ = std::make_unique<emu::Machine>(config);
   ASSERT_EQ(machine_->AttachPciFunction(board_.get(), "fpga0"), kIOReturnSuccess);
   ASSERT_EQ(machine_->LoadDext(bundle), kIOReturnSuccess);
   device_ = std::make_unique<Device>();
@@ -155,6 +161,30 @@ uint64_t BoardFixture::C2hBytes() {
   return sum;
 }
 
+bool BoardFixture::WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+::testing::AssertionResult BoardFixture::RoundTrip(Device& d, uint64_t card, size_t length,
+                                                   uint64_t seed) {
+  PageBuffer out(length), back(length);
+  FillPattern(out.data(), length, seed);
+  if (Status s = d.Write(card, out.span(0, length)); !s) {
+    return ::testing::AssertionFailure() << "write of " << length << " bytes: " << s.message();
+  }
+  if (Status s = d.Read(card, back.span(0, length)); !s) {
+    return ::testing::AssertionFailure() << "read of " << length << " bytes: " << s.message();
+  }
+  const size_t bad = CheckPattern(back.data(), length, seed);
+  if (bad != length) return ::testing::AssertionFailure() << "byte " << bad << " differs";
+  return ::testing::AssertionSuccess();
+}
+
 io_connect_t BoardFixture::OpenRawConnection() {
   io_service_t service =
       IOServiceGetMatchingService(kIOMainPortDefault, IOServiceNameMatching("FpgaDriver"));
@@ -163,6 +193,57 @@ io_connect_t BoardFixture::OpenRawConnection() {
   IOServiceOpen(service, mach_task_self(), protocol::kProtocolVersion, &connection);
   IOObjectRelease(service);
   return connection;
+}
+
+std::string BundleCopy(const std::string& name, const std::function<bool(std::string&)>& edit) {
+  namespace fs = std::filesystem;
+  const fs::path built = FPGADEXT_DEXT_BUNDLE;
+  std::ifstream in(built / "Info.plist");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string plist = text.str();
+  if (!edit(plist)) return {};
+  const fs::path bundle =
+      fs::temp_directory_path() / (name + "-" + std::to_string(getpid()) + ".dext");
+  fs::remove_all(bundle);
+  fs::create_directories(bundle);
+  for (const auto& entry : fs::directory_iterator(built)) {
+    if (entry.path().filename() == "Info.plist") continue;
+    // The executable is linked: the process loads the module it was built with.
+    if (entry.is_regular_file() &&
+        (entry.status().permissions() & fs::perms::owner_exec) == fs::perms::none) {
+      fs::copy_file(entry.path(), bundle / entry.path().filename());
+    } else {
+      fs::create_symlink(entry.path(), bundle / entry.path().filename());
+    }
+  }
+  std::ofstream(bundle / "Info.plist") << plist;
+  return bundle.string();
+}
+
+bool AddPersonalityProperty(std::string& plist, const std::string& key, const std::string& value) {
+  const std::string anchor = "<string>IOUserService</string>";
+  const size_t at = plist.find(anchor);
+  if (at == std::string::npos) return false;
+  plist.insert(at + anchor.size(), "\n<key>" + key + "</key>" + value);
+  return true;
+}
+
+std::unique_ptr<emu::PciFunction> FreshBoardFixture::MakeBoard() {
+  models::XdmaModel::Config config;
+  config.cardMemorySize = 64ull << 20;
+  return std::make_unique<models::XdmaModel>(config);
+}
+
+void FreshBoardFixture::SetUp() {
+  SetUpBoard(MakeBoard(), Bundle(), MachineConfig());
+  if (HasFatalFailure()) return;
+  BoardFixture::SetUp();
+}
+
+void FreshBoardFixture::TearDown() {
+  BoardFixture::TearDown();
+  TearDownBoard();
 }
 
 }  // namespace fpgadext::integration

@@ -13,8 +13,10 @@
 
 #include <sys/mman.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -54,6 +56,15 @@ void FillPattern(std::byte* bytes, size_t length, uint64_t seed);
 // Index of the first byte that differs from the pattern, or `length`.
 size_t CheckPattern(const std::byte* bytes, size_t length, uint64_t seed);
 
+// A copy of the FpgaDext bundle in the temporary directory, named after `name` and this process,
+// with its Info.plist changed by `edit` (the executable linked, the other files copied): how a
+// test runs the product with another personality. `edit` returns false when the plist does not
+// have what it changes; the copy is then not made and the result is empty.
+std::string BundleCopy(const std::string& name, const std::function<bool(std::string&)>& edit);
+// Adds the property `key` with `value` (a plist value element such as "<integer>100</integer>")
+// to the dext's personality (the dictionary whose IOClass is IOUserService); false if not found.
+bool AddPersonalityProperty(std::string& plist, const std::string& key, const std::string& value);
+
 class BoardFixture : public ::testing::Test {
  public:
   // Card memory of the XDMA board: 8 GiB (sparse), so card addresses above 4 GiB are tested.
@@ -63,7 +74,8 @@ class BoardFixture : public ::testing::Test {
   // The board of the suite; override MakeBoard in a derived fixture for another one.
   // `bundle`: the dext to load (e.g. a copy of FpgaDext with a personality property changed).
   static void SetUpBoard(std::unique_ptr<emu::PciFunction> board,
-                         const std::string& bundle = FPGADEXT_DEXT_BUNDLE);
+                         const std::string& bundle = FPGADEXT_DEXT_BUNDLE,
+                         const emu::Machine::Config& config = {});
   static void TearDownBoard();
   static void SetUpTestSuite();
   static void TearDownTestSuite() { TearDownBoard(); }
@@ -84,6 +96,14 @@ class BoardFixture : public ::testing::Test {
   static uint64_t C2hBytes();
   // A raw connection for tests that bypass the library.
   static io_connect_t OpenRawConnection();
+  // Whether `done` became true before `timeout` (polled every millisecond: no fixed sleep
+  // before a check).
+  static bool WaitFor(const std::function<bool()>& done,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Writes `length` bytes of a fresh pattern at `card` through `d`, reads them back, checks
+  // every byte.
+  static ::testing::AssertionResult RoundTrip(Device& d, uint64_t card, size_t length,
+                                              uint64_t seed);
 
   // What a test must give back (BoardFixture::TearDown).
   struct Baseline {
@@ -105,6 +125,20 @@ class BoardFixture : public ::testing::Test {
   static std::unique_ptr<emu::PciFunction> board_;
   static std::unique_ptr<emu::Machine> machine_;
   static std::unique_ptr<Device> device_;
+};
+
+// A machine of its own for every test, for tests that remove, reprogram or wedge the board.
+class FreshBoardFixture : public BoardFixture {
+ protected:
+  static void SetUpTestSuite() {}
+  static void TearDownTestSuite() {}
+  // What each test starts with: by default an XDMA board with 64 MiB of card memory, the
+  // product bundle, the profile's machine.
+  virtual std::unique_ptr<emu::PciFunction> MakeBoard();
+  virtual std::string Bundle() { return FPGADEXT_DEXT_BUNDLE; }
+  virtual emu::Machine::Config MachineConfig() { return {}; }
+  void SetUp() override;
+  void TearDown() override;
 };
 
 }  // namespace fpgadext::integration

@@ -247,21 +247,7 @@ TEST_F(EventsTest, CApiWaitsAndPolls) {
   fpgadext_close(c);
 }
 
-class EventsRemoval : public BoardFixture {
- protected:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
-  void SetUp() override {
-    models::XdmaModel::Config config;
-    config.cardMemorySize = 64ull << 20;
-    SetUpBoard(std::make_unique<models::XdmaModel>(config));
-    BoardFixture::SetUp();
-  }
-  void TearDown() override {
-    BoardFixture::TearDown();
-    TearDownBoard();
-  }
-};
+using EventsRemoval = FreshBoardFixture;
 
 TEST_F(EventsRemoval, WaitInProgressReturnsWhenTheBoardGoes) {
   Events events;

@@ -7,11 +7,11 @@
 // machine and ends with the fixture's checks: no IOMMU violation, and IOMMU mappings, user
 // clients, open devices and IOMalloc blocks back where they were (the design is put back first
 // where it changed).
+#include <fpgadext/fpgadext.h>
 #include <fpgadext/protocol.h>
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -44,33 +44,17 @@ models::XdmaModel::Config OtherDesign() {
   return config;
 }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout = seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 // The error a request cut short by the board's departure completes with: the library's for the
 // gone board, or the dext's own as its user client stops (docs/library.md).
 bool EndedByDeparture(int code) {
   return code == kIOReturnNoDevice || code == kIOReturnAborted || code == kIOReturnOffline;
 }
 
-class Recovery : public BoardFixture {
+class Recovery : public FreshBoardFixture {
  protected:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
   virtual models::XdmaModel::Config FirstDesign() { return Design(); }
-  void SetUp() override {
-    SetUpBoard(std::make_unique<models::XdmaModel>(FirstDesign()));
-    BoardFixture::SetUp();
-  }
-  void TearDown() override {
-    BoardFixture::TearDown();
-    TearDownBoard();
+  std::unique_ptr<emu::PciFunction> MakeBoard() override {
+    return std::make_unique<models::XdmaModel>(FirstDesign());
   }
 
   // Loads `design` into the FPGA: the old board goes, the new one is matched.
@@ -99,20 +83,6 @@ class Recovery : public BoardFixture {
       ASSERT_EQ(s.code(), kIOReturnTimeout) << s.message();
     }
     FAIL() << "no write was refused after every H2C channel timed out";
-  }
-  static ::testing::AssertionResult RoundTrip(Device& d, uint64_t card, size_t length,
-                                              uint64_t seed) {
-    PageBuffer out(length), back(length);
-    FillPattern(out.data(), length, seed);
-    if (Status s = d.Write(card, out.span(0, length)); !s) {
-      return ::testing::AssertionFailure() << "write: " << s.message();
-    }
-    if (Status s = d.Read(card, back.span(0, length)); !s) {
-      return ::testing::AssertionFailure() << "read: " << s.message();
-    }
-    const size_t bad = CheckPattern(back.data(), length, seed);
-    if (bad != length) return ::testing::AssertionFailure() << "byte " << bad << " differs";
-    return ::testing::AssertionSuccess();
   }
 };
 
@@ -160,26 +130,32 @@ TEST_F(Recovery, WaitForBoardWakesWhenTheBoardAppears) {
   EXPECT_TRUE(RoundTrip(device(), 0, 1 << 20, 3));
 }
 
-// Not under ThreadSanitizer: the emulated kernel's ServiceNode::terminated (emu/kernel/kernel.h)
-// is a plain bool that IOUserClient::CreateMemoryDescriptorFromClient
-// (emu/runtime/IOUserClient.cpp) reads without the registry lock while TerminateNode writes it
-// under the lock; a transfer on one app thread with the board removed from another is reported as a
-// data race. The same removal-during-a-sync-transfer race as the fault campaign's TSan skip.
-// Default and ASan run it.
-#if defined(__SANITIZE_THREAD__)
-#define FPGADEXT_RECOVERY_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FPGADEXT_RECOVERY_UNDER_TSAN 1
-#endif
-#endif
+// The same through the C API (include/fpgadext/fpgadext.h): fpgadext_gone turns 1 when the
+// board goes and calls fail with kIOReturnNoDevice; fpgadext_wait_for_board times out for a
+// board that is not there and returns once the board is back, which then opens and works.
+TEST_F(Recovery, CApiSeesTheBoardGoAndWaitsForItToComeBack) {
+  fpgadext_device* c = nullptr;
+  ASSERT_EQ(fpgadext_open(0, &c), kIOReturnSuccess);
+  EXPECT_EQ(fpgadext_gone(c), 0);
+  EXPECT_EQ(fpgadext_gone(nullptr), 0);
+  EXPECT_EQ(fpgadext_wait_for_board(1, 50'000'000), kIOReturnTimeout);
+  EXPECT_STRNE(fpgadext_last_error(nullptr), "");
+  Reprogram(Design());
+  EXPECT_TRUE(WaitFor([&] { return fpgadext_gone(c) == 1; }));
+  uint8_t byte = 0x5A;
+  EXPECT_EQ(fpgadext_read(c, 0, 1, &byte), kIOReturnNoDevice);
+  fpgadext_close(c);
+  ASSERT_EQ(fpgadext_wait_for_board(0, UINT64_MAX), kIOReturnSuccess);
+  ASSERT_EQ(fpgadext_open(0, &c), kIOReturnSuccess);
+  EXPECT_EQ(fpgadext_gone(c), 0);
+  EXPECT_EQ(fpgadext_write(c, 0, 1, &byte), kIOReturnSuccess);
+  fpgadext_close(c);
+  Reopen();
+}
 
 // Reprogrammed in the middle of a synchronous 64 MiB write: the write ends with an error, the
 // IOMMU is clean, and the new board takes a full 64 MiB round trip.
 TEST_F(Recovery, ReprogramDuringA64MiBTransfer) {
-#ifdef FPGADEXT_RECOVERY_UNDER_TSAN
-  GTEST_SKIP() << "emulation data race on ServiceNode::terminated under TSan (see the comment)";
-#endif
   PageBuffer source(k64MiB);
   FillPattern(source.data(), k64MiB, 4);
   xdma().SetSlowLink(64.0 * (1 << 20));  // about a second: long enough to be cut short
@@ -345,6 +321,36 @@ TEST_F(RecoveryWithReset, ResetAfterAnEngineWedge) {
   EXPECT_EQ(xdma().configSpace().FunctionLevelResets(), 1u);
   Reopen();
   EXPECT_TRUE(RoundTrip(device(), 0, k64MiB, 10));
+}
+
+// A function that stops answering on its BARs while its configuration space still answers (a
+// wedge inside the FPGA's PCIe block; a Mac reads all ones where a read ends in a completion
+// timeout): the engine reads all ones, the dext confirms it with a second register (the XDMA
+// config block's identifier), finds the function still on the bus (its vendor ID answers) and
+// resets it. The board goes and comes back; a reopened Device moves 64 MiB each way.
+TEST_F(RecoveryWithReset, AFunctionWhoseBarsReadAllOnesIsReset) {
+  xdma().WedgeFunction();
+  PageBuffer data(1 << 20);
+  const Status s = device().Write(0, data.span(0, data.size()));
+  EXPECT_EQ(s.code(), kIOReturnNoDevice) << s.message();
+  ASSERT_TRUE(WaitFor([] { return device().gone(); })) << "the dext did not reset the function";
+  EXPECT_EQ(xdma().configSpace().FunctionLevelResets(), 1u);
+  Reopen();
+  EXPECT_TRUE(RoundTrip(device(), 0, k64MiB, 11));
+}
+
+// All ones from configuration space too: the function is gone from the bus (its link is down),
+// so there is nothing to reset; the dext refuses DMA and the board stays until the kernel
+// terminates it.
+TEST_F(RecoveryWithReset, AFunctionGoneFromTheBusIsNotReset) {
+  xdma().SurpriseRemove();  // the link only: the kernel has not noticed
+  PageBuffer data(1 << 20);
+  for (int i = 0; i < 2; ++i) {
+    const Status s = device().Write(0, data.span(0, data.size()));
+    EXPECT_EQ(s.code(), kIOReturnNoDevice) << s.message();
+  }
+  EXPECT_EQ(xdma().configSpace().FunctionLevelResets(), 0u);
+  EXPECT_FALSE(device().gone());
 }
 
 // Without Function Level Reset the wedged channels stay set aside: the dext cannot reset the

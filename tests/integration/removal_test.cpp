@@ -20,20 +20,8 @@ using std::chrono::seconds;
 using ::testing::HasSubstr;
 namespace reg = reference_design::user_reg;
 
-class Removal : public BoardFixture {
+class Removal : public FreshBoardFixture {
  protected:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
-  void SetUp() override {
-    models::XdmaModel::Config config;
-    config.cardMemorySize = 64ull << 20;
-    SetUpBoard(std::make_unique<models::XdmaModel>(config));
-    BoardFixture::SetUp();
-  }
-  void TearDown() override {
-    BoardFixture::TearDown();
-    TearDownBoard();
-  }
   void Unplug() { machine().SurpriseRemovePciFunction(board_.get()); }
   // Every H2C channel hangs: ring writes stay in flight until the board goes.
   void HangWrites() {

@@ -15,10 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -27,72 +24,41 @@
 namespace fpgadext::integration {
 namespace {
 
-namespace fs = std::filesystem;
-
 // The product bundle with the planner's base timeout set to `timeoutMs` and, when
 // `defaultLocking`, the user client's IOUserClientDefaultLocking key taken out (xnu's default:
-// calls and close share the user client's IPC lock). The executable is linked, the rest copied.
+// calls and close share the user client's IPC lock).
 std::string BundleVariant(uint64_t timeoutMs, bool defaultLocking) {
-  const fs::path bundle =
-      fs::temp_directory_path() /
-      ("sync-abort-" + std::to_string(getpid()) + "-" + std::to_string(timeoutMs) +
-       (defaultLocking ? "-locking" : "") + ".dext");
-  fs::remove_all(bundle);
-  fs::create_directories(bundle);
-  const fs::path built = FPGADEXT_DEXT_BUNDLE;
-  for (const auto& entry : fs::directory_iterator(built)) {
-    if (entry.path().filename() == "Info.plist") continue;
-    if (entry.is_regular_file() &&
-        (entry.status().permissions() & fs::perms::owner_exec) == fs::perms::none) {
-      fs::copy_file(entry.path(), bundle / entry.path().filename());
-    } else {
-      fs::create_symlink(entry.path(), bundle / entry.path().filename());
+  const std::string name =
+      "sync-abort-" + std::to_string(timeoutMs) + (defaultLocking ? "-locking" : "");
+  return BundleCopy(name, [&](std::string& plist) {
+    if (!AddPersonalityProperty(plist, "FPGATransferTimeoutMs",
+                                "<integer>" + std::to_string(timeoutMs) + "</integer>")) {
+      return false;
     }
-  }
-  std::ifstream in(built / "Info.plist");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string plist = text.str();
-  const std::string anchor = "<string>IOUserService</string>";
-  const size_t at = plist.find(anchor);
-  EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos) {
-    plist.insert(at + anchor.size(), "\n<key>FPGATransferTimeoutMs</key><integer>" +
-                                         std::to_string(timeoutMs) + "</integer>");
-  }
-  if (defaultLocking) {
+    if (!defaultLocking) return true;
+    // The product's user client opts out; without the key, xnu's default applies.
     const std::string key = "<key>IOUserClientDefaultLocking</key>";
+    const std::string value = "<false/>";
     const size_t k = plist.find(key);
-    EXPECT_NE(k, std::string::npos) << "the product's user client no longer opts out";
-    if (k != std::string::npos) {
-      const size_t end = plist.find("<false/>", k);
-      plist.erase(k, end + std::string("<false/>").size() - k);
-    }
-  }
-  std::ofstream(bundle / "Info.plist") << plist;
-  return bundle.string();
+    const size_t end = k == std::string::npos ? k : plist.find(value, k);
+    if (end == std::string::npos) return false;
+    plist.erase(k, end + value.size() - k);
+    return true;
+  });
 }
 
 constexpr uint64_t kTenMinutes = 600'000;
 constexpr uint64_t kRead = 1ull << 20;
 constexpr uint64_t kCard = 4ull << 20;
 
-class SyncAbortFixture : public BoardFixture {
+// Each test starts its board with the personality it needs (StartBoard).
+class SyncAbortFixture : public FreshBoardFixture {
  protected:
-  static void SetUpTestSuite() {}
-  static void TearDownTestSuite() {}
   void StartBoard(uint64_t timeoutMs, bool defaultLocking) {
-    models::XdmaModel::Config config;
-    config.cardMemorySize = 64ull << 20;
-    SetUpBoard(std::make_unique<models::XdmaModel>(config),
-               BundleVariant(timeoutMs, defaultLocking));
-    BoardFixture::SetUp();
+    SetUpBoard(MakeBoard(), BundleVariant(timeoutMs, defaultLocking));
+    if (!HasFatalFailure()) BoardFixture::SetUp();
   }
   void SetUp() override {}
-  void TearDown() override {
-    if (baselineTaken_) BoardFixture::TearDown();
-    TearDownBoard();
-  }
 
   // Every C2H channel hangs; a client-memory read of 1 MiB is started on `c` from another
   // thread, and this returns once the dext has mapped its memory for the engine.
@@ -258,7 +224,9 @@ TEST_F(RingQuarantine, ARingsStuckChannelIsSetAsideWhenTheRingGoes) {
   ASSERT_TRUE(ring.Destroy());
   std::vector<std::byte> large(8u << 20);
   for (int i = 0; i < 10; ++i) {
-    Status s = device().Read(16ull << 20, large);
+    // Client memory: one call takes every C2H channel (kAuto would copy 1 MiB at a time
+    // through the bounce buffer, one channel each).
+    Status s = device().Read(16ull << 20, large, TransferPath::kClientMemory);
     ASSERT_TRUE(s) << "read " << i << ": " << s.message();
   }
   // Clean up: the hung chunk lands in the registered buffer (still mapped), then the buffer goes.

@@ -74,6 +74,10 @@ struct EventsOptions {
 // Waits for user interrupts and prints them (events_command.cpp).
 int RunEvents(const CommonOptions& common, const EventsOptions& events);
 
+// Waits until the dext drives board common.device, at most `timeoutSeconds` (negative: no
+// limit); exit 2 when it did not appear (wait_command.cpp).
+int RunWait(const CommonOptions& common, double timeoutSeconds);
+
 struct BenchOptions {
   std::vector<uint64_t> sizes;     // empty: the suite's default sizes
   std::vector<std::string> paths;  // empty: every path

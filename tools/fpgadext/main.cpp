@@ -196,6 +196,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 15));
   AddNumber(eventsCmd, "--times", &eventsOptions.times, "Assert each --raise line N times");
 
+  double waitSeconds = -1;
+  CLI::App* waitCmd = app.add_subcommand(
+      "wait", "Wait until the dext drives the board (after loading a bitstream or a reset)");
+  waitCmd->add_option("--timeout", waitSeconds, "Exit 2 if it is not there in this many seconds")
+      ->check(CLI::NonNegativeNumber);
+
   BenchOptions benchOptions;
   CLI::App* benchCmd = app.add_subcommand(
       "bench", "Latency and throughput of every path, with baselines from the same run");
@@ -276,6 +282,7 @@ int main(int argc, char** argv) {
   write->final_callback([&] { run = [&] { return RunWrite(common, transfer); }; });
   verify->final_callback([&] { run = [&] { return RunVerify(common, transfer); }; });
   eventsCmd->final_callback([&] { run = [&] { return RunEvents(common, eventsOptions); }; });
+  waitCmd->final_callback([&] { run = [&] { return RunWait(common, waitSeconds); }; });
   benchCmd->final_callback([&] { run = [&] { return RunBench(common, benchOptions); }; });
 
   try {
