@@ -150,6 +150,11 @@ const DeviceInfo& Device::info() const {
 void Device::Close() {
   if (!state_) return;
   Session& s = *state_;
+  // A bounce transfer on another thread finishes the chunk it is moving and stops.
+  s.closing.store(true, std::memory_order_release);
+  {
+    std::lock_guard bounce(s.bounce.lock);
+  }
   s.DetachStreams();  // first: a receive stream's slots are a registered buffer
   ForgetBuffers();
   s.DetachRing();
@@ -159,6 +164,9 @@ void Device::Close() {
   s.transport->Close();
   s.AbortAsync();
   s.transport->SetRemovalHandler({});
+  {
+    std::unique_lock drained(s.inUse);
+  }  // transfers whose calls the close ended have left
   state_.reset();
 }
 

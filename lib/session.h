@@ -5,11 +5,13 @@
 
 #include <IOKit/IOReturn.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "fpgadext/fpgadext.hpp"
@@ -69,10 +71,16 @@ struct Session {
   // The dext's bounce buffer, mapped by the first transfer through it (transfers.cpp); one
   // transfer at a time uses it.
   struct Bounce {
-    std::mutex lock;
+    std::mutex lock;  // held for a whole transfer; Close waits on it for the chunk in flight
     std::byte* address = nullptr;
     uint64_t size = 0;
   } bounce;
+  // Synchronous transfers (Device::Read/Write) hold `inUse` shared. Close ends the connection
+  // first, which ends their driver calls (the dext aborts a transfer when its client stops),
+  // then takes it exclusively, so that none still uses the session when it is freed. `closing`
+  // stops a bounce transfer between chunks: the buffer's mapping goes with the connection.
+  std::shared_mutex inUse;
+  std::atomic<bool> closing{false};
 
   // Made by the first OpenEvents, under `lock` (events.cpp).
   std::shared_ptr<Events::State> events;

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <iterator>
 
+#include <shared_mutex>
+
 #include "session.h"
 
 namespace fpgadext {
@@ -97,6 +99,7 @@ TransferPath AutoPathFor(const Session& s, uint64_t length) {
 // faults here, as memcpy would.
 int Bounce(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t length) {
   std::lock_guard guard(s.bounce.lock);
+  if (s.closing.load(std::memory_order_acquire)) return kIOReturnAborted;
   if (length != 0 && s.bounce.address == nullptr) {
     uint64_t address = 0, size = 0;
     const int ret = s.transport->Map(protocol::kMemoryTypeBounce, &address, &size);
@@ -105,6 +108,7 @@ int Bounce(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t len
     s.bounce.size = std::min(size, protocol::kBounceSize);
   }
   for (uint64_t done = 0; done < length;) {
+    if (s.closing.load(std::memory_order_acquire)) return kIOReturnAborted;
     const uint64_t chunk = std::min(s.bounce.size, length - done);
     if (d == kWrite) std::memcpy(s.bounce.address, data + done, chunk);
     uint64_t in[protocol::kBounceLength + 1] = {};
@@ -187,11 +191,13 @@ TransferPath Device::AutoPath(uint64_t length) const {
 
 Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination, TransferPath path) {
   if (!state_) return NotOpen();
+  std::shared_lock use(state_->inUse);
   return Transfer(*state_, kRead, cardAddress, destination.data(), destination.size(), path);
 }
 
 Status Device::Write(uint64_t cardAddress, std::span<const std::byte> source, TransferPath path) {
   if (!state_) return NotOpen();
+  std::shared_lock use(state_->inUse);
   // The dext only reads the bytes of a write (the selector's structure input).
   return Transfer(*state_, kWrite, cardAddress, const_cast<std::byte*>(source.data()),
                   source.size(), path);
