@@ -11,8 +11,7 @@ cmake_minimum_required(VERSION 3.25)
 set(kRuntimeIntoKernel
     "runtime/IODMACommand.cpp -> kernel/kernel.h"
     "runtime/IOMemoryDescriptor.cpp -> kernel/kernel.h"
-    "runtime/IOMemoryDescriptor.cpp -> kernel/mmio_trap.h"
-    "runtime/IOMultiMemoryDescriptor.cpp -> kernel/kernel.h")
+    "runtime/IOMemoryDescriptor.cpp -> kernel/mmio_trap.h")
 # Shared helpers that are not a layer's private state: the serial queue (one thread per queue)
 # serves DriverKit queues and libdispatch queues alike; the OSDictionary iteration helper serves
 # the kernel's matching and the app side's CF bridge.
