@@ -202,7 +202,7 @@ void EndConnection(const std::shared_ptr<Connection>& c, bool terminate,
     c->dead = true;
     if (keepAppMappings) {
       for (Mapping& m : c->mappings) {
-        MemoryBacking* b = m.memory ? m.memory->EmulationBacking() : nullptr;
+        MemoryBacking* b = BackingOf(m.memory);
         if (b != nullptr && b->kind == MemoryBacking::Kind::kDevice && m.unmap != nullptr) {
           MmioTrapDetach(reinterpret_cast<void*>(m.address));
         }
@@ -617,7 +617,7 @@ IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_
     return kIOReturnBadArgument;
   }
   const bool readOnly = (dextOptions & kUserClientMemoryReadOnly) || (options & kMapReadOnly);
-  MemoryBacking* b = memory->EmulationBacking();
+  MemoryBacking* b = BackingOf(memory);
   Mapping m{type, 0, b ? b->length : 0, memory, nullptr};
   if (b == nullptr || m.size == 0) {
     ret = kIOReturnBadArgument;

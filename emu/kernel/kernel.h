@@ -72,20 +72,20 @@ struct MemoryBacking {
   MmioRegion* region = nullptr;
   class PciSlot* slot = nullptr;
   unsigned memoryIndex = 0;
-  // Sub-descriptors and concatenations keep the descriptors they were cut from alive.
-  std::vector<IOMemoryDescriptor*> sources;
+  // Sub-descriptors and concatenations keep the memory objects they were cut from (their IDs,
+  // each holding a reference).
+  std::vector<uint64_t> sources;
   // Made by CreateWithMemoryDescriptors: `sources` are its parts, mapped part by part.
   bool multi = false;
 };
 
-// A live IODMACommand preparation.
-struct DmaPreparation {
-  IOMemoryDescriptor* memory = nullptr;  // retained
-  uint64_t offset = 0;
-  uint64_t length = 0;
-  std::vector<uint64_t> busAddresses;  // IOMMU mappings to remove at CompleteDMA
-  uint64_t appPages = 0;               // app pages wired (host-cost model), 0 for dext memory
-};
+// The memory object named `id` (memory_objects.cpp; user_server.h's MemoryId), or nullptr. The
+// record stays valid while the caller holds a reference (a descriptor naming it).
+MemoryBacking* LookupMemory(uint64_t id);
+// The memory object of a descriptor, or nullptr.
+MemoryBacking* BackingOf(const IOMemoryDescriptor* memory);
+// How many memory objects exist (for tests that check none is left behind).
+size_t MemoryObjectCount();
 
 // A PCI function on the emulated bus: configuration and BAR access on behalf of the host, and
 // the DmaPort the function masters through.
@@ -319,7 +319,7 @@ IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryInde
 void* MapDeviceMemory(MemoryBacking* backing, bool readOnly, uint64_t* size,
                       void (**unmap)(void*, uint64_t));
 // A view of [offset, offset+length) of a descriptor made by CreateWithMemoryDescriptors, each
-// part mapped in turn into one range (IOMultiMemoryDescriptor.cpp); undone by UnmapPages.
+// part mapped in turn into one range (multi_memory.cpp); undone by UnmapPages.
 IOReturn MapMultiMemory(const MemoryBacking* multi, uint64_t offset, uint64_t length, bool readOnly,
                         uint64_t* address);
 

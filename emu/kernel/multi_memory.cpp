@@ -17,7 +17,7 @@
 
 #include <cstring>
 
-#include "../kernel/kernel.h"
+#include "kernel.h"
 
 namespace fpgadext::emu {
 namespace {
@@ -41,10 +41,10 @@ bool Contains(const MemoryBacking* b, const uint8_t* p, uint64_t length) {
 // they were cut from; the descriptors they keep alive say what that memory is.
 const MemoryBacking* FindOwner(const MemoryBacking* b, const uint8_t* p, uint64_t length) {
   if (Contains(b, p, length)) return b;
-  for (IOMemoryDescriptor* source : b->sources) {
-    if (const MemoryBacking* owner = FindOwner(source->EmulationBacking(), p, length)) {
-      return owner;
-    }
+  for (uint64_t source : b->sources) {
+    const MemoryBacking* part = LookupMemory(source);
+    if (part == nullptr) continue;
+    if (const MemoryBacking* owner = FindOwner(part, p, length)) return owner;
   }
   return nullptr;
 }
@@ -97,8 +97,9 @@ IOReturn MapMultiMemory(const MemoryBacking* multi, uint64_t offset, uint64_t le
   };
   std::vector<Placed> placed;
   uint64_t skip = offset, remaining = length, at = 0;
-  for (IOMemoryDescriptor* source : multi->sources) {
-    const MemoryBacking* part = source->EmulationBacking();
+  for (uint64_t source : multi->sources) {
+    const MemoryBacking* part = LookupMemory(source);
+    if (part == nullptr) continue;
     // xnu's doMap reads each part's length now, not when the descriptor was made.
     uint64_t chunk = part->length;
     if (remaining == 0) break;

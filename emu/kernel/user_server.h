@@ -91,6 +91,63 @@ void TerminateAndReprobe(PciFunctionHandle function);
 // A descriptor (+1) for the BAR with memory index `memoryIndex` (_CopyDeviceMemoryWithIndex).
 IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciFunctionHandle function, unsigned memoryIndex);
 
+// ---- Memory (IOMemoryDescriptor, IOBufferMemoryDescriptor, IOMemoryMap, IODMACommand) -------
+
+// A memory object: what a descriptor stands for (app ranges, a shared buffer, a BAR, a range of
+// or a concatenation of others), kept by the kernel and named by an ID; 0 is none. Each ID a
+// call hands out carries one reference, which ReleaseMemory drops; an object made of others
+// keeps them until it goes.
+using MemoryId = uint64_t;
+
+// IOBufferMemoryDescriptor::Create: whole pages of the emulated Mac, shared memory, mapped in
+// the dext. kIOReturnNoMemory for a capacity of 0 or when out of memory.
+IOReturn CreateBufferMemory(uint64_t direction, uint64_t capacity, MemoryId* memory);
+// CreateSubMemoryDescriptor / CreateWithMemoryDescriptors (parts' IDs; the caller checks the
+// count): kIOReturnBadArgument for an unknown part, a range outside `of`, or device memory with
+// no plain memory behind it.
+IOReturn CreateSubMemory(uint64_t direction, MemoryId of, uint64_t offset, uint64_t length,
+                         MemoryId* memory);
+IOReturn CreateMultiMemory(uint64_t direction, const MemoryId* parts, uint32_t count,
+                           MemoryId* memory);
+void ReleaseMemory(MemoryId memory);
+uint64_t MemoryLength(MemoryId memory);
+// A buffer's bytes in the dext and its length (false: not a buffer); SetBufferLength ignores a
+// length above the capacity, as macOS does.
+bool BufferRange(MemoryId memory, uint64_t* address, uint64_t* length);
+void SetBufferLength(MemoryId memory, uint64_t length);
+
+// CreateMapping: a view in the dext of [offset, offset + length) (length 0: to the end), made
+// read-only when asked or when the rules say so. `undo*` is what UnmapMemory takes back.
+enum : uint32_t { kUndoNothing = 0, kUndoPages = 1, kUndoTrap = 2 };
+struct MemoryView {
+  uint64_t address = 0;
+  uint64_t length = 0;
+  uint32_t undo = kUndoNothing;
+  uint64_t undoAddress = 0;
+  uint64_t undoLength = 0;
+};
+IOReturn MapMemory(MemoryId memory, bool readOnly, uint64_t offset, uint64_t length,
+                   MemoryView* view);
+void UnmapMemory(uint32_t undo, uint64_t address, uint64_t length);
+
+// PrepareForDMA: [offset, offset + length) of `memory` (length 0: to the end) wired and mapped in
+// the IOMMU with the memory's direction for a device reaching `maxAddressBits`; at most
+// *segmentsCount segments (bus addresses) written back, the direction in *flags. The preparation
+// is named by `prepared->id` until CompleteDma.
+struct PreparedRange {
+  uint64_t id = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+IOReturn PrepareDma(MemoryId memory, uint64_t offset, uint64_t length, uint64_t maxAddressBits,
+                    IOAddressSegment* segments, uint32_t* segmentsCount, uint64_t* flags,
+                    PreparedRange* prepared);
+void CompleteDma(uint64_t preparation);
+// PerformOperation: `operation` (Read, Write or Zero, checked by the caller) between
+// [offset, offset + length) of the prepared memory and [dataOffset, …) of `data`.
+IOReturn CopyMemory(uint64_t operation, MemoryId prepared, uint64_t offset, MemoryId data,
+                    uint64_t dataOffset, uint64_t length);
+
 // ---- Services (IOService, IOUserClient) ----------------------------------------------------
 
 // A registry entry as the runtime's IOService knows it. Opaque: today the kernel's node, in a

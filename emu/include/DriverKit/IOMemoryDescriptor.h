@@ -10,10 +10,6 @@
 class IOService;
 class IOMemoryMap;
 
-namespace fpgadext::emu {
-struct MemoryBacking;
-}
-
 // Create options: the direction of the I/O. "In" = the device (or the dext) writes into the
 // memory; "Out" = the memory is read.
 enum {
@@ -84,10 +80,11 @@ class IOMemoryDescriptor : public OSObject {
                                                    IOMemoryDescriptor** memory)
       __attribute__((availability(driverkit, introduced = 20.0)));
 
-  // Emulation only.
-  fpgadext::emu::MemoryBacking* EmulationBacking() const { return backing_; }
-  void EmulationSetBacking(fpgadext::emu::MemoryBacking* backing) { backing_ = backing; }
+  // Emulation only: the kernel's memory object this descriptor names (emu/kernel/user_server.h,
+  // MemoryId; 0: none), released when the descriptor goes.
+  uint64_t EmulationMemory() const { return memory_; }
+  void EmulationSetMemory(uint64_t memory) { memory_ = memory; }
 
  private:
-  fpgadext::emu::MemoryBacking* backing_ = nullptr;
+  uint64_t memory_ = 0;
 };

@@ -24,18 +24,17 @@ class IOMemoryMap : public OSObject {
   uint64_t GetLength() { return length_; }
   uint64_t GetOffset() { return offset_; }
 
-  // Emulation only: `unmap` is called from free() (munmap of a snapshot or alias), may be null.
-  void EmulationSet(uint64_t address, uint64_t length, uint64_t offset,
-                    void (*unmap)(void*, uint64_t), OSObject* owner);
-  // What free() undoes when it is not [address, address + length) itself.
-  void EmulationSetUnmap(void (*unmap)(void*, uint64_t), void* address, uint64_t length);
+  // Emulation only: the view the kernel made, and what free() asks the kernel to undo (`undo`
+  // is emu/kernel/user_server.h's kUndo*: nothing, pages, a trap mapping).
+  void EmulationSet(uint64_t address, uint64_t length, uint64_t offset, OSObject* owner);
+  void EmulationSetUnmap(uint32_t undo, uint64_t address, uint64_t length);
 
  private:
   uint64_t address_ = 0;
   uint64_t length_ = 0;
   uint64_t offset_ = 0;
-  void (*unmap_)(void*, uint64_t) = nullptr;
-  void* unmapAddress_ = nullptr;
-  uint64_t unmapLength_ = 0;
+  uint32_t undo_ = 0;
+  uint64_t undoAddress_ = 0;
+  uint64_t undoLength_ = 0;
   OSObject* owner_ = nullptr;  // retained: the descriptor, which a map keeps alive
 };
