@@ -2,7 +2,6 @@
 // slots a receive handed out are kept here, by slot, until fpgadext_stream_release.
 #include <IOKit/IOKitLib.h>
 
-#include <chrono>
 #include <new>
 #include <vector>
 
@@ -16,20 +15,8 @@ struct fpgadext_stream {
   std::vector<fpgadext::StreamBuffer> held;  // by slot
 };
 
-namespace {
-
-int Record(fpgadext_device* device, const fpgadext::Status& status) {
-  device->lastError = status.ok() ? std::string() : std::string(status.message());
-  return status.code();
-}
-
-std::chrono::nanoseconds Timeout(uint64_t ns) {
-  return ns >= static_cast<uint64_t>(std::chrono::nanoseconds::max().count())
-             ? std::chrono::nanoseconds::max()
-             : std::chrono::nanoseconds(ns);
-}
-
-}  // namespace
+using fpgadext::c_api::Record;
+using fpgadext::c_api::Timeout;
 
 extern "C" {
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "event_latency.h"
+#include "paths_wanted.h"
 #include "stream_throughput.h"
 
 namespace fpgadext::bench {
@@ -33,10 +34,6 @@ std::vector<uint64_t> DefaultSizes() {
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   return sizes;
-}
-
-bool Wanted(const Options& o, const std::string& path) {
-  return o.paths.empty() || std::find(o.paths.begin(), o.paths.end(), path) != o.paths.end();
 }
 
 // Runs `op` until minIterations and minSeconds are both reached (big transfers: at least 3

@@ -10,14 +10,12 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "paths_wanted.h"
+
 namespace fpgadext::bench {
 namespace {
 
 constexpr uint32_t kLine = 1u << 0;
-
-bool Wanted(const Options& o, const std::string& path) {
-  return o.paths.empty() || std::find(o.paths.begin(), o.paths.end(), path) != o.paths.end();
-}
 
 }  // namespace
 

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "paths_wanted.h"
+
 namespace fpgadext::bench {
 namespace {
 
@@ -22,10 +24,6 @@ constexpr auto kTimeout = std::chrono::seconds(10);
 constexpr uint64_t kSmallestSlot = 4096;
 constexpr uint64_t kLargestSlot = 4ull << 20;
 constexpr uint64_t kRingBytes = 16ull << 20;
-
-bool Wanted(const Options& o, const std::string& path) {
-  return o.paths.empty() || std::find(o.paths.begin(), o.paths.end(), path) != o.paths.end();
-}
 
 int LowestChannel(uint32_t mask) {
   return mask == 0 ? -1 : std::countr_zero(mask);
