@@ -1,13 +1,16 @@
-// AXI-Stream channels end to end (docs/streams.md): the library's Stream over the dext's stream
-// selectors and receive ring, on an XDMA board model whose channel 1 streams in each direction
-// (channel 0 stays memory-mapped). Every byte and every packet boundary is checked: packets
-// sent in pieces, packets longer than a receive slot, a consumer that stops (overrun counted,
-// nothing lost or corrupted, recovery when it resumes), hostile consumer indices, close while
-// the card streams.
+// AXI-Stream channels end to end (docs/streams.md): the library's Stream over
+// the dext's stream selectors and receive ring, on an XDMA board model whose
+// channel 1 streams in each direction (channel 0 stays memory-mapped). Every
+// byte and every packet boundary is checked: packets sent in pieces, packets
+// longer than a receive slot, a consumer that stops (overrun counted, nothing
+// lost or corrupted, recovery when it resumes), hostile consumer indices, close
+// while the card streams.
 #include <fpgadext/protocol.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "board_fixture.h"
@@ -32,15 +35,21 @@ class StreamTest : public BoardFixture {
   }
   void SetUp() override {
     BoardFixture::SetUp();
+    StopTheCardsSource();
+  }
+  void TearDown() override {
+    // The board outlives the test: its user logic must not go on feeding the
+    // next test's streams (a generator started here keeps making packets after
+    // the stream closed, and a packet the closed stream took part of keeps its
+    // tail in the source).
+    StopTheCardsSource();
+    BoardFixture::TearDown();
+  }
+  static void StopTheCardsSource() {
+    models::StreamGeneratorConfig stop;
+    stop.sizeCount = 0;  // stops the generator and empties the source FIFO
+    xdma().StartStreamGenerator(kStreamChannel, stop);
     xdma().ClearStreamPackets(kStreamChannel);
-    // What an earlier test left in the card's stream source goes first.
-    Stream drain;
-    StreamOptions receive;
-    receive.slots = 64;
-    receive.slotSize = 64 * 1024;
-    ASSERT_TRUE(device().OpenStream(StreamDirection::kFromCard, receive, &drain));
-    StreamBuffer slot;
-    while (drain.Receive(milliseconds(20), &slot)) slot.Release();
   }
 
   static std::vector<std::byte> Packet(size_t length, uint64_t seed) {
@@ -79,7 +88,8 @@ TEST_F(StreamTest, TheBoardsStreamChannelsAreReportedAndNeverAnMmChannel) {
   options.channel = -1;
   ASSERT_TRUE(device().OpenStream(StreamDirection::kToCard, options, &stream));
   EXPECT_EQ(stream.channel(), kStreamChannel);
-  // One stream per direction per connection, and the channel belongs to one client.
+  // One stream per direction per connection, and the channel belongs to one
+  // client.
   Stream second;
   EXPECT_EQ(device().OpenStream(StreamDirection::kToCard, options, &second).code(), kIOReturnBusy);
   Device other;
@@ -233,7 +243,8 @@ TEST_F(StreamTest, SlotsReleasedOutOfOrderGoBackInOrder) {
 }
 
 TEST_F(StreamTest, TheReceiveBufferCannotBeUnregisteredUnderTheStream) {
-  // A connection of its own: the refused unregistration leaves the registration to the close.
+  // A connection of its own: the refused unregistration leaves the registration
+  // to the close.
   Device other;
   ASSERT_TRUE(Device::Open(0, &other));
   PageBuffer memory(64 * 1024);
@@ -245,7 +256,8 @@ TEST_F(StreamTest, TheReceiveBufferCannotBeUnregisteredUnderTheStream) {
   receive.slotSize = 4096;
   receive.buffer = &buffer;
   ASSERT_TRUE(other.OpenStream(StreamDirection::kFromCard, receive, &rx));
-  // The card may write those pages while the stream runs: the dext keeps them prepared.
+  // The card may write those pages while the stream runs: the dext keeps them
+  // prepared.
   EXPECT_EQ(buffer.Release().code(), kIOReturnBusy);
   ASSERT_TRUE(rx.Close());
   // A buffer registered to the card only is refused.
@@ -366,6 +378,116 @@ TEST_F(StreamTest, ClosingWhileTheCardStreamsLeavesNothingBehind) {
   ASSERT_TRUE(Device::Open(0, &other));
   Stream rx;
   ASSERT_TRUE(other.OpenStream(StreamDirection::kFromCard, {}, &rx));
+}
+
+// User logic that interrupts at the end of a burst
+// (StreamGeneratorConfig::burstEndLines): the card writes the burst's last
+// packet and its writeback before it asserts the line, and PCIe keeps posted
+// writes in order, so an app woken by the event finds every packet's bytes in
+// its memory. The completions (length, end of packet) come through the dext's
+// receive service, which the event does not wait for: the app receives them
+// with a timeout, not a zero one (docs/streams.md "Events at the end of a
+// burst").
+class StreamBurstEvents : public StreamTest {
+ protected:
+  static constexpr unsigned kLine = 6;
+  static constexpr uint32_t kSlotSize = 4096;
+  static constexpr uint32_t kSlots = 32;
+  static constexpr uint64_t kBurst = 24;  // one slot per packet, all fit: the burst can end
+  static constexpr uint32_t kSizes[] = {100, 4096, 777, 64, 1};
+
+  void SetUp() override {
+    StreamTest::SetUp();
+    ASSERT_TRUE(device().OpenEvents(1u << kLine, &events_));
+    ASSERT_TRUE(
+        device().Register(memory_.span(0, memory_.size()), BufferDirection::kFromCard, &buffer_));
+    StreamOptions receive;
+    receive.slots = kSlots;
+    receive.slotSize = kSlotSize;
+    receive.buffer = &buffer_;
+    ASSERT_TRUE(device().OpenStream(StreamDirection::kFromCard, receive, &rx_));
+  }
+  void TearDown() override {
+    (void)rx_.Close();
+    (void)buffer_.Release();
+    (void)events_.Close();
+    StreamTest::TearDown();
+  }
+  static void StartBurst() {
+    models::StreamGeneratorConfig generator;
+    generator.enabled = true;
+    generator.packets = kBurst;
+    std::copy(std::begin(kSizes), std::end(kSizes), generator.sizes);
+    generator.sizeCount = std::size(kSizes);
+    generator.burstEndLines = 1u << kLine;
+    xdma().StartStreamGenerator(kStreamChannel, generator);
+  }
+  // The index of the first packet of the burst whose bytes are not yet in slot
+  // n of the app's memory, or kBurst: what the app can check the moment the
+  // event arrives, with no call.
+  uint64_t FirstPacketNotInMemory() const {
+    for (uint64_t n = 0; n < kBurst; ++n) {
+      const uint32_t size = kSizes[n % std::size(kSizes)];
+      const std::byte* slot = memory_.data() + n * kSlotSize;
+      if (!IsGenerated(std::vector<std::byte>(slot, slot + size), n)) return n;
+    }
+    return kBurst;
+  }
+  // Every packet of the burst from the stream, each in its own slot with its
+  // end, every byte.
+  void ReceiveTheBurst() {
+    for (uint64_t n = 0; n < kBurst; ++n) {
+      StreamBuffer slot;
+      ASSERT_TRUE(rx_.Receive(seconds(30), &slot)) << "packet " << n;
+      ASSERT_EQ(slot.status(), kIOReturnSuccess);
+      EXPECT_EQ(slot.slot(), n);
+      EXPECT_TRUE(slot.endOfPacket()) << "packet " << n;
+      ASSERT_EQ(slot.data().size(), kSizes[n % std::size(kSizes)]) << "packet " << n;
+      EXPECT_EQ(slot.data().data(), memory_.data() + n * kSlotSize) << "zero copy";
+      EXPECT_TRUE(IsGenerated({slot.data().begin(), slot.data().end()}, n)) << "packet " << n;
+    }
+    StreamBuffer more;
+    EXPECT_EQ(rx_.Receive(milliseconds(0), &more).code(), kIOReturnTimeout) << "only the burst";
+  }
+
+  PageBuffer memory_{kSlots * kSlotSize};
+  RegisteredBuffer buffer_;
+  Stream rx_;
+  Events events_;
+};
+
+TEST_F(StreamBurstEvents, AnAppWaitingForTheEventFindsTheWholeBurstInItsMemory) {
+  StartBurst();
+  EventCounts got;
+  ASSERT_TRUE(events_.WaitForEvents(1u << kLine, seconds(30), &got));
+  EXPECT_EQ(FirstPacketNotInMemory(), kBurst) << "the event came before the burst's bytes";
+  EXPECT_EQ(got.lines, 1u << kLine);
+  EXPECT_EQ(got.count[kLine], 1u) << "one event per burst";
+  ReceiveTheBurst();
+}
+
+TEST_F(StreamBurstEvents, AnAppCalledBackForTheEventFindsTheWholeBurstInItsMemory) {
+  std::mutex lock;
+  std::condition_variable called;
+  uint64_t events = 0;
+  uint64_t inMemoryAtTheEvent = 0;
+  ASSERT_TRUE(events_.SetCallback(1u << kLine, [&](const EventCounts& got) {
+    const uint64_t inMemory = FirstPacketNotInMemory();  // on the library's queue, at once
+    std::lock_guard guard(lock);
+    if (events == 0) inMemoryAtTheEvent = inMemory;
+    events += got.count[kLine];
+    called.notify_all();
+  }));
+  StartBurst();
+  {
+    std::unique_lock guard(lock);
+    ASSERT_TRUE(called.wait_for(guard, seconds(30), [&] { return events != 0; }));
+  }
+  ASSERT_TRUE(events_.SetCallback(1u << kLine, {}));
+  std::lock_guard guard(lock);
+  EXPECT_EQ(inMemoryAtTheEvent, kBurst) << "the event came before the burst's bytes";
+  EXPECT_EQ(events, 1u) << "one event per burst";
+  ReceiveTheBurst();
 }
 
 TEST_F(StreamTest, CApiSendsAndReceivesAPacket) {
