@@ -208,11 +208,55 @@ void Kernel::ReleaseFailedServices(IOService* provider) {
   }
 }
 
+// The kernel's terminate thread for a scope: BeginTerminateWork .. EndTerminateWork.
+class Kernel::TerminateWork {
+ public:
+  explicit TerminateWork(Kernel* kernel) : kernel_(kernel) { kernel_->BeginTerminateWork(); }
+  ~TerminateWork() { kernel_->EndTerminateWork(); }
+  TerminateWork(const TerminateWork&) = delete;
+  TerminateWork& operator=(const TerminateWork&) = delete;
+
+ private:
+  Kernel* kernel_;
+};
+
+void Kernel::BeginTerminateWork() {
+  std::unique_lock guard(terminateLock_);
+  const std::thread::id self = std::this_thread::get_id();
+  if (terminateThread_ != self) {
+    terminateIdle_.wait(guard, [this] { return terminateDepth_ == 0; });
+    terminateThread_ = self;
+  }
+  ++terminateDepth_;
+}
+
+void Kernel::EndTerminateWork() {
+  std::lock_guard guard(terminateLock_);
+  if (--terminateDepth_ == 0) {
+    terminateThread_ = std::thread::id();
+    terminateIdle_.notify_all();
+  }
+}
+
+// xnu does a termination's phase 2 and 3 (willTerminate, which sends a dext service its Stop,
+// didTerminate, stop, detach) on one terminate thread at a time (iokit/Kernel/IOService.cpp:
+// scheduleTerminatePhase2, waitToBecomeTerminateThread, terminateWorker), and sends the Stop
+// synchronously while the service's provider is still active (iokit/Kernel/IOUserServer.cpp:
+// serviceWillTerminate). So when an app's IOServiceClose is stopping its user client, the
+// termination of the client's provider waits for that Stop to return before the provider's Stop
+// is sent. The emulation does the same: a termination started on another thread waits for the
+// one in progress, and then finds a node that one stopped gone.
 void Kernel::TerminateNode(ServiceNode* node) {
+  // Nodes made from here on are not the caller's, even at a freed node's address.
+  const uint64_t newest = nextRegistryID_.load();
+  TerminateWork work(this);
   std::vector<ServiceNode*> children;
   {
     std::lock_guard guard(registryLock_);
-    if (node->terminated) return;
+    const bool present = std::any_of(nodes_.begin(), nodes_.end(), [&](const auto& n) {
+      return n.get() == node && n->registryID < newest;
+    });
+    if (!present || node->terminated) return;
     node->terminated = true;
     for (auto& n : nodes_) {
       if (n->provider == node) children.push_back(n.get());
@@ -292,15 +336,21 @@ IOReturn Kernel::AttachPciDevice(const std::vector<PciFunction*>& functions,
 }
 
 void Kernel::DetachPciFunction(PciFunction* function, bool surprise) {
-  PciSlot* slot = nullptr;
-  {
+  auto find = [this, function] {
     std::lock_guard guard(registryLock_);
     for (auto& s : slots_) {
-      if (s->function() == function) slot = s.get();
+      if (s->function() == function) return s.get();
     }
-  }
+    return static_cast<PciSlot*>(nullptr);
+  };
+  PciSlot* slot = find();
   if (slot == nullptr) return;
-  if (surprise) slot->Remove();
+  if (surprise) slot->Remove();  // the link is down now, whatever is terminating
+  // Terminate work, as in TerminateNode: after the termination in progress, if any, which may
+  // have detached the function already.
+  TerminateWork work(this);
+  slot = find();
+  if (slot == nullptr) return;
   // The emulation lets go of a failed driver of this function now, while its nub still exists.
   ReleaseFailedServices(slot->nub);
   ServiceTerminating(slot->node);

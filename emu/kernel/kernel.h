@@ -12,6 +12,7 @@
 #include <fpgadext/emu/pci_function.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -259,6 +260,16 @@ class Kernel {
   std::vector<std::pair<IOService*, IOService*>> failedServices_;
   std::mutex reprobeLock_;
   std::vector<std::thread> reprobes_;
+  // Termination runs on one thread at a time, as xnu's terminate thread does
+  // (IOService::waitToBecomeTerminateThread): the thread doing it may nest (a node's children,
+  // the connections it ends); another waits for it to finish (kernel.cpp, TerminateNode).
+  class TerminateWork;
+  void BeginTerminateWork();
+  void EndTerminateWork();
+  std::mutex terminateLock_;
+  std::condition_variable terminateIdle_;
+  std::thread::id terminateThread_;  // terminateLock_
+  unsigned terminateDepth_ = 0;      // terminateLock_
 };
 
 // Closes every app connection to the user client `node` (broker.cpp).

@@ -7,6 +7,7 @@
 
 #include "../probe_registers.h"
 #include "failed_start_protocol.h"
+#include "stop_order_protocol.h"
 
 struct ConformanceDriver_IVars {
   IOPCIDevice* device;
@@ -76,6 +77,12 @@ kern_return_t IMPL(ConformanceDriver, Stop) {
     ivars->device->MemoryRead32(index, probe::kId, &id);
     os_log(OS_LOG_DEFAULT, "ConformanceDriver::Stop: ID register 0x%08x", id);
     if (ivars->failing) MarkScratch(ivars, conformance::kStopRan);
+    uint64_t scratch = 0;  // termination_test.cpp: is a user client's Stop still running?
+    ivars->device->MemoryRead64(index, probe::kScratch, &scratch);
+    if (scratch == conformance::kClientStopping) {
+      ivars->device->MemoryWrite64(index, probe::kScratch,
+                                   conformance::kDriverStoppedDuringClientStop);
+    }
     ivars->device->Close(this, 0);
     OSSafeReleaseNULL(ivars->device);
   }

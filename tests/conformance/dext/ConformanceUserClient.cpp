@@ -13,6 +13,7 @@
 #include "MultiMemoryMethods.h"
 #include "conformance_protocol.h"
 #include "mempci_protocol.h"
+#include "stop_order_protocol.h"
 
 using namespace conformance;
 
@@ -125,7 +126,27 @@ static void ReleaseHeld(ConformanceUserClient_IVars* iv) {
   OSSafeReleaseNULL(iv->interruptAction);
 }
 
+// termination_test.cpp: a slow Stop when the test asked for one through the scratch register,
+// which then says whether the driver's Stop ran meanwhile.
+static void SlowStopIfAsked(ConformanceDriver* driver) {
+  IOPCIDevice* device = driver != nullptr ? driver->GetDevice() : nullptr;
+  if (device == nullptr) return;
+  device->retain();  // the driver's Stop may release its own meanwhile
+  uint8_t index = 0;
+  uint64_t scratch = 0;
+  device->GetBARInfo(0, &index, nullptr, nullptr);
+  device->MemoryRead64(index, probe::kScratch, &scratch);
+  if (scratch == kSlowStopRequest) {
+    device->MemoryWrite64(index, probe::kScratch, kClientStopping);
+    IOSleep(kSlowStopMs);
+    device->MemoryRead64(index, probe::kScratch, &scratch);
+    if (scratch == kClientStopping) device->MemoryWrite64(index, probe::kScratch, kClientStopped);
+  }
+  device->release();
+}
+
 kern_return_t IMPL(ConformanceUserClient, Stop) {
+  SlowStopIfAsked(ivars->driver);
   ReleaseHeld(ivars);
   OSSafeReleaseNULL(ivars->dma);
   OSSafeReleaseNULL(ivars->shared);
