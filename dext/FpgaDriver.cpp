@@ -19,7 +19,9 @@ namespace protocol = fpgadext::protocol;
 using fpgadext::dext::DriverResources;
 
 struct FpgaDriver_IVars {
-  DriverResources* resources;  // owned: Start creates, Stop (or free) destroys
+  // One reference (driver_resources.h): Start creates them, Stop (or free) releases them; a user
+  // client still stopping may hold another.
+  DriverResources* resources;
 };
 
 bool FpgaDriver::init() {
@@ -32,7 +34,7 @@ void FpgaDriver::free() {
   if (ivars != nullptr) {
     // Normally gone with Stop; a Start that failed after creating them has already released
     // them, so this only matters if a path forgot to.
-    DriverResources::Destroy(ivars->resources);
+    DriverResources::Release(ivars->resources);
     ivars->resources = nullptr;
   }
   IOSafeDeleteNULL(ivars, FpgaDriver_IVars, 1);
@@ -48,14 +50,14 @@ kern_return_t IMPL(FpgaDriver, Start) {
   if (ret != kIOReturnSuccess) return ret;
   ret = RegisterService();
   if (ret != kIOReturnSuccess) {
-    DriverResources::Destroy(ivars->resources);
+    DriverResources::Release(ivars->resources);
     ivars->resources = nullptr;
   }
   return ret;
 }
 
 kern_return_t IMPL(FpgaDriver, Stop) {
-  DriverResources::Destroy(ivars->resources);
+  DriverResources::Release(ivars->resources);
   ivars->resources = nullptr;
   return Stop(provider, SUPERDISPATCH);
 }

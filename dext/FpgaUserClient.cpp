@@ -9,8 +9,8 @@
 //                    RingValidator);
 //   register_access  BAR registers and BAR mappings;
 //   events           user interrupts: subscription, wait, the counters page.
-// The board itself (device, BAR layout, planner, channels) is the driver's DriverResources,
-// which the client uses from Start to Stop while it keeps the driver retained.
+// The board itself (device, BAR layout, planner, channels) is the driver's DriverResources, of
+// which the client holds a reference from Start to Stop: the driver's Stop may run first.
 // C++ library headers first: DriverKit declares the global placement operator new, and
 // libc++'s <new> read after any DriverKit header does not compile (docs/macos.md).
 #include <atomic>
@@ -41,8 +41,9 @@ namespace client = fpgadext::dext::client;
 using fpgadext::dext::DriverResources;
 
 struct FpgaUserClient_IVars {
-  OSSharedPtr<FpgaDriver> driver;    // retained from Start to Stop: it owns `board`
-  DriverResources* board = nullptr;  // null outside Start..Stop
+  OSSharedPtr<FpgaDriver> driver;  // retained from Start to Stop: `board` names it as opener
+  // One reference (DriverResources::Retain) from Start to Stop; null outside them.
+  DriverResources* board = nullptr;
   // Set first thing in Stop. A call that raced IOServiceClose can be queued behind Stop and run
   // after it: it is refused instead of reaching what Stop released (issue 12 item 1).
   std::atomic<bool> stopped{false};
@@ -326,6 +327,7 @@ void TearDown(FpgaUserClient* self) {
   v.buffers.DropAll();
   v.bounce.Stop();
   v.transfers.Stop();
+  DriverResources::Release(v.board);  // before the driver, which the board names as opener
   v.board = nullptr;
   v.driver.reset();
 }
@@ -364,6 +366,7 @@ kern_return_t IMPL(FpgaUserClient, Start) {
   DriverResources* board = driver->GetResources();
   if (board == nullptr) return kIOReturnNotReady;
   ivars->driver.reset(driver, OSRetain);
+  board->Retain();
   ivars->board = board;
   // Everything a transfer needs is made now, so that no transfer allocates.
   ret = ivars->transfers.Start(*board, &ivars->channelClient, &ivars->cancel);

@@ -85,11 +85,18 @@ IOReturn DriverResources::Create(IOService* owner, IOPCIDevice* device,
   if (!built) return kIOReturnNoMemory;
   const IOReturn ret = built->Build();
   if (ret != kIOReturnSuccess) return ret;  // `built` goes, and undoes what Build did
-  *resources = built.release();             // the caller gives it back to Destroy
+  *resources = built.release();             // the caller gives it back to Release
   return kIOReturnSuccess;
 }
 
-void DriverResources::Destroy(DriverResources* resources) {
+void DriverResources::Retain() {
+  __atomic_add_fetch(&references_, 1, __ATOMIC_RELAXED);
+}
+
+void DriverResources::Release(DriverResources* resources) {
+  if (resources == nullptr || __atomic_sub_fetch(&resources->references_, 1, __ATOMIC_ACQ_REL)) {
+    return;
+  }
   IOOwned<DriverResources>::Adopt(resources).reset();
 }
 
@@ -245,6 +252,18 @@ bool DriverResources::DmaBarReadsAllOnes() const {
 void DriverResources::QuarantineFunction() {
   if (!__atomic_exchange_n(&quarantined_, true, __ATOMIC_ACQ_REL)) {
     os_log_error(OS_LOG_DEFAULT, "fpgadext: the function does not answer: no more DMA");
+  }
+  // A function that stopped answering on its BARs may still be mastering: a window the engine
+  // failed at once (all ones) was never stopped, and registered buffers, rings, the bounce buffer
+  // and stream rings stay mapped until their clients let go. With Bus Master Enable off the
+  // function can reach none of them (PCI Express Base Specification, Command register bit 2: a
+  // function may not issue memory requests, MSI included, while it is clear). Its configuration
+  // space still answers when it is wedged; when it is gone, the write goes nowhere.
+  uint16_t command = 0;
+  device_->ConfigurationRead16(kIOPCIConfigurationOffsetCommand, &command);
+  if (command != 0xFFFF && (command & kIOPCICommandBusLead)) {
+    device_->ConfigurationWrite16(kIOPCIConfigurationOffsetCommand,
+                                  static_cast<uint16_t>(command & ~kIOPCICommandBusLead));
   }
 }
 

@@ -26,12 +26,20 @@ class DriverResources {
  public:
   // Opens `device` for `owner`, enables memory space and bus mastering, finds the BARs, builds
   // the data mover, channel pool and planner. On success *resources owns all of it (free it
-  // with Destroy, while `owner` is still the device's opener). On failure *resources is null and
+  // with Release). On failure *resources is null and
   // whatever was done is undone: nothing prepared for DMA, nothing allocated, the device closed.
   [[nodiscard]] static IOReturn Create(IOService* owner, IOPCIDevice* device,
                                        DriverResources** resources);
-  // Stops the engines and undoes Create, in reverse. Null does nothing.
-  static void Destroy(DriverResources* resources);
+  // The resources are counted: Create gives its caller (the driver) one reference, and each
+  // user client takes one (Retain) from its Start to its Stop, so the board outlives every
+  // client that uses it, whichever Stop runs first. On a Mac the driver's Stop may run before or
+  // while a client's Stop does: when the board's nub goes, xnu sends both asynchronously, the
+  // driver's first (iokit/Kernel/IOService.cpp actionWillTerminate, IOUserServer.cpp
+  // serviceWillTerminate; docs/dext.md "Stop order").
+  void Retain();
+  // Drops one reference; the last stops the engines and undoes Create, in reverse. Null does
+  // nothing.
+  static void Release(DriverResources* resources);
 
   ~DriverResources();
   DriverResources(const DriverResources&) = delete;
@@ -99,11 +107,14 @@ class DriverResources {
   // started afresh on the reset function. Not when the function is gone (its vendor ID reads
   // all ones). Without Function Level Reset the function is refused new DMA (Quarantine).
   void RequestReset(const char* why);
-  // No new DMA: every later transfer is refused with kIOReturnNoDevice.
+  // No new DMA: every later transfer is refused with kIOReturnNoDevice, and bus mastering is
+  // turned off, so the function can use none of the mappings still in place.
   void QuarantineFunction();
   // Set once, atomically: clients' queues may find the wedge at the same time.
   bool resetRequested_ = false;
   bool quarantined_ = false;  // atomic accesses
+
+  uint32_t references_ = 1;  // atomic accesses
 
   friend class IOOwned<DriverResources>;
   DriverResources(IOService* owner, IOPCIDevice* device);
