@@ -320,10 +320,9 @@ IOReturn CheckProcessMemory(const void* address, uint64_t length, bool needWrite
 // Builds an OSDictionary (+1) from an XML or binary property list file.
 IOReturn LoadPropertyList(const std::string& path, OSDictionary** result);
 
-// Descriptor construction used by the runtime and the broker.
+// A descriptor (+1) of app ranges the kernel hands the dext (an out-of-line structure: broker.cpp).
 IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
                                               uint64_t direction, bool copyOnWrite);
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryIndex);
 // A CPU mapping of device memory: the model's plain memory when it has some and the mapping is
 // writable, else a trap mapping whose every access goes through the bus (mmio_trap.h). nullptr
 // when neither is possible. `unmap` receives what must be called to undo it.

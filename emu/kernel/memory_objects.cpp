@@ -66,14 +66,6 @@ uint64_t HostPageSize() {
   return static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-IOMemoryDescriptor* NewDescriptor(MemoryBacking&& backing) {
-  // IOMemoryDescriptor is abstract on a Mac; the emulation uses one concrete class for every
-  // descriptor it makes for a dext (client memory, sub-ranges, device memory).
-  auto* md = ::new IOMemoryDescriptor();
-  md->EmulationSetMemory(Enter(std::move(backing)));
-  return md;
-}
-
 void Undo(uint32_t how, void* address, uint64_t length) {
   switch (how) {
     case userserver::kUndoPages:
@@ -106,8 +98,10 @@ MemoryBacking* BackingOf(const IOMemoryDescriptor* memory) {
   return memory == nullptr ? nullptr : LookupMemory(memory->EmulationMemory());
 }
 
-IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
-                                              uint64_t direction, bool copyOnWrite) {
+namespace {
+
+uint64_t NewClientMemory(const IOAddressSegment* segments, uint32_t count, uint64_t direction,
+                         bool copyOnWrite) {
   MemoryBacking b;
   b.kind = MemoryBacking::Kind::kClient;
   b.direction = direction & kDirectionBits;
@@ -117,21 +111,18 @@ IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, 
     b.ranges.push_back({reinterpret_cast<uint8_t*>(segments[i].address), segments[i].length});
     b.length += segments[i].length;
   }
-  return NewDescriptor(std::move(b));
+  return Enter(std::move(b));
 }
 
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciSlot* slot, unsigned memoryIndex) {
-  const int bar = slot->BarForMemoryIndex(memoryIndex);
-  if (bar < 0 || slot->bar(bar).region == nullptr) return nullptr;
-  MemoryBacking b;
-  b.kind = MemoryBacking::Kind::kDevice;
-  b.direction = kIOMemoryDirectionOutIn;
-  b.region = slot->bar(bar).region;
-  b.slot = slot;
-  b.memoryIndex = memoryIndex;
-  b.length = slot->bar(bar).size;
-  if (uint8_t* direct = b.region->DirectMemory()) b.ranges.push_back({direct, b.length});
-  return NewDescriptor(std::move(b));
+}  // namespace
+
+IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
+                                              uint64_t direction, bool copyOnWrite) {
+  // IOMemoryDescriptor is abstract on a Mac; the emulation uses one concrete class for every
+  // descriptor it makes (here the kernel's, of an app's out-of-line structure).
+  auto* md = ::new IOMemoryDescriptor();
+  md->EmulationSetMemory(NewClientMemory(segments, count, direction, copyOnWrite));
+  return md;
 }
 
 void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
@@ -152,6 +143,26 @@ void* MapDeviceMemory(MemoryBacking* b, bool readOnly, uint64_t* size,
 }
 
 namespace userserver {
+
+MemoryId CreateDeviceMemory(PciFunctionHandle slot, unsigned memoryIndex) {
+  const int bar = slot->BarForMemoryIndex(memoryIndex);
+  if (bar < 0 || slot->bar(bar).region == nullptr) return 0;
+  MemoryBacking b;
+  b.kind = MemoryBacking::Kind::kDevice;
+  b.direction = kIOMemoryDirectionOutIn;
+  b.region = slot->bar(bar).region;
+  b.slot = slot;
+  b.memoryIndex = memoryIndex;
+  b.length = slot->bar(bar).size;
+  if (uint8_t* direct = b.region->DirectMemory()) b.ranges.push_back({direct, b.length});
+  return Enter(std::move(b));
+}
+
+MemoryId CreateClientMemory(ServiceHandle client, const IOAddressSegment* segments, uint32_t count,
+                            uint64_t direction, bool copyOnWrite) {
+  (void)client;  // the app whose ranges these are: this process, until apps are processes
+  return NewClientMemory(segments, count, direction, copyOnWrite);
+}
 
 IOReturn CreateBufferMemory(uint64_t direction, uint64_t capacity, MemoryId* memory) {
   if (capacity == 0) return kIOReturnNoMemory;

@@ -92,10 +92,6 @@ void TerminateAndReprobe(PciFunctionHandle function) {
   function->TerminateAndReprobe();
 }
 
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciFunctionHandle function, unsigned memoryIndex) {
-  return emu::NewDeviceMemoryDescriptor(function, memoryIndex);
-}
-
 IOReturn CreateService(ServiceHandle creator, ServiceHandle provider, IOService* service,
                        const char* kernelClass, const char* userClass, OSDictionary* properties,
                        bool isUserClient) {
@@ -203,11 +199,6 @@ IOReturn CheckUserClient(ServiceHandle service) {
   if (service == nullptr || !service->isUserClient) return kIOReturnBadArgument;
   if (service->terminated) return kIOReturnNotReady;
   return kIOReturnSuccess;
-}
-
-IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
-                                              uint64_t direction, bool copyOnWrite) {
-  return emu::NewClientMemoryDescriptor(segments, count, direction, copyOnWrite);
 }
 
 bool CompleteAsync(OSAction* action, IOReturn status, const uint64_t* arguments, uint32_t count) {

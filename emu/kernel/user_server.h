@@ -38,6 +38,10 @@ bool Connected();
 // dext process of its own the nub's registry ID.
 using PciFunctionHandle = PciSlot*;
 
+// A registry entry as the runtime's IOService knows it. Opaque: today the kernel's node, in a
+// dext process of its own its registry ID.
+using ServiceHandle = ServiceNode*;
+
 // Configuration space and BAR access by memory index (IOPCIDevice's Configuration*/Memory*
 // methods): all ones / dropped when the function is gone, memory space is disabled or the index
 // is unknown.
@@ -88,9 +92,6 @@ void RestoreInterrupts(PciFunctionHandle function);
 // is probed again (returns at once).
 void TerminateAndReprobe(PciFunctionHandle function);
 
-// A descriptor (+1) for the BAR with memory index `memoryIndex` (_CopyDeviceMemoryWithIndex).
-IOMemoryDescriptor* NewDeviceMemoryDescriptor(PciFunctionHandle function, unsigned memoryIndex);
-
 // ---- Memory (IOMemoryDescriptor, IOBufferMemoryDescriptor, IOMemoryMap, IODMACommand) -------
 
 // A memory object: what a descriptor stands for (app ranges, a shared buffer, a BAR, a range of
@@ -109,6 +110,12 @@ IOReturn CreateSubMemory(uint64_t direction, MemoryId of, uint64_t offset, uint6
                          MemoryId* memory);
 IOReturn CreateMultiMemory(uint64_t direction, const MemoryId* parts, uint32_t count,
                            MemoryId* memory);
+// _CopyDeviceMemoryWithIndex: the BAR with memory index `memoryIndex` (0: none there).
+MemoryId CreateDeviceMemory(PciFunctionHandle function, unsigned memoryIndex);
+// CreateMemoryDescriptorFromClient: the ranges of the app of the user client `client` (checked
+// by CheckUserClient first; nothing else is checked before the memory is mapped or prepared).
+MemoryId CreateClientMemory(ServiceHandle client, const IOAddressSegment* segments, uint32_t count,
+                            uint64_t direction, bool copyOnWrite);
 void ReleaseMemory(MemoryId memory);
 uint64_t MemoryLength(MemoryId memory);
 // A buffer's bytes in the dext and its length (false: not a buffer); SetBufferLength ignores a
@@ -150,10 +157,6 @@ IOReturn CopyMemory(uint64_t operation, MemoryId prepared, uint64_t offset, Memo
 
 // ---- Services (IOService, IOUserClient) ----------------------------------------------------
 
-// A registry entry as the runtime's IOService knows it. Opaque: today the kernel's node, in a
-// dext process of its own its registry ID.
-using ServiceHandle = ServiceNode*;
-
 // IOService::Create: a new entry for `service` (made by the runtime from the IOUserClass of the
 // creator's property `propertiesKey`), attached to `provider`, with `properties` (copied by the
 // kernel), then started. On failure the kernel has dropped the entry and released the service.
@@ -188,9 +191,6 @@ IOService* Provider(ServiceHandle service);
 // User clients. What IOUserClient may do with its app: kIOReturnBadArgument if `service` is not
 // a user client, kIOReturnNotReady once terminated (its task is gone), else kIOReturnSuccess.
 IOReturn CheckUserClient(ServiceHandle service);
-// CreateMemoryDescriptorFromClient: a descriptor (+1) of the app's ranges.
-IOMemoryDescriptor* NewClientMemoryDescriptor(const IOAddressSegment* segments, uint32_t count,
-                                              uint64_t direction, bool copyOnWrite);
 // AsyncCompletion: sends the completion message of an async call to the app. False if `action`
 // is not the completion the kernel made for an async call.
 bool CompleteAsync(OSAction* action, IOReturn status, const uint64_t* arguments, uint32_t count);

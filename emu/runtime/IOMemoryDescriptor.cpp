@@ -5,6 +5,7 @@
 #include <DriverKit/IOMemoryMap.h>
 
 #include "../kernel/user_server.h"
+#include "memory_descriptor.h"
 
 OSDefineAbstractMetaClass(IOMemoryDescriptor, OSObject);
 OSDefineMetaClass(IOMemoryMap, OSObject);
@@ -16,16 +17,16 @@ namespace {
 
 constexpr uint64_t kDirectionBits = kIOMemoryDirectionOutIn;
 
-// A descriptor (+1) naming `memory`, whose reference it takes over.
-IOMemoryDescriptor* NewDescriptor(userserver::MemoryId memory) {
+}  // namespace
+
+IOMemoryDescriptor* fpgadext::emu::NewMemoryDescriptor(uint64_t memory) {
+  if (memory == 0) return nullptr;
   // IOMemoryDescriptor is abstract on a Mac; the emulation uses one concrete class for every
-  // descriptor it makes for a dext (sub-ranges, concatenations).
+  // descriptor it makes for a dext (client memory, BARs, sub-ranges, concatenations).
   auto* md = ::new IOMemoryDescriptor();
   md->EmulationSetMemory(memory);
   return md;
 }
-
-}  // namespace
 
 bool IOMemoryDescriptor::init() {
   return OSObject::init();
@@ -80,7 +81,7 @@ kern_return_t IOMemoryDescriptor::CreateSubMemoryDescriptor(uint64_t options, ui
   const IOReturn ret =
       userserver::CreateSubMemory(options & kDirectionBits, of->memory_, offset, length, &sub);
   if (ret != kIOReturnSuccess) return ret;
-  *memory = NewDescriptor(sub);
+  *memory = fpgadext::emu::NewMemoryDescriptor(sub);
   return kIOReturnSuccess;
 }
 
@@ -100,7 +101,7 @@ kern_return_t IOMemoryDescriptor::CreateWithMemoryDescriptors(
   const IOReturn ret =
       userserver::CreateMultiMemory(options & kDirectionBits, parts, count, &multi);
   if (ret != kIOReturnSuccess) return ret;
-  *memory = NewDescriptor(multi);
+  *memory = fpgadext::emu::NewMemoryDescriptor(multi);
   return kIOReturnSuccess;
 }
 

@@ -9,6 +9,7 @@
 #include <os/log.h>
 
 #include "../kernel/user_server.h"
+#include "memory_descriptor.h"
 
 namespace userserver = fpgadext::emu::userserver;
 using PciFunction = userserver::PciFunctionHandle;
@@ -422,8 +423,8 @@ kern_return_t IOPCIDevice::_CopyDeviceMemoryWithIndex(uint64_t memoryIndex,
   // _CopyDeviceMemoryWithIndex checks isOpen(forClient) first).
   if (forClient == nullptr || forClient != opener_) return kIOReturnNotOpen;
   if (memoryIndex > kPCIMemoryRangeExpansionROM) return kIOReturnBadArgument;
-  IOMemoryDescriptor* md =
-      userserver::NewDeviceMemoryDescriptor(slot_, static_cast<unsigned>(memoryIndex));
+  IOMemoryDescriptor* md = fpgadext::emu::NewMemoryDescriptor(
+      userserver::CreateDeviceMemory(slot_, static_cast<unsigned>(memoryIndex)));
   if (md == nullptr) return kIOReturnBadArgument;
   *returnMemory = md;
   return kIOReturnSuccess;

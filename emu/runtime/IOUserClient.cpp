@@ -6,6 +6,7 @@
 #include <os/log.h>
 
 #include "../kernel/user_server.h"
+#include "memory_descriptor.h"
 
 namespace userserver = fpgadext::emu::userserver;
 
@@ -95,9 +96,9 @@ kern_return_t IOUserClient::CreateMemoryDescriptorFromClient_Impl(
       refused != kIOReturnSuccess) {
     return refused;
   }
-  *memory = userserver::NewClientMemoryDescriptor(segments, segmentsCount,
-                                                  options & kIOMemoryDirectionOutIn,
-                                                  !(options & kIOMemoryDisableCopyOnWrite));
+  *memory = fpgadext::emu::NewMemoryDescriptor(userserver::CreateClientMemory(
+      EmulationNode(), segments, segmentsCount, options & kIOMemoryDirectionOutIn,
+      !(options & kIOMemoryDisableCopyOnWrite)));
   return kIOReturnSuccess;
 }
 
