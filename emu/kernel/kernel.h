@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,6 +173,8 @@ class PciSlot final : public DmaPort {
   std::vector<std::unique_ptr<MmioRegion>> windows_;  // by memory index
   std::atomic<uint16_t> command_{0};
   std::atomic<bool> present_{true};
+  // Held shared by every DMA access, exclusively by Remove: see PciSlot::Remove.
+  std::shared_mutex dmaLock_;
   // Writes the message address and data for `count` vectors of `type` and enables it.
   void ProgramMessages(uint32_t type, uint32_t count);
 

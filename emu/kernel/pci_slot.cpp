@@ -285,6 +285,12 @@ void PciSlot::UnbindAll() {
 }
 
 void PciSlot::Remove() {
+  // A DMA access in flight ends before the function reads as gone, and none starts after: a
+  // driver that sees all ones has seen every byte the device moved before it went (as a root
+  // port delivers the requests that arrived before the link went down, and none after).
+  // Without this the device thread could still be reading a descriptor ring the driver, told
+  // the function is gone, already rewrites (docs/emulation-memory-pci.md).
+  std::unique_lock guard(dmaLock_);
   present_.store(false, std::memory_order_release);
 }
 
@@ -323,6 +329,7 @@ const char* PciSlot::DeviceName() const {
 }
 
 IOReturn PciSlot::DmaRead(uint64_t busAddress, void* dst, uint64_t length) {
+  std::shared_lock guard(dmaLock_);
   if (!present() || !(command() & kIOPCICommandBusLead)) {
     os_log_error(OS_LOG_DEFAULT, "pci: DMA read with bus mastering off refused");
     return kIOReturnNotPermitted;
@@ -331,6 +338,7 @@ IOReturn PciSlot::DmaRead(uint64_t busAddress, void* dst, uint64_t length) {
 }
 
 IOReturn PciSlot::DmaWrite(uint64_t busAddress, const void* src, uint64_t length) {
+  std::shared_lock guard(dmaLock_);
   if (!present() || !(command() & kIOPCICommandBusLead)) {
     os_log_error(OS_LOG_DEFAULT, "pci: DMA write with bus mastering off refused");
     return kIOReturnNotPermitted;

@@ -275,14 +275,16 @@ IOReturn XdmaEngine<Io>::StartWindow(Direction d, uint32_t c) {
   ChannelState& s = state_[static_cast<int>(d)][c];
   const XdmaChannelMemory& m = config_.channels[static_cast<int>(d)][c];
 
-  // The engine must be idle before it is reprogrammed (Run is cleared after every window).
-  IOReturn r = regs_.CheckReady(d, c);
-  if (r != kIOReturnSuccess) return r;
-
+  // No Status read first: it would cost an MMIO round trip (about 1 µs over Thunderbolt) per
+  // window, and this engine's own state already says the channel is idle — Probe or Recover
+  // saw Busy = 0, or the last window's writeback counted every descriptor without an error,
+  // which is the evidence Xilinx's driver restarts an engine on (docs/engine.md "Why no Status
+  // read before a window"). A board that went away is found by Poll's periodic Status check.
   BusSegment segments[kMaxSegmentsPerWindow];
   uint32_t count = kMaxSegmentsPerWindow;
   uint64_t covered = 0;
-  r = s.host->PrepareWindow(s.slot, s.nextHostOffset, s.remaining, segments, &count, &covered);
+  IOReturn r =
+      s.host->PrepareWindow(s.slot, s.nextHostOffset, s.remaining, segments, &count, &covered);
   if (r != kIOReturnSuccess) return r;
   s.windowPrepared = true;
   if (count == 0 || count > kMaxSegmentsPerWindow || covered == 0 || covered > s.remaining) {

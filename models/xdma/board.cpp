@@ -186,6 +186,7 @@ double XdmaBoard::LinkBytesPerSecond(Direction dir) const {
 IOReturn XdmaBoard::HostRead(uint64_t busAddress, void* dst, uint64_t length) {
   std::shared_lock guard(portLock_);
   if (port_ == nullptr) return kIOReturnNotAttached;
+  if (removed.load(std::memory_order_relaxed)) return kIOReturnNoDevice;  // set under portLock_
   const IOReturn r = port_->DmaRead(busAddress, dst, length);
   if (r != kIOReturnSuccess) counters.iommuRefusals.fetch_add(1, std::memory_order_relaxed);
   return r;
@@ -194,6 +195,7 @@ IOReturn XdmaBoard::HostRead(uint64_t busAddress, void* dst, uint64_t length) {
 IOReturn XdmaBoard::HostWrite(uint64_t busAddress, const void* src, uint64_t length) {
   std::shared_lock guard(portLock_);
   if (port_ == nullptr) return kIOReturnNotAttached;
+  if (removed.load(std::memory_order_relaxed)) return kIOReturnNoDevice;  // set under portLock_
   const IOReturn r = port_->DmaWrite(busAddress, src, length);
   if (r != kIOReturnSuccess) counters.iommuRefusals.fetch_add(1, std::memory_order_relaxed);
   return r;
@@ -202,6 +204,15 @@ IOReturn XdmaBoard::HostWrite(uint64_t busAddress, const void* src, uint64_t len
 void XdmaBoard::Connect(emu::DmaPort* port) {
   std::unique_lock guard(portLock_);
   port_ = port;
+}
+
+void XdmaBoard::Remove() {
+  // Under the port lock held exclusively: a host access in flight ends first, and none starts
+  // after. A driver that sees the board gone (all ones, an acquire load of `removed`) so sees
+  // every byte the board moved before it went, as a root port delivers the TLPs that arrived
+  // before the link went down and none after.
+  std::unique_lock guard(portLock_);
+  removed.store(true, std::memory_order_release);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -67,6 +67,8 @@ class XdmaBoard final : public VectorSink {
   IOReturn HostRead(uint64_t busAddress, void* dst, uint64_t length);
   IOReturn HostWrite(uint64_t busAddress, const void* src, uint64_t length);
   void Connect(emu::DmaPort* port);
+  // Surprise removal: sets `removed` once no host access is in flight (see board.cpp).
+  void Remove();
 
   // VectorSink; lock held.
   void RaiseVector(unsigned vector) override;

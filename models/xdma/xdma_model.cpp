@@ -164,8 +164,8 @@ void XdmaModel::WedgeFunction() {
 }
 
 void XdmaModel::SurpriseRemove() {
+  board_->Remove();  // not under the board lock: it waits for a host access in flight
   XdmaBoard::Guard g(*board_);
-  board_->removed.store(true, std::memory_order_release);
   board_->WakeChannels();
 }
 

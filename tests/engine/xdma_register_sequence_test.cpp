@@ -139,8 +139,7 @@ void ExpectWindow(ExpectIo& io, xdma::Direction x) {
                            .set_pollmode_wb_enable(1)
                            .set_run(1)
                            .reg_value();
-  io.Read(ChannelStatus::Get(x, 0), 0)
-      .Write(ChannelControl::GetW1C(x, 0), RunBit())
+  io.Write(ChannelControl::GetW1C(x, 0), RunBit())
       .Write(SgdmaDescAddrLo::Get(x, 0), static_cast<uint32_t>(ring))
       .Write(SgdmaDescAddrHi::Get(x, 0), static_cast<uint32_t>(ring >> 32))
       .Write(SgdmaDescAdjacent::Get(x, 0), 0)  // one descriptor: a block of one

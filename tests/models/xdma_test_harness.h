@@ -33,11 +33,16 @@ class TestPort final : public emu::DmaPort {
   };
   explicit TestPort(emu::Iommu& iommu) : iommu_(iommu) {}
   IOReturn DmaRead(uint64_t bus, void* dst, uint64_t length) override {
+    if (duringDma) duringDma(length);
     return iommu_.DeviceRead(bus, dst, length);
   }
   IOReturn DmaWrite(uint64_t bus, const void* src, uint64_t length) override {
+    if (duringDma) duringDma(length);
     return iommu_.DeviceWrite(bus, src, length);
   }
+  // Called inside every DMA access with its length (set before the model runs): a test can
+  // hold an access in flight.
+  std::function<void(uint64_t)> duringDma;
   void SignalMessage(uint64_t address, uint32_t data) override;
 
   std::vector<Message> Messages() const;
