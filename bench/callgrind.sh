@@ -36,7 +36,7 @@ run inband inband 8,4096
 run client client-memory 4096,1M
 run registered registered 4096
 run registers register-mapped,register-call 4096
-run ring ring,ring-paused 8,4096
+run ring ring,ring-paused,ring-paused-1ms 8,4096
 # ops.csv: our code's instructions per operation for `fpgadext bench --cpu-ir` (the CPU term
 # of the predicted column, docs/performance.md "Host-cost model").
 python3 "$here/callgrind_ops.py" --csv "$out/ops.csv" $(ls "$out"/*.[0-9]* | sort -t. -k2,2n -k3,3n)

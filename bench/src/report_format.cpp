@@ -45,6 +45,8 @@ nlohmann::json ToJson(const Result& r) {
           {"cpu_ns", r.cpuNs},
           {"copy_model_ns", r.copyNs},
           {"predicted_ns", r.predictedNs},
+          {"predicted_p50_ns", r.predictedP50Ns},
+          {"predicted_p99_ns", r.predictedP99Ns},
           {"chosen", r.chosen}};
 }
 
@@ -72,8 +74,8 @@ std::string FormatTable(const Report& report) {
   // Prediction columns (docs/performance.md "Host-cost model"): modelled host costs, modelled
   // link time, our code's CPU time, and their sum, per operation.
   if (predicted) {
-    out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10}", "host/op", "link/op", "cpu/op",
-                       "copy/op", "predicted");
+    out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", "host/op", "link/op",
+                       "cpu/op", "copy/op", "predicted", "pred p50", "pred p99");
   }
   out += "\n";
   for (const Result& r : report.results) {
@@ -101,8 +103,9 @@ std::string FormatTable(const Report& report) {
                        HumanTime(r.latency.p99), HumanTime(r.latency.p999),
                        HumanTime(r.latency.max), r.bytesPerSecond / 1e6, ratio, device);
     if (predicted) {
-      out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10}", Known(r.hostNs), Known(r.linkNs),
-                         Known(r.cpuNs), Known(r.copyNs), Known(r.predictedNs));
+      out += fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}", Known(r.hostNs),
+                         Known(r.linkNs), Known(r.cpuNs), Known(r.copyNs), Known(r.predictedNs),
+                         Known(r.predictedP50Ns), Known(r.predictedP99Ns));
     }
     out += "\n";
   }
@@ -129,14 +132,15 @@ std::string FormatJson(const Report& report) {
 std::string FormatCsv(const Report& report) {
   std::string out =
       "path,direction,size,samples,p50_ns,p99_ns,p999_ns,max_ns,mean_ns,bytes_per_second,"
-      "device_ns,host_model_ns,link_model_ns,cpu_ns,predicted_ns,copy_model_ns,chosen\n";
+      "device_ns,host_model_ns,link_model_ns,cpu_ns,predicted_ns,copy_model_ns,chosen,"
+      "predicted_p50_ns,predicted_p99_ns\n";
   for (const Result& r : report.results) {
     out += fmt::format(
         "{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},"
-        "{:.1f},{}\n",
+        "{:.1f},{},{:.1f},{:.1f}\n",
         r.path, r.direction, r.size, r.latency.samples, r.latency.p50, r.latency.p99,
         r.latency.p999, r.latency.max, r.latency.mean, r.bytesPerSecond, r.deviceNs, r.hostNs,
-        r.linkNs, r.cpuNs, r.predictedNs, r.copyNs, r.chosen);
+        r.linkNs, r.cpuNs, r.predictedNs, r.copyNs, r.chosen, r.predictedP50Ns, r.predictedP99Ns);
   }
   return out;
 }

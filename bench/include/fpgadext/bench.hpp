@@ -20,7 +20,8 @@ struct Options {
   // Paths to measure; empty = all: "auto" (the library's choice), "inband", "out-of-line",
   // "client-memory", "bounce", "registered",
   // "register-mapped", "register-call", "async", "ring", "ring-paused" (5 ms idle before each
-  // request, not measured: the ring's wake-up), and event delivery latency (user line asserted →
+  // request, not measured: the ring's wake-up), "ring-paused-1ms" (1 ms idle: bursty traffic
+  // with pauses shorter than the poller's spin), and event delivery latency (user line asserted →
   // the app has it): "events-block", "events-callback", "events-poll".
   std::vector<std::string> paths;
   // Each (path, size) runs until both are reached (and at least 3 samples).
@@ -77,6 +78,9 @@ struct Result {
   double hostNs = -1, linkNs = -1, cpuNs = -1, predictedNs = -1;
   // Modelled time of the copies the path makes (Options::appCopyBytesPerNs), part of predicted.
   double copyNs = -1;
+  // The predicted time's median and 99th percentile over the operations: each operation's own
+  // modelled charges (host + link, taken around it) + the CPU and copy terms (means).
+  double predictedP50Ns = -1, predictedP99Ns = -1;
   // Path rows that let the library choose ("auto"): the path it took ("inband", "bounce", …).
   std::string chosen;
 };
