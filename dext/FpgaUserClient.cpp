@@ -251,6 +251,17 @@ kern_return_t BounceTransfer(OSObject* target, void*, IOUserClientMethodArgument
   return v.bounce.Transfer(v.transfers, *v.board, arguments);
 }
 
+kern_return_t CompletionPolicy(OSObject* target, void*, IOUserClientMethodArguments* arguments) {
+  FpgaUserClient_IVars& v = Vars(target);
+  uint64_t inEffect = 0;
+  const kern_return_t ret = v.transfers.SetCompletionPolicy(
+      *v.board, arguments->scalarInput[protocol::kCompletionPolicyValue], &inEffect);
+  if (ret != kIOReturnSuccess) return ret;
+  arguments->scalarOutput[0] = inEffect;
+  arguments->scalarOutputCount = 1;
+  return kIOReturnSuccess;
+}
+
 // A selector reserved in protocol.h for work not yet built.
 kern_return_t Reserved(OSObject*, void*, IOUserClientMethodArguments*) {
   return kIOReturnUnsupported;
@@ -307,6 +318,7 @@ const IOUserClientMethodDispatch kMethods[] = {
     Entry(RingDoorbell, protocol::kSelectorRingDoorbell),
     Entry(Reserved, protocol::kSelectorReserved29),
     Entry(BounceTransfer, protocol::kSelectorBounceTransfer),
+    Entry(CompletionPolicy, protocol::kSelectorCompletionPolicy),
 };
 
 static_assert(sizeof(kMethods) / sizeof(kMethods[0]) == protocol::kSelectorCount,

@@ -191,7 +191,8 @@ void DriverResources::GetDeviceInfo(uint64_t* out) const {
   out[protocol::kInfoProtocolVersion] = protocol::kProtocolVersion;
   uint64_t capabilities = protocol::kCapabilityMappedBars | protocol::kCapabilityRegisteredBuffers |
                           protocol::kCapabilityAsync | protocol::kCapabilityRing |
-                          protocol::kCapabilityRingDoorbell | protocol::kCapabilityBounce;
+                          protocol::kCapabilityRingDoorbell | protocol::kCapabilityBounce |
+                          protocol::kCapabilityCompletionPolicy;
   if (streams_) capabilities |= protocol::kCapabilityStreams;
   if (layout_.dmaBar != kNoBar) capabilities |= protocol::kCapabilityDmaEngine;
   if (userInterrupts_) capabilities |= protocol::kCapabilityEvents;

@@ -68,6 +68,11 @@ class DriverResources {
   // Stops the Transfer given `cancel` between two polls (and any later one at once); callable
   // from any queue.
   void CancelTransfer(engine::TransferCancel* cancel);
+  // The policy Transfer waits with for `client`'s transfers (never kDefault; kPoll when the
+  // board cannot interrupt: engine::TransferPlanner::PolicyFor).
+  engine::CompletionPolicy CompletionPolicyFor(const engine::ChannelClient* client) const {
+    return planner_->PolicyFor(client);
+  }
   // The same without blocking (engine::TransferPlanner::Begin/Poll/Abort), for async calls and
   // rings; `ownedChannels` as taken with AcquireChannel.
   [[nodiscard]] IOReturn BeginTransfer(uint32_t direction, uint64_t cardAddress,

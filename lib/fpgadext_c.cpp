@@ -6,6 +6,7 @@
 #include <IOKit/IOKitLib.h>
 
 #include <new>
+#include <optional>
 #include <string>
 
 #include "c_device.h"
@@ -17,6 +18,13 @@ using fpgadext::c_api::Record;
 using fpgadext::c_api::Timeout;
 
 thread_local std::string tOpenError;
+
+// A C completion argument: FPGADEXT_COMPLETION_DEVICE is none, anything else goes to the
+// library as it is (which refuses what is not a policy, with its message).
+std::optional<fpgadext::CompletionPolicy> CompletionOption(int completion) {
+  if (completion == FPGADEXT_COMPLETION_DEVICE) return std::nullopt;
+  return static_cast<fpgadext::CompletionPolicy>(completion);
+}
 
 }  // namespace
 
@@ -71,6 +79,33 @@ int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, con
   if (device == nullptr) return kIOReturnBadArgument;
   return Record(device,
                 device->device.Write(card_addr, {static_cast<const std::byte*>(buf), size}));
+}
+
+int fpgadext_set_completion(fpgadext_device* device, int policy, int* in_effect) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  fpgadext::CompletionPolicy resolved = fpgadext::CompletionPolicy::kDefault;
+  const int ret = Record(device, device->device.SetCompletionPolicy(
+                                     static_cast<fpgadext::CompletionPolicy>(policy), &resolved));
+  if (ret == 0 && in_effect != nullptr) *in_effect = static_cast<int>(resolved);
+  return ret;
+}
+
+int fpgadext_read_with_completion(fpgadext_device* device, uint64_t card_addr, size_t size,
+                                  void* buf, int completion) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  fpgadext::TransferOptions options;
+  options.completion = CompletionOption(completion);
+  return Record(device,
+                device->device.Read(card_addr, {static_cast<std::byte*>(buf), size}, options));
+}
+
+int fpgadext_write_with_completion(fpgadext_device* device, uint64_t card_addr, size_t size,
+                                   const void* buf, int completion) {
+  if (device == nullptr) return kIOReturnBadArgument;
+  fpgadext::TransferOptions options;
+  options.completion = CompletionOption(completion);
+  return Record(
+      device, device->device.Write(card_addr, {static_cast<const std::byte*>(buf), size}, options));
 }
 
 int fpgadext_reg_read32(fpgadext_device* device, int bar, uint64_t offset, uint32_t* value) {

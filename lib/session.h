@@ -82,6 +82,16 @@ struct Session {
   std::shared_mutex inUse;
   std::atomic<bool> closing{false};
 
+  // The completion policy of this connection's synchronous transfers (transfers.cpp): a
+  // transfer holds `lock` shared while the dext's client has the policy it wants (`current`),
+  // and takes it exclusively only to change it (kSelectorCompletionPolicy), so transfers that
+  // want different policies never run under each other's. `chosen`: Device::SetCompletionPolicy's.
+  struct Completion {
+    std::shared_mutex lock;
+    uint64_t current = 0;  // protocol::CompletionPolicy; under `lock`
+    uint64_t chosen = 0;   // under `lock`
+  } completion;
+
   // Made by the first OpenEvents, under `lock` (events.cpp).
   std::shared_ptr<Events::State> events;
 

@@ -126,6 +126,63 @@ int Bounce(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t len
   return kIOReturnSuccess;
 }
 
+constexpr const char* kPolicyNames[] = {"default", "poll", "interrupt", "adaptive"};
+
+bool ValidPolicy(CompletionPolicy policy) {
+  return static_cast<unsigned>(policy) < std::size(kPolicyNames);
+}
+
+Status UnknownPolicy(CompletionPolicy policy) {
+  return Fail(kIOReturnBadArgument,
+              "completion policy %d is none of default (0), poll (1), interrupt (2), adaptive (3)",
+              static_cast<int>(policy));
+}
+
+// Makes the dext's client wait with `policy`; under s.completion.lock held exclusively.
+Status ChangePolicyLocked(Session& s, uint64_t policy, uint64_t* inEffect) {
+  if (!(s.capabilities & protocol::kCapabilityCompletionPolicy)) {
+    if (policy == protocol::kCompletionDefault) return Status::Ok();  // all an older dext has
+    return Status(kIOReturnUnsupported,
+                  "the dext cannot change the completion policy (an older dext): only the "
+                  "board's default is available");
+  }
+  uint64_t in[protocol::kCompletionPolicyValue + 1] = {};
+  in[protocol::kCompletionPolicyValue] = policy;
+  uint64_t out[1] = {};
+  uint32_t outCount = 1;
+  const int ret =
+      s.transport->Call(protocol::kSelectorCompletionPolicy, in, std::size(in), out, &outCount);
+  if (ret != kIOReturnSuccess) {
+    if (s.gone()) return Gone("completion policy change");
+    return Fail(ret, "the dext refused completion policy %s: %s",
+                kPolicyNames[policy < std::size(kPolicyNames) ? policy : 0], IOReturnName(ret));
+  }
+  s.completion.current = policy;
+  if (inEffect != nullptr) *inEffect = out[0];
+  return Status::Ok();
+}
+
+// Holds the connection's completion policy at what a transfer wants (`wanted`, else the
+// Device's choice) until *hold is released.
+Status HoldPolicy(Session& s, std::optional<CompletionPolicy> wanted,
+                  std::shared_lock<std::shared_mutex>* hold) {
+  if (wanted && !ValidPolicy(*wanted)) return UnknownPolicy(*wanted);
+  for (;;) {
+    std::shared_lock shared(s.completion.lock);
+    uint64_t target = wanted ? static_cast<uint64_t>(*wanted) : s.completion.chosen;
+    if (s.completion.current == target) {
+      *hold = std::move(shared);
+      return Status::Ok();
+    }
+    shared.unlock();
+    std::unique_lock exclusive(s.completion.lock);
+    target = wanted ? static_cast<uint64_t>(*wanted) : s.completion.chosen;
+    if (s.completion.current != target) {
+      if (Status r = ChangePolicyLocked(s, target, nullptr); !r) return r;
+    }
+  }
+}
+
 Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_t length,
                 TransferPath path) {
   const char* what = kWhat[d];
@@ -185,36 +242,63 @@ Status Transfer(Session& s, Direction d, uint64_t card, std::byte* data, uint64_
 
 }  // namespace
 
+const char* CompletionPolicyName(CompletionPolicy policy) {
+  return ValidPolicy(policy) ? kPolicyNames[static_cast<unsigned>(policy)] : nullptr;
+}
+
 TransferPath Device::AutoPath(uint64_t length) const {
   return state_ ? AutoPathFor(*state_, length) : TransferPath::kClientMemory;
 }
 
-Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination, TransferPath path) {
+Status Device::SetCompletionPolicy(CompletionPolicy policy, CompletionPolicy* inEffect) {
   if (!state_) return NotOpen();
+  if (!ValidPolicy(policy)) return UnknownPolicy(policy);
   std::shared_lock use(state_->inUse);
-  return Transfer(*state_, kRead, cardAddress, destination.data(), destination.size(), path);
+  if (state_->gone()) return Gone("completion policy change");
+  std::unique_lock exclusive(state_->completion.lock);
+  uint64_t resolved = protocol::kCompletionDefault;  // an older dext does not say
+  if (Status r = ChangePolicyLocked(*state_, static_cast<uint64_t>(policy), &resolved); !r) {
+    return r;
+  }
+  state_->completion.chosen = static_cast<uint64_t>(policy);
+  if (inEffect != nullptr) *inEffect = static_cast<CompletionPolicy>(resolved);
+  return Status::Ok();
 }
 
-Status Device::Write(uint64_t cardAddress, std::span<const std::byte> source, TransferPath path) {
+Status Device::Read(uint64_t cardAddress, std::span<std::byte> destination,
+                    TransferOptions options) {
   if (!state_) return NotOpen();
   std::shared_lock use(state_->inUse);
+  std::shared_lock<std::shared_mutex> policy;
+  if (Status r = HoldPolicy(*state_, options.completion, &policy); !r) return r;
+  return Transfer(*state_, kRead, cardAddress, destination.data(), destination.size(),
+                  options.path);
+}
+
+Status Device::Write(uint64_t cardAddress, std::span<const std::byte> source,
+                     TransferOptions options) {
+  if (!state_) return NotOpen();
+  std::shared_lock use(state_->inUse);
+  std::shared_lock<std::shared_mutex> policy;
+  if (Status r = HoldPolicy(*state_, options.completion, &policy); !r) return r;
   // The dext only reads the bytes of a write (the selector's structure input).
   return Transfer(*state_, kWrite, cardAddress, const_cast<std::byte*>(source.data()),
-                  source.size(), path);
+                  source.size(), options.path);
 }
 
 Status Device::Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
-                    uint64_t length) {
-  return RegisteredTransfer(true, cardAddress, buffer, offset, length);
+                    uint64_t length, std::optional<CompletionPolicy> completion) {
+  return RegisteredTransfer(true, cardAddress, buffer, offset, length, completion);
 }
 
 Status Device::Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset,
-                     uint64_t length) {
-  return RegisteredTransfer(false, cardAddress, buffer, offset, length);
+                     uint64_t length, std::optional<CompletionPolicy> completion) {
+  return RegisteredTransfer(false, cardAddress, buffer, offset, length, completion);
 }
 
 Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
-                                  uint64_t offset, uint64_t length) {
+                                  uint64_t offset, uint64_t length,
+                                  std::optional<CompletionPolicy> completion) {
   if (!state_) return NotOpen();
   const Direction d = read ? kRead : kWrite;
   if (buffer.device_ != this) {
@@ -235,6 +319,8 @@ Status Device::RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuf
   }
   if (state_->gone()) return Gone(kWhat[d]);
   if (Status r = state_->CardRange(cardAddress, length); !r) return r;
+  std::shared_lock<std::shared_mutex> policy;
+  if (Status r = HoldPolicy(*state_, completion, &policy); !r) return r;
   uint64_t in[protocol::kRegisteredLength + 1] = {};
   in[protocol::kRegisteredId] = buffer.id_;
   in[protocol::kRegisteredOffset] = offset;

@@ -134,6 +134,23 @@ IOReturn Transfers::Run(DriverResources& board, uint32_t direction, uint64_t car
   return board.Transfer(direction, card, host, length, channelClient_, cancel_);
 }
 
+static_assert(static_cast<uint64_t>(engine::CompletionPolicy::kDefault) ==
+              protocol::kCompletionDefault);
+static_assert(static_cast<uint64_t>(engine::CompletionPolicy::kPoll) == protocol::kCompletionPoll);
+static_assert(static_cast<uint64_t>(engine::CompletionPolicy::kInterrupt) ==
+              protocol::kCompletionInterrupt);
+static_assert(static_cast<uint64_t>(engine::CompletionPolicy::kAdaptive) ==
+              protocol::kCompletionAdaptive);
+
+IOReturn Transfers::SetCompletionPolicy(DriverResources& board, uint64_t policy,
+                                        uint64_t* inEffect) {
+  if (channelClient_ == nullptr) return kIOReturnNotReady;
+  if (!engine::ValidCompletionPolicy(policy)) return kIOReturnBadArgument;
+  channelClient_->completion = static_cast<engine::CompletionPolicy>(policy);
+  *inEffect = static_cast<uint64_t>(board.CompletionPolicyFor(channelClient_));
+  return kIOReturnSuccess;
+}
+
 IOReturn Transfers::ReadInband(DriverResources& board, IOUserClientMethodArguments* arguments) {
   const uint64_t card = arguments->scalarInput[protocol::kInbandCard];
   const uint64_t length = arguments->scalarInput[protocol::kInbandLength];

@@ -98,6 +98,11 @@ class Transfers {
   IOReturn Registered(DriverResources& board, const RegisteredBuffer& buffer,
                       IOUserClientMethodArguments* arguments, uint32_t direction);
 
+  // kSelectorCompletionPolicy: how this client's synchronous transfers wait from now on
+  // (protocol::CompletionPolicy; kCompletionDefault: the device's choice). *inEffect: what they
+  // get, resolved by the planner. Runs on the method queue, as every transfer reading it.
+  IOReturn SetCompletionPolicy(DriverResources& board, uint64_t policy, uint64_t* inEffect);
+
   // A transfer through bytes [offset, offset + length) of an area prepared once (the staging
   // page, the bounce buffer).
   IOReturn RunPrepared(DriverResources& board, uint32_t direction, uint64_t card,

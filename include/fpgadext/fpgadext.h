@@ -30,6 +30,24 @@ int fpgadext_wait_for_board(unsigned index, uint64_t timeout_ns);
 int fpgadext_read(fpgadext_device* device, uint64_t card_addr, size_t size, void* buf);
 int fpgadext_write(fpgadext_device* device, uint64_t card_addr, size_t size, const void* buf);
 
+/* How the synchronous transfers above wait for the card's DMA (fpgadext::CompletionPolicy,
+ * docs/library.md "Completion policy"). fpgadext_set_completion: for every later transfer of the
+ * device; *in_effect (may be NULL) gets the policy they get (the default resolved; POLL where the
+ * board cannot interrupt). The _with_completion calls: for that one transfer
+ * (FPGADEXT_COMPLETION_DEVICE: as the device is set). Another value: kIOReturnBadArgument. */
+enum {
+  FPGADEXT_COMPLETION_DEVICE = -1,
+  FPGADEXT_COMPLETION_DEFAULT = 0,
+  FPGADEXT_COMPLETION_POLL = 1,
+  FPGADEXT_COMPLETION_INTERRUPT = 2,
+  FPGADEXT_COMPLETION_ADAPTIVE = 3
+};
+int fpgadext_set_completion(fpgadext_device* device, int policy, int* in_effect);
+int fpgadext_read_with_completion(fpgadext_device* device, uint64_t card_addr, size_t size,
+                                  void* buf, int completion);
+int fpgadext_write_with_completion(fpgadext_device* device, uint64_t card_addr, size_t size,
+                                   const void* buf, int completion);
+
 /* Async transfers: return at once (0, *op set) and complete later — callback(context, status,
  * bytes) on the library's completion queue, and fpgadext_wait. buf must stay valid until then.
  * callback may be NULL. Every op must be freed with fpgadext_op_free (after it completed, or it

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,28 @@ enum class TransferPath {
   kOutOfLine,     // > 4096 bytes: IOConnectCallMethod's out-of-line structure
   kClientMemory,  // any size: address and length as scalars, the app's pages wired per call
   kBounce,        // any size: through the dext's bounce buffer, 1 MiB per call
+};
+
+// How a synchronous transfer waits for the card's DMA to finish (docs/library.md "Completion
+// policy"): the dext polls (lowest latency, a CPU busy for the whole transfer), sleeps until the
+// channel interrupts (no CPU, one interrupt delivery more: tens of µs on a Mac), or polls for a
+// bounded time and then sleeps. Asynchronous transfers, rings and streams are not affected.
+enum class CompletionPolicy {
+  kDefault = 0,  // the board's default: its dext personality's FPGACompletionPolicy (poll if none)
+  kPoll = 1,
+  kInterrupt = 2,
+  kAdaptive = 3,  // poll for 40 µs after the transfer last progressed, then sleep
+};
+// "default", "poll", "interrupt", "adaptive"; null for a value outside the enum.
+const char* CompletionPolicyName(CompletionPolicy policy);
+
+// What one synchronous transfer may choose; {} and a TransferPath alone mean the defaults.
+struct TransferOptions {
+  TransferOptions() = default;
+  TransferOptions(TransferPath p) : path(p) {}  // NOLINT: a path alone is the common case
+  TransferPath path = TransferPath::kAuto;
+  // Empty: what Device::SetCompletionPolicy chose (the board's default until then).
+  std::optional<CompletionPolicy> completion;
 };
 
 struct BoardSummary {
@@ -363,17 +386,25 @@ class Device {
 
   // Card ↔ host, any size (0 included) and alignment. The card range must lie inside
   // info().cardMemorySize; reads need writable memory.
-  Status Read(uint64_t cardAddress, std::span<std::byte> destination,
-              TransferPath path = TransferPath::kAuto);
+  Status Read(uint64_t cardAddress, std::span<std::byte> destination, TransferOptions options = {});
   Status Write(uint64_t cardAddress, std::span<const std::byte> source,
-               TransferPath path = TransferPath::kAuto);
+               TransferOptions options = {});
   // The path kAuto takes for `length` bytes on this device.
   TransferPath AutoPath(uint64_t length) const;
 
   // Registered buffers: `offset` and `length` within the buffer.
   Status Register(std::span<std::byte> memory, BufferDirection direction, RegisteredBuffer* buffer);
-  Status Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length);
-  Status Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length);
+  // `completion`: as TransferOptions::completion.
+  Status Read(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length,
+              std::optional<CompletionPolicy> completion = {});
+  Status Write(uint64_t cardAddress, RegisteredBuffer& buffer, uint64_t offset, uint64_t length,
+               std::optional<CompletionPolicy> completion = {});
+
+  // How this Device's synchronous transfers wait for the DMA from now on, unless a call says
+  // otherwise (TransferOptions::completion). *inEffect (may be null): what they get — the
+  // board's default resolved; kPoll where the board cannot interrupt. kIOReturnBadArgument for
+  // a value outside the enum; kIOReturnUnsupported from an older dext, for any but kDefault.
+  Status SetCompletionPolicy(CompletionPolicy policy, CompletionPolicy* inEffect = nullptr);
 
   // Async transfers of app memory (any size and alignment, zero copy): they return at once;
   // the memory must stay valid until the operation completes. Errors complete the operation
@@ -418,7 +449,8 @@ class Device {
  private:
   friend class RegisteredBuffer;
   Status RegisteredTransfer(bool read, uint64_t cardAddress, RegisteredBuffer& buffer,
-                            uint64_t offset, uint64_t length);
+                            uint64_t offset, uint64_t length,
+                            std::optional<CompletionPolicy> completion);
   void ForgetBuffers();
   friend class Ring;
   friend struct StreamImpl;

@@ -111,6 +111,12 @@ enum Selector : uint32_t {
   // kMemoryTypeBounce, prepared for DMA once, when the client opens): the app copies its bytes
   // in before a write and out after a read (docs/library.md "Transfer paths"). kCapabilityBounce.
   kSelectorBounceTransfer = 30,
+  // in: CompletionPolicy  out: the policy this client's synchronous transfers get from now on
+  // (never kCompletionDefault: the device's choice resolved, kCompletionPoll when the board
+  // cannot interrupt). How a transfer waits for its DMA (docs/engine.md "Completion policy"):
+  // kCompletionDefault goes back to the device's choice (the personality's
+  // FPGACompletionPolicy); another value is kIOReturnBadArgument. kCapabilityCompletionPolicy.
+  kSelectorCompletionPolicy = 31,
   kSelectorCount
 };
 
@@ -181,6 +187,14 @@ enum StreamCountersScalar : uint32_t { kStreamCountersDirection = 0 };
 enum StreamChannelsScalar : uint32_t { kStreamChannelsToCard = 0, kStreamChannelsFromCard = 1 };
 enum EventsSubscribeScalar : uint32_t { kEventsSubscribeMask = 0 };
 enum EventsWaitScalar : uint32_t { kEventsWaitSeen = 0 };
+enum CompletionPolicyScalar : uint32_t { kCompletionPolicyValue = 0 };
+// kSelectorCompletionPolicy's values (engine::CompletionPolicy has the same numbers).
+enum CompletionPolicy : uint64_t {
+  kCompletionDefault = 0,    // the device's choice
+  kCompletionPoll = 1,       // spin on the writeback word
+  kCompletionInterrupt = 2,  // sleep until the channel's completion interrupt
+  kCompletionAdaptive = 3,   // spin for a bounded time, then sleep
+};
 
 // How many scalars and structure bytes each selector's call carries, and whether it must be
 // an async call: the dext's dispatch table checks exactly these (IOUserClientMethodDispatch)
@@ -240,6 +254,7 @@ inline constexpr CallLayout kCallLayouts[kSelectorCount] = {
     /* RingDoorbell     */ {0, 0, 0, 0, false},
     /* Reserved29       */ {0, 0, 0, 0, false},
     /* BounceTransfer   */ {4, 0, 0, 0, false},
+    /* CompletionPolicy */ {1, 0, 1, 0, false},
 };
 constexpr const CallLayout& LayoutOf(Selector selector) {
   return kCallLayouts[selector];
@@ -260,6 +275,7 @@ static_assert(kCallLayouts[kSelectorStreamChannels].scalarOutputs == kStreamChan
 static_assert(kCallLayouts[kSelectorEventsSubscribe].scalarInputs == kEventsSubscribeMask + 1);
 static_assert(kCallLayouts[kSelectorEventsWait].scalarInputs == kEventsWaitSeen + 1);
 static_assert(kCallLayouts[kSelectorBounceTransfer].scalarInputs == kBounceLength + 1);
+static_assert(kCallLayouts[kSelectorCompletionPolicy].scalarInputs == kCompletionPolicyValue + 1);
 inline constexpr uint64_t kNoBar = 0xff;
 
 enum Capability : uint64_t {
@@ -277,6 +293,8 @@ enum Capability : uint64_t {
   kCapabilityRingDoorbell = 1u << 7,
   // kSelectorBounceTransfer and kMemoryTypeBounce: the client's bounce buffer.
   kCapabilityBounce = 1u << 9,
+  // kSelectorCompletionPolicy: a client chooses how its synchronous transfers wait.
+  kCapabilityCompletionPolicy = 1u << 10,
 };
 
 enum BufferDirection : uint64_t {

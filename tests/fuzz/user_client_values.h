@@ -175,6 +175,8 @@ inline constexpr Roles kRoles[protocol::kSelectorCount] = {
     {},
     // 30 BounceTransfer {direction, card, offset in the bounce buffer, length}
     {roles::D, roles::C, roles::O, roles::L},
+    // 31 CompletionPolicy {policy: 0..3, more refused} (small indices cover both)
+    {roles::X},
 };
 
 inline uint32_t ScalarInputs(uint32_t selector) {

@@ -244,6 +244,13 @@ uint64_t ChunkOf(const TransferOptions& t) {
   return std::max<uint64_t>(t.chunk, 1);
 }
 
+// The library's options for each call of a command (--path, --completion).
+fpgadext::TransferOptions CallOptions(const TransferOptions& t) {
+  fpgadext::TransferOptions options(t.path);
+  options.completion = t.completion;
+  return options;
+}
+
 // Host → card, chunk by chunk from `source`.
 void WriteCard(Device& device, uint64_t address, Source& source, const TransferOptions& t,
                bool progressOn) {
@@ -256,7 +263,7 @@ void WriteCard(Device& device, uint64_t address, Source& source, const TransferO
     const uint64_t n = std::min(chunk, size - done);
     std::span<std::byte> piece = buffer.first(n);
     source.Read(done, piece);
-    if (Status s = device.Write(address + done, piece, t.path); !s) {
+    if (Status s = device.Write(address + done, piece, CallOptions(t)); !s) {
       progress.Finish();
       ThrowStatus(s, fmt::format("write of {} bytes at card {} failed", n, Hex(address + done)));
     }
@@ -276,7 +283,7 @@ void ReadCard(Device& device, uint64_t address, uint64_t size, const TransferOpt
   do {
     const uint64_t n = std::min(chunk, size - done);
     std::span<std::byte> piece = buffer.first(n);
-    if (Status s = device.Read(address + done, piece, t.path); !s) {
+    if (Status s = device.Read(address + done, piece, CallOptions(t)); !s) {
       progress.Finish();
       ThrowStatus(s, fmt::format("read of {} bytes at card {} failed", n, Hex(address + done)));
     }
@@ -726,6 +733,11 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
   if (!options.plotDir.empty()) CheckWritable("--plots", options.plotDir, true);
   Session session(common);
   Device& device = session.Open();
+  if (options.completion) {
+    if (Status s = device.SetCompletionPolicy(*options.completion); !s) {
+      ThrowStatus(s, "--completion");
+    }
+  }
   bench::Options o;
   o.sizes = options.sizes;
   o.paths = options.paths;

@@ -34,6 +34,7 @@ struct TransferOptions {
   uint64_t chunk = kDefaultChunk;
   uint64_t bufferOffset = 0;  // app buffer this many bytes past a page boundary
   TransferPath path = TransferPath::kAuto;
+  std::optional<CompletionPolicy> completion;  // --completion; empty: the board's default
 };
 
 struct RegisterOptions {
@@ -90,6 +91,9 @@ struct BenchOptions {
   // machine's instructions per ns, for the predicted column (docs/performance.md).
   std::string instructionsFile;
   double instructionsPerNs = 4.0;
+  // --completion: the policy of every transfer row (empty: the board's default); the
+  // registered-poll/-interrupt/-adaptive rows choose their own per call.
+  std::optional<CompletionPolicy> completion;
 };
 // Benchmarks every path against the baselines measured in the same run (bench/).
 int RunBench(const CommonOptions& common, const BenchOptions& bench);

@@ -153,6 +153,13 @@ int main(int argc, char** argv) {
       {"out-of-line", fpgadext::TransferPath::kOutOfLine},
       {"client-memory", fpgadext::TransferPath::kClientMemory},
       {"bounce", fpgadext::TransferPath::kBounce}};
+  const std::map<std::string, fpgadext::CompletionPolicy> completions{
+      {"poll", fpgadext::CompletionPolicy::kPoll},
+      {"interrupt", fpgadext::CompletionPolicy::kInterrupt},
+      {"adaptive", fpgadext::CompletionPolicy::kAdaptive}};
+  const char* completionHelp =
+      "How the dext waits for the DMA: poll, interrupt, adaptive (default: the board's; "
+      "docs/library.md \"Completion policy\")";
   CLI::App* read = app.add_subcommand("read", "Copy card memory to a file or stdout");
   CLI::App* write = app.add_subcommand("write", "Copy a file (or a test pattern) to card memory");
   CLI::App* verify = app.add_subcommand(
@@ -168,6 +175,8 @@ int main(int argc, char** argv) {
                   "Transfer path: auto, inband (<= 4096 bytes), "
                   "out-of-line (> 4096), client-memory, bounce")
         ->transform(CLI::CheckedTransformer(paths));
+    c->add_option("--completion", transfer.completion, completionHelp)
+        ->transform(CLI::CheckedTransformer(completions));
   }
   AddNumber(read, "-s,--size", &transfer.size, "Bytes to read")->required();
   read->add_option("-o,--out", transfer.file, "Output file (default: stdout; '-' = stdout)");
@@ -245,6 +254,8 @@ int main(int argc, char** argv) {
                    "The predicted machine's instructions per ns for --cpu-ir")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  benchCmd->add_option("--completion", benchOptions.completion, completionHelp)
+      ->transform(CLI::CheckedTransformer(completions));
 
   StreamCommandOptions streamOptions;
   CLI::App* stream = app.add_subcommand("stream", "AXI-Stream channels (docs/streams.md)");
