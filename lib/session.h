@@ -48,6 +48,9 @@ struct StreamWaiter {
   std::mutex lock;
   std::condition_variable woken;
   bool waiting = false;
+  // How the last wait completed: an error is the stream's end (its channel failed, the board
+  // went, the stream was closed), which every later wait would complete with at once.
+  int result = 0;
 };
 
 struct Session {

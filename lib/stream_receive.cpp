@@ -10,11 +10,12 @@
 namespace fpgadext {
 namespace {
 
-void OnStreamWait(void* refcon, int, void**, uint32_t) {
+void OnStreamWait(void* refcon, int result, void**, uint32_t) {
   auto* waiter = static_cast<StreamWaiter*>(refcon);
   {
     std::lock_guard guard(waiter->lock);
     waiter->waiting = false;
+    waiter->result = result;
   }
   waiter->woken.notify_all();
 }
@@ -93,6 +94,7 @@ Status Stream::Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
     std::unique_lock guard(waiter.lock);
     if (!waiter.waiting) {
       waiter.waiting = true;
+      waiter.result = kIOReturnSuccess;
       guard.unlock();
       uint64_t in[protocol::kStreamWaitSeen + 1] = {};
       in[protocol::kStreamWaitSeen] = seen;
@@ -112,6 +114,14 @@ Status Stream::Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
       guard.unlock();
       if (take()) return Status::Ok();
       return Status(kIOReturnTimeout, "nothing received in time");
+    }
+    if (!waiter.waiting && waiter.result != kIOReturnSuccess) {
+      // The stream ended: what the dext published before its end is still handed out.
+      const int result = waiter.result;
+      guard.unlock();
+      if (take()) return Status::Ok();
+      if (device.gone()) return Gone("receiving on a stream");
+      return StreamCallError(result, "receiving on a stream");
     }
   }
 }

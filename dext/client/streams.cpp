@@ -250,7 +250,14 @@ IOReturn Streams::Send(IOUserClient* client, DriverResources& board, Transfers& 
   {
     DescriptorHostMemory host(memory.get(), 0, length, transfers.commands().get(),
                               transfers.slots());
-    ret = mover.Send(sendChannel_, host, 0, 0, length, (flags & protocol::kStreamEndOfPacket) != 0);
+    const bool endOfPacket = (flags & protocol::kStreamEndOfPacket) != 0;
+    ret = mover.Send(sendChannel_, host, 0, 0, length, endOfPacket);
+    if (ret == kIOReturnBusy) {
+      // This client's calls come one at a time, so no Send is in flight: a fault left the
+      // channel busy (a hang whose engine a Stop did not yet find idle). Look again.
+      (void)mover.Stop(engine::Direction::kHostToCard, sendChannel_);
+      ret = mover.Send(sendChannel_, host, 0, 0, length, endOfPacket);
+    }
     uint64_t lastProgress = StreamNowNs();
     uint64_t before = 0;
     while (ret == kIOReturnSuccess) {
