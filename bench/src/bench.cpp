@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <fpgadext/bench.hpp>
 
+#include "completion_rows.h"
+
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>  // no-ops unless run under callgrind (bench/callgrind.sh)
 #define FPGADEXT_CALLGRIND 1
@@ -220,8 +222,15 @@ Report Run(Device& device, const Options& options) {
     r.direction = direction;
     r.size = size;
     r.chosen = chosen;
+    const CpuTimes cpu0 = CpuNow();
     r.latency = Measure(options, path + "/" + direction + "/" + std::to_string(size), size, op,
                         &r.quantiles, &r.deviceNs, &r, pause, copiedBytes);
+    const CpuTimes cpu1 = CpuNow();
+    // Every operation Measure ran, its warm-up included; bookkeeping between them is noise.
+    if (r.latency.samples > 0) {
+      r.processCpuNs = (cpu1.process - cpu0.process) / (r.latency.samples + 1);
+      r.callerCpuNs = (cpu1.thread - cpu0.thread) / (r.latency.samples + 1);
+    }
     r.bytesPerSecond = r.latency.mean > 0 ? size / (r.latency.mean * 1e-9) : 0;
     report.results.push_back(std::move(r));
   };
@@ -277,6 +286,10 @@ Report Run(Device& device, const Options& options) {
       }
     }
   }
+  MeasureCompletionPolicies(
+      device, options, sizes, std::span<std::byte>(host.data(), largest),
+      [&](const std::string& path, const std::string& direction, uint64_t size,
+          const std::function<bool()>& op) { add(path, direction, size, op); });
   if (info.userBar >= 0) {
     const int bar = info.userBar;
     uint32_t value = 0;

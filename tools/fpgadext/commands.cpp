@@ -779,6 +779,9 @@ int RunBench(const CommonOptions& common, const BenchOptions& options) {
     if (const std::string choice = bench::FormatPathChoice(report); !choice.empty()) {
       fmt::print("\npredicted time of the automatic path against the best one:\n{}", choice);
     }
+    if (const std::string cpu = bench::FormatCompletionTable(report); !cpu.empty()) {
+      fmt::print("\nCPU time per operation by completion policy:\n{}", cpu);
+    }
     for (const std::string& p : plots) fmt::print("plot: {}\n", p);
   }
   if (!report.error.empty()) throw CliError{kExitIo, "bench", std::nullopt, report.error};

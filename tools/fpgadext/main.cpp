@@ -227,13 +227,30 @@ int main(int argc, char** argv) {
       ->add_option("--paths", benchOptions.paths,
                    "Paths: auto, inband, out-of-line, client-memory, bounce, registered, "
                    "register-mapped, register-call, async, ring, ring-paused, ring-paused-1ms, "
+                   "registered-poll, registered-interrupt, registered-adaptive, "
                    "events-block, "
                    "events-callback, events-poll, stream-receive, stream-send (default: all)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"auto", "bounce", "inband", "out-of-line", "client-memory",
-                             "registered", "register-mapped", "register-call", "async", "ring",
-                             "ring-paused", "ring-paused-1ms", "events-block", "events-callback",
-                             "events-poll", "stream-receive", "stream-send"}));
+      ->check(CLI::IsMember({"auto",
+                             "bounce",
+                             "inband",
+                             "out-of-line",
+                             "client-memory",
+                             "registered",
+                             "register-mapped",
+                             "register-call",
+                             "async",
+                             "ring",
+                             "ring-paused",
+                             "ring-paused-1ms",
+                             "registered-poll",
+                             "registered-interrupt",
+                             "registered-adaptive",
+                             "events-block",
+                             "events-callback",
+                             "events-poll",
+                             "stream-receive",
+                             "stream-send"}));
   benchCmd->add_option("--min-seconds", benchOptions.minSeconds, "Least time per measurement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

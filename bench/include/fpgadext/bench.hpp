@@ -70,6 +70,9 @@ struct Result {
   std::string direction;  // "read" (card → host), "write", or "" for baselines
   uint64_t size = 0;      // bytes per operation
   Latency latency;
+  // Measured CPU time per operation (< 0: not measured): the whole process's (the app, the
+  // dext and, emulated, the board model) and the calling thread's (the app's own part).
+  double processCpuNs = -1, callerCpuNs = -1;
   double bytesPerSecond = 0;      // size / mean latency
   double deviceNs = 0;            // mean device (DMA engine) time per operation, 0 = not known
   std::vector<double> quantiles;  // latency at 0%, 1%, … 100% (101 values), for CDF plots
@@ -104,6 +107,10 @@ std::string FormatPathChoice(const Report& report);
 // The largest ratio of the automatic path's predicted time to the best path's, over every size
 // and direction with both (0 when none).
 double WorstAutoRatio(const Report& report);
+// The registered-buffer rows (the completion policies' too) with their measured CPU time per
+// operation: the process's, the app thread's and the rest (dext and, emulated, the board model);
+// "" without such rows (bench/src/completion_rows.cpp).
+std::string FormatCompletionTable(const Report& report);
 // Writes throughput-vs-size and latency plots as SVG files into `directory`, and with
 // predictions the predicted latency of each path against size; returns the paths.
 std::vector<std::string> WriteSvgPlots(const Report& report, const std::string& directory);
