@@ -9,8 +9,10 @@
 
 #include "../kernel/broker.h"
 #include "iokit_internal.h"
+#include "kernel_link.h"
 
 namespace broker = fpgadext::emu::broker;
+namespace kernel_link = fpgadext::emu::kernel_link;
 
 namespace {
 
@@ -70,7 +72,7 @@ kern_return_t CallMethod(bool async, mach_port_t connection, uint32_t selector,
     std::memcpy(rq.asyncReference, reference, referenceCnt * sizeof(uint64_t));
   }
 
-  broker::ConnectMethod(rq, &reply);
+  kernel_link::ConnectMethod(rq, &reply);
   if (reply.status != kIOReturnSuccess) return reply.status;  // outputs and counts untouched
   if (output && outputCnt) {
     std::memcpy(output, reply.scalarOutput, reply.scalarOutputCount * sizeof(uint64_t));
@@ -94,32 +96,32 @@ kern_return_t IOServiceOpen(io_service_t service, task_port_t owningTask, uint32
                             io_connect_t* connect) {
   if (connect == nullptr) return kIOReturnBadArgument;
   if (owningTask != fpgadext::emu::iokit::kTaskSelf) return kIOReturnBadArgument;  // only this task
-  return broker::ServiceOpen(service, type, connect);
+  return kernel_link::ServiceOpen(service, type, connect);
 }
 
 kern_return_t IOServiceClose(io_connect_t connect) {
-  return broker::ServiceClose(connect);
+  return kernel_link::ServiceClose(connect);
 }
 
 // A connection is a port: more references keep the name, the last release closes nothing (the
 // connection ends with IOServiceClose), as with mach_port_mod_refs on the send right.
 kern_return_t IOConnectAddRef(io_connect_t connect) {
-  return broker::ObjectRetain(connect);
+  return kernel_link::ObjectRetain(connect);
 }
 kern_return_t IOConnectRelease(io_connect_t connect) {
-  return broker::ObjectRelease(connect);
+  return kernel_link::ObjectRelease(connect);
 }
 
 kern_return_t IOConnectGetService(io_connect_t connect, io_service_t* service) {
   if (service == nullptr) return kIOReturnBadArgument;
-  return broker::ConnectionGetService(connect, service);
+  return kernel_link::ConnectionGetService(connect, service);
 }
 
 // is_io_connect_set_notification_port: IOUserClient::registerNotificationPort, which a DriverKit
 // user client does not override.
 kern_return_t IOConnectSetNotificationPort(io_connect_t connect, uint32_t type, mach_port_t port,
                                            uintptr_t reference) {
-  kern_return_t ret = broker::CheckConnection(connect);
+  kern_return_t ret = kernel_link::CheckConnection(connect);
   return ret == kIOReturnSuccess ? kIOReturnUnsupported : ret;
 }
 
@@ -181,7 +183,7 @@ kern_return_t IOConnectMapMemory64(io_connect_t connect, uint32_t memoryType, ta
     return kIOReturnBadArgument;
   }
   if (!(options & kIOMapAnywhere)) return kIOReturnUnsupported;  // fixed addresses: not emulated
-  return broker::MapMemory(connect, memoryType, options, atAddress, ofSize);
+  return kernel_link::MapMemory(connect, memoryType, options, atAddress, ofSize);
 }
 
 // On 64-bit, IOConnectMapMemory is IOConnectMapMemory64 (IOKitLib.c).
@@ -193,7 +195,7 @@ kern_return_t IOConnectMapMemory(io_connect_t connect, uint32_t memoryType, task
 
 kern_return_t IOConnectUnmapMemory64(io_connect_t connect, uint32_t memoryType,
                                      task_port_t fromTask, mach_vm_address_t atAddress) {
-  return broker::UnmapMemory(connect, memoryType, atAddress);
+  return kernel_link::UnmapMemory(connect, memoryType, atAddress);
 }
 
 kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType, task_port_t fromTask,
@@ -204,8 +206,8 @@ kern_return_t IOConnectUnmapMemory(io_connect_t connect, uint32_t memoryType, ta
 // iokit_user_client_trap: a user client without a trap at `index` leaves the result at
 // kIOReturnSuccess; a name that is not a user client is kIOReturnBadArgument.
 static kern_return_t Trap(io_connect_t connect) {
-  return broker::CheckConnection(connect) == kIOReturnSuccess ? kIOReturnSuccess
-                                                              : kIOReturnBadArgument;
+  return kernel_link::CheckConnection(connect) == kIOReturnSuccess ? kIOReturnSuccess
+                                                                   : kIOReturnBadArgument;
 }
 
 kern_return_t IOConnectTrap0(io_connect_t connect, uint32_t) {

@@ -17,8 +17,10 @@
 #include "cf_bridge.h"
 #include "cf_internal.h"
 #include "iokit_internal.h"
+#include "kernel_link.h"
 
 namespace broker = fpgadext::emu::broker;
+namespace kernel_link = fpgadext::emu::kernel_link;
 namespace cf = fpgadext::emu::cf;
 
 struct IONotificationPort {
@@ -44,7 +46,7 @@ void Callout(const broker::AsyncMessage& m) {
   using Kind = broker::AsyncMessage::Kind;
   // A notification the app has released delivers nothing (IOKitLib checks the notifier's
   // send-right count before the callout).
-  if (m.kind != Kind::kAsyncCompletion && !broker::NotificationIsLive(m.notification)) return;
+  if (m.kind != Kind::kAsyncCompletion && !kernel_link::NotificationIsLive(m.notification)) return;
   switch (m.kind) {
     case Kind::kAsyncCompletion: {
       auto callback = reinterpret_cast<IOAsyncCallback>(m.reference[kIOAsyncCalloutFuncIndex]);
@@ -148,22 +150,22 @@ kern_return_t vm_deallocate(vm_map_t, vm_address_t address, vm_size_t) {
 // Objects and iterators.
 
 kern_return_t IOObjectRelease(io_object_t object) {
-  return broker::ObjectRelease(object);
+  return kernel_link::ObjectRelease(object);
 }
 kern_return_t IOObjectRetain(io_object_t object) {
-  return broker::ObjectRetain(object);
+  return kernel_link::ObjectRetain(object);
 }
 
 kern_return_t IOObjectGetClass(io_object_t object, io_name_t className) {
   std::string name;
-  kern_return_t ret = broker::ObjectGetClass(object, &name);
+  kern_return_t ret = kernel_link::ObjectGetClass(object, &name);
   if (ret == kIOReturnSuccess) CopyName(name, className);
   return ret;
 }
 
 CFStringRef IOObjectCopyClass(io_object_t object) {
   std::string name;
-  if (broker::ObjectGetClass(object, &name) != kIOReturnSuccess) return nullptr;
+  if (kernel_link::ObjectGetClass(object, &name) != kIOReturnSuccess) return nullptr;
   return CFStringCreateWithCString(kCFAllocatorDefault, name.c_str(), kCFStringEncodingUTF8);
 }
 
@@ -175,25 +177,25 @@ CFStringRef IOObjectCopySuperclassForClass(CFStringRef classname) {
 }
 
 boolean_t IOObjectConformsTo(io_object_t object, const io_name_t className) {
-  return broker::ObjectConformsTo(object, className);
+  return kernel_link::ObjectConformsTo(object, className);
 }
 
 boolean_t IOObjectIsEqualTo(io_object_t object, io_object_t anObject) {
-  return broker::SameObject(object, anObject);
+  return kernel_link::SameObject(object, anObject);
 }
 
 uint32_t IOObjectGetUserRetainCount(io_object_t object) {
-  return broker::ObjectUserRetainCount(object);
+  return kernel_link::ObjectUserRetainCount(object);
 }
 
 io_object_t IOIteratorNext(io_iterator_t iterator) {
-  return broker::IteratorNext(iterator);
+  return kernel_link::IteratorNext(iterator);
 }
 void IOIteratorReset(io_iterator_t iterator) {
-  broker::IteratorReset(iterator);
+  kernel_link::IteratorReset(iterator);
 }
 boolean_t IOIteratorIsValid(io_iterator_t iterator) {
-  return broker::IteratorIsValid(iterator);
+  return kernel_link::IteratorIsValid(iterator);
 }
 
 // Matching.
@@ -229,10 +231,10 @@ kern_return_t IOServiceGetMatchingServices(mach_port_t, CFDictionaryRef matching
   CFRelease(matching);  // consumed, whatever happens next
   if (dict == nullptr) return kIOReturnBadArgument;
   std::vector<uint32_t> handles;
-  kern_return_t ret = broker::GetMatchingServices(dict, &handles);
+  kern_return_t ret = kernel_link::GetMatchingServices(dict, &handles);
   cf::ReleaseOS(dict);
   if (ret != kIOReturnSuccess) return ret;
-  *existing = broker::IteratorCreate(handles);
+  *existing = kernel_link::IteratorCreate(handles);
   return kIOReturnSuccess;
 }
 
@@ -270,8 +272,8 @@ kern_return_t IOServiceAddMatchingNotification(IONotificationPortRef notifyPort,
   reference[kIOMatchingCalloutFuncIndex] = reinterpret_cast<uint64_t>(callback);
   reference[kIOMatchingCalloutRefconIndex] = reinterpret_cast<uint64_t>(refCon);
   io_iterator_t made = 0;
-  kern_return_t ret = broker::AddMatchingNotification(notificationType, dict, notifyPort->port,
-                                                      reference, kIOMatchingCalloutCount, &made);
+  kern_return_t ret = kernel_link::AddMatchingNotification(
+      notificationType, dict, notifyPort->port, reference, kIOMatchingCalloutCount, &made);
   cf::ReleaseOS(dict);
   if (ret == kIOReturnSuccess) *notification = made;
   return ret;
@@ -287,8 +289,8 @@ kern_return_t IOServiceAddInterestNotification(IONotificationPortRef notifyPort,
   reference[kIOInterestCalloutRefconIndex] = reinterpret_cast<uint64_t>(refCon);
   reference[kIOInterestCalloutServiceIndex] = service;
   io_object_t made = 0;
-  kern_return_t ret = broker::AddInterestNotification(service, interestType, notifyPort->port,
-                                                      reference, kIOInterestCalloutCount, &made);
+  kern_return_t ret = kernel_link::AddInterestNotification(
+      service, interestType, notifyPort->port, reference, kIOInterestCalloutCount, &made);
   if (ret == kIOReturnSuccess) *notification = made;
   return ret;
 }
@@ -297,14 +299,14 @@ kern_return_t IOServiceAddInterestNotification(IONotificationPortRef notifyPort,
 kern_return_t IOServiceGetBusyState(io_service_t service, uint32_t* busyState) {
   if (busyState == nullptr) return kIOReturnBadArgument;
   uint64_t id = 0;
-  kern_return_t ret = broker::RegistryEntryGetID(service, &id);
+  kern_return_t ret = kernel_link::RegistryEntryGetID(service, &id);
   if (ret == kIOReturnSuccess) *busyState = 0;
   return ret;
 }
 
 kern_return_t IOServiceWaitQuiet(io_service_t service, mach_timespec_t*) {
   uint64_t id = 0;
-  return broker::RegistryEntryGetID(service, &id);
+  return kernel_link::RegistryEntryGetID(service, &id);
 }
 
 kern_return_t IOKitGetBusyState(mach_port_t, uint32_t* busyState) {
@@ -325,7 +327,7 @@ kern_return_t IOKitWaitQuiet(mach_port_t, mach_timespec_t*) {
 
 kern_return_t IORegistryEntryGetName(io_registry_entry_t entry, io_name_t name) {
   std::string n;
-  kern_return_t ret = broker::RegistryEntryGetName(entry, &n);
+  kern_return_t ret = kernel_link::RegistryEntryGetName(entry, &n);
   if (ret == kIOReturnSuccess) CopyName(n, name);
   return ret;
 }
@@ -338,7 +340,7 @@ kern_return_t IORegistryEntryGetNameInPlane(io_registry_entry_t entry, const io_
 
 kern_return_t IORegistryEntryGetRegistryEntryID(io_registry_entry_t entry, uint64_t* entryID) {
   if (entryID == nullptr) return kIOReturnBadArgument;
-  kern_return_t ret = broker::RegistryEntryGetID(entry, entryID);
+  kern_return_t ret = kernel_link::RegistryEntryGetID(entry, entryID);
   if (ret != KERN_SUCCESS) *entryID = 0;
   return ret;
 }
@@ -348,7 +350,7 @@ kern_return_t IORegistryEntryCreateCFProperties(io_registry_entry_t entry,
                                                 IOOptionBits) {
   if (properties == nullptr) return kIOReturnBadArgument;
   OSDictionary* dict = nullptr;
-  kern_return_t ret = broker::CopyProperties(entry, &dict);
+  kern_return_t ret = kernel_link::CopyProperties(entry, &dict);
   if (ret != kIOReturnSuccess) return ret;
   CFTypeRef copy = cf::FromOS(dict);
   cf::ReleaseOS(dict);
@@ -362,7 +364,7 @@ CFTypeRef IORegistryEntrySearchCFProperty(io_registry_entry_t entry, const io_na
   const bool parents = (options & kIORegistryIterateRecursively) &&
                        (options & kIORegistryIterateParents) && ServicePlane(plane);
   OSObject* value = nullptr;
-  if (broker::CopyProperty(entry, name.c_str(), parents, &value) != kIOReturnSuccess) {
+  if (kernel_link::CopyProperty(entry, name.c_str(), parents, &value) != kIOReturnSuccess) {
     return nullptr;
   }
   CFTypeRef result = cf::FromOS(value);
@@ -385,7 +387,7 @@ kern_return_t IORegistryEntryGetChildIterator(io_registry_entry_t entry, const i
                                               io_iterator_t* iterator) {
   std::vector<uint32_t> handles;
   kern_return_t ret = Relatives(entry, plane, false, &handles);
-  if (ret == kIOReturnSuccess) *iterator = broker::IteratorCreate(handles);
+  if (ret == kIOReturnSuccess) *iterator = kernel_link::IteratorCreate(handles);
   return ret;
 }
 
@@ -393,7 +395,7 @@ kern_return_t IORegistryEntryGetParentIterator(io_registry_entry_t entry, const 
                                                io_iterator_t* iterator) {
   std::vector<uint32_t> handles;
   kern_return_t ret = Relatives(entry, plane, true, &handles);
-  if (ret == kIOReturnSuccess) *iterator = broker::IteratorCreate(handles);
+  if (ret == kIOReturnSuccess) *iterator = kernel_link::IteratorCreate(handles);
   return ret;
 }
 
@@ -402,7 +404,7 @@ static kern_return_t FirstRelative(io_registry_entry_t entry, const io_name_t pl
   std::vector<uint32_t> handles;
   kern_return_t ret = Relatives(entry, plane, parents, &handles);
   if (ret != kIOReturnSuccess) return ret;
-  for (size_t i = 1; i < handles.size(); ++i) broker::ObjectRelease(handles[i]);
+  for (size_t i = 1; i < handles.size(); ++i) kernel_link::ObjectRelease(handles[i]);
   if (handles.empty()) return kIOReturnNoDevice;  // is_io_registry_entry_get_child/parent_entry
   *result = handles[0];
   return kIOReturnSuccess;
@@ -421,7 +423,7 @@ kern_return_t IORegistryEntryGetParentEntry(io_registry_entry_t entry, const io_
 boolean_t IORegistryEntryInPlane(io_registry_entry_t entry, const io_name_t plane) {
   std::vector<uint32_t> handles;
   if (Relatives(entry, plane, true, &handles) != kIOReturnSuccess) return false;
-  for (uint32_t h : handles) broker::ObjectRelease(h);
+  for (uint32_t h : handles) kernel_link::ObjectRelease(h);
   return !handles.empty();
 }
 
@@ -429,13 +431,13 @@ boolean_t IORegistryEntryInPlane(io_registry_entry_t entry, const io_name_t plan
 
 IONotificationPortRef IONotificationPortCreate(mach_port_t) {
   auto* notify = new IONotificationPort;
-  notify->port = broker::NotificationPortCreate();
+  notify->port = kernel_link::NotificationPortCreate();
   return notify;
 }
 
 void IONotificationPortDestroy(IONotificationPortRef notify) {
   if (notify == nullptr) return;
-  broker::NotificationPortDestroy(notify->port);
+  kernel_link::NotificationPortDestroy(notify->port);
   if (notify->queue) {
     dispatch_sync(notify->queue, ^{
                   });  // callouts already queued finish first
@@ -461,7 +463,7 @@ void IONotificationPortSetDispatchQueue(IONotificationPortRef notify, dispatch_q
   dispatch_retain(queue);
   if (notify->queue) dispatch_release(notify->queue);
   notify->queue = queue;
-  broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
+  kernel_link::NotificationPortSetReceiver(notify->port, Deliver, notify);
 }
 
 CFRunLoopSourceRef IONotificationPortGetRunLoopSource(IONotificationPortRef notify) {
@@ -469,7 +471,7 @@ CFRunLoopSourceRef IONotificationPortGetRunLoopSource(IONotificationPortRef noti
   if (notify->source == nullptr) {
     notify->source = cf::NewRunLoopSource();
     if (notify->queue == nullptr)
-      broker::NotificationPortSetReceiver(notify->port, Deliver, notify);
+      kernel_link::NotificationPortSetReceiver(notify->port, Deliver, notify);
   }
   return notify->source;  // owned by the port: not released by the caller
 }

@@ -10,6 +10,7 @@
 #include <DriverKit/OSBoolean.h>
 #include <DriverKit/OSData.h>
 #include <DriverKit/OSDictionary.h>
+#include <fcntl.h>
 #include <os/log.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -63,6 +64,8 @@ struct Connection {
   // xnu's per-user-client IPC lock (ipc_lock.h): calls take it `callMode`, a close exclusive.
   IpcLock ipc;
   IpcLock::Mode callMode = IpcLock::Mode::kShared;
+  // The app is another process (the machine daemon's): its addresses are not this process's.
+  bool otherProcess = false;
 };
 
 HandleTable* Table() {
@@ -693,6 +696,93 @@ IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address) {
     }
   }
   return kIOReturnBadArgument;
+}
+
+namespace {
+
+// What IOConnectMapMemory64 asks the dext for (IOUserUserClient::clientMemoryForType): its memory
+// of `type` (+1 in *memory) and whether the app's view is read-only.
+IOReturn CopyMemoryToMap(Connection& c, uint32_t type, uint32_t options,
+                         IOMemoryDescriptor** memory, bool* readOnly) {
+  IOUserClient* userClient;
+  {
+    std::lock_guard guard(c.lock);
+    if (IOReturn ended = EndedStatusLocked(c); ended != kIOReturnSuccess) return ended;
+    userClient = c.userClient;
+    userClient->retain();
+  }
+  uint64_t dextOptions = 0;
+  IOReturn ret = kIOReturnError;
+  userClient->EmulationQueue(nullptr)->EmulationSync(
+      [&] { ret = userClient->CopyClientMemoryForType(type, &dextOptions, memory); });
+  userClient->release();
+  if (ret != kIOReturnSuccess || *memory == nullptr) {
+    OSSafeReleaseNULL(*memory);
+    return kIOReturnBadArgument;
+  }
+  *readOnly = (dextOptions & kUserClientMemoryReadOnly) || (options & kMapReadOnly);
+  return kIOReturnSuccess;
+}
+
+}  // namespace
+
+IOReturn MapMemoryShared(uint32_t connection, uint32_t type, uint32_t options, int* fd,
+                         uint64_t* size, bool* readOnly, uint64_t* token) {
+  std::shared_ptr<Connection> c = ConnectionFor(connection);
+  if (c == nullptr) return WrongHandle(connection);
+  IOMemoryDescriptor* memory = nullptr;
+  if (IOReturn ret = CopyMemoryToMap(*c, type, options, &memory, readOnly);
+      ret != kIOReturnSuccess) {
+    return ret;
+  }
+  MemoryBacking* b = BackingOf(memory);
+  if (b == nullptr || b->multi || b->kind != MemoryBacking::Kind::kBuffer || b->length == 0) {
+    // Device memory (a trap mapping's accesses would have to travel to this process) and
+    // concatenations are not handed to another process yet (docs/emulation.md).
+    memory->release();
+    return kIOReturnUnsupported;
+  }
+  *fd = fcntl(b->memfd, F_DUPFD_CLOEXEC, 0);
+  if (*fd < 0) {
+    memory->release();
+    return kIOReturnNoResources;
+  }
+  // A name for the app's view that is never an address in this process.
+  static std::atomic<uint64_t> nextToken{1};
+  Mapping m{type, nextToken.fetch_add(1) << 20, b->length, memory, nullptr};
+  {
+    std::lock_guard guard(c->lock);
+    if (c->dead) {  // ended meanwhile: as MapMemory
+      UnmapLocked(m);
+      close(*fd);
+      *fd = -1;
+      return kIOReturnNotAttached;
+    }
+    c->mappings.push_back(m);
+    c->everMapped = true;
+  }
+  *size = m.size;
+  *token = m.address;
+  return kIOReturnSuccess;
+}
+
+void SetConnectionOfOtherProcess(uint32_t connection) {
+  if (std::shared_ptr<Connection> c = ConnectionFor(connection)) {
+    std::lock_guard guard(c->lock);
+    c->otherProcess = true;
+  }
+}
+
+bool UserClientOfOtherProcess(const ServiceNode* userClient) {
+  HandleTable* t = Table();
+  if (t == nullptr) return false;
+  std::lock_guard guard(t->lock);
+  for (auto& [name, h] : t->handles) {
+    if (h.kind == Handle::Kind::kConnection && h.connection->node == userClient) {
+      return h.connection->otherProcess;
+    }
+  }
+  return false;
 }
 
 void EndAll(HandleTable& t) {

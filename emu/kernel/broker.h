@@ -13,6 +13,10 @@
 class OSDictionary;
 class OSObject;
 
+namespace fpgadext::emu {
+struct ServiceNode;
+}
+
 namespace fpgadext::emu::broker {
 
 inline constexpr uint32_t kInbandMax = 4096;   // io_struct_inband_t
@@ -97,6 +101,17 @@ void ConnectMethod(const ConnectMethodRequest& request, ConnectMethodReply* repl
 IOReturn MapMemory(uint32_t connection, uint32_t type, uint32_t options, uint64_t* address,
                    uint64_t* size);
 IOReturn UnmapMemory(uint32_t connection, uint32_t type, uint64_t address);
+// IOConnectMapMemory64 for an app in another process (emu/remote): the memory's shared-memory
+// object (*fd, a new descriptor the caller owns) for the app to map, instead of a view in this
+// process; *token stands for the app's address in UnmapMemory. Buffers only: other memory is
+// kIOReturnUnsupported.
+// The connection's app is another process (emu/remote, the machine daemon), and whether a user
+// client's is: the dext's CreateMemoryDescriptorFromClient is refused for it (user_server.cpp),
+// since the app's addresses name nothing in this process.
+void SetConnectionOfOtherProcess(uint32_t connection);
+bool UserClientOfOtherProcess(const ServiceNode* userClient);
+IOReturn MapMemoryShared(uint32_t connection, uint32_t type, uint32_t options, int* fd,
+                         uint64_t* size, bool* readOnly, uint64_t* token);
 
 // Notification ports: async completions are queued here and handed to `deliver`.
 struct AsyncMessage {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "async_action.h"
+#include "broker.h"
 #include "kernel.h"
 
 namespace fpgadext::emu::userserver {
@@ -198,6 +199,9 @@ IOService* Provider(ServiceHandle service) {
 IOReturn CheckUserClient(ServiceHandle service) {
   if (service == nullptr || !service->isUserClient) return kIOReturnBadArgument;
   if (service->terminated) return kIOReturnNotReady;
+  // An app in another process than this kernel (the machine daemon): its addresses cannot be
+  // read here yet (docs/emulation.md, "Apps in other processes").
+  if (broker::UserClientOfOtherProcess(service)) return kIOReturnNotPermitted;
   return kIOReturnSuccess;
 }
 

@@ -70,6 +70,7 @@ JsonObject HostJson(const HostDescription& d) {
     o.Add("board", d.board).Add("card_file", d.cardFile).Add("card_size", d.cardSize);
     o.Add("dext_bundle", d.dextBundle);
   }
+  if (d.kind == "machine") o.Add("machine_socket", d.machineSocket);
   return o;
 }
 

@@ -79,6 +79,14 @@ int RunEvents(const CommonOptions& common, const EventsOptions& events);
 // limit); exit 2 when it did not appear (wait_command.cpp).
 int RunWait(const CommonOptions& common, double timeoutSeconds);
 
+struct MachineOptions {
+  std::string action;       // start, stop or status
+  bool foreground = false;  // start: serve in this process instead of a daemon
+};
+// The machine daemon (Linux, emulated_host.cpp): start exits once it serves, stop once it has
+// exited; status exits 2 when none runs.
+int RunMachine(const CommonOptions& common, const MachineOptions& options);
+
 struct BenchOptions {
   std::vector<uint64_t> sizes;     // empty: the suite's default sizes
   std::vector<std::string> paths;  // empty: every path

@@ -1,4 +1,5 @@
-// Linux: the CLI runs against an emulated Mac. Before the library looks for boards, this builds
+// Linux: the CLI runs against an emulated Mac, built in this process or held by the machine daemon
+// (`fpgadext machine`, at the end of this file). Before the library looks for boards, this builds
 // the machine, plugs in a board model whose card memory is a file (so that `write` in one process
 // and `read` in the next see the same bytes, like a board that stays powered) and loads the
 // FpgaDext bundle, which matches the board and starts the driver.
@@ -9,19 +10,28 @@
 #include <fpgadext/emu/host_cost.h>
 #include <fpgadext/emu/log_capture.h>
 #include <fpgadext/emu/machine.h>
+#include <fpgadext/emu/machine_socket.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <memory>
+#include <string>
+#include <thread>
 
+#include "commands.h"
 #include "host.h"
 #include "models/bram/bram_model.h"
 #include "models/xdma/timing.h"
@@ -288,13 +298,183 @@ class EmulatedHost : public Host {
   std::unique_ptr<emu::Machine> machine_;
 };
 
+// An emulated Mac in the machine daemon: this process holds only IOKitLib's connection to it.
+class MachineHost : public Host {
+ public:
+  explicit MachineHost(std::string socket) {
+    description_.kind = "machine";
+    description_.machineSocket = std::move(socket);
+  }
+  HostDescription Describe() const override { return description_; }
+
+ private:
+  HostDescription description_;
+};
+
 }  // namespace
 
+std::string MachineSocketPath(const HostOptions& options) {
+  if (const char* env = std::getenv("FPGADEXT_MACHINE"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return (options.cardFile.empty() ? DefaultCardFile(options.board) : options.cardFile) + ".sock";
+}
+
 Status StartHost(const HostOptions& options, std::unique_ptr<Host>* host) {
+  const std::string socket = MachineSocketPath(options);
+  if (emu::MachineAnswers(socket)) {
+    std::string error;
+    if (!emu::ConnectToMachine(socket, &error)) return Status(kIOReturnNotResponding, error);
+    *host = std::make_unique<MachineHost>(socket);
+    return Status::Ok();
+  }
+  return StartHostHere(options, host);
+}
+
+Status StartHostHere(const HostOptions& options, std::unique_ptr<Host>* host) {
   auto emulated = std::make_unique<EmulatedHost>();
   Status status = emulated->Start(options);
   *host = std::move(emulated);  // even on failure: the machine is torn down in order
   return status;
+}
+
+}  // namespace fpgadext::cli
+
+namespace fpgadext::cli {
+
+// `fpgadext machine start|stop|status`: the machine daemon, a persistent emulated Mac (issue 11;
+// docs/emulation.md, "Apps in other processes"). Commands and library apps reach it through its
+// socket (MachineSocketPath), so register state, channels and rings persist between them as on a
+// Mac.
+namespace {
+
+[[noreturn]] void Throw(int exitCode, IOReturn code, std::string message) {
+  throw CliError{exitCode, IOReturnName(code), static_cast<uint32_t>(code), std::move(message)};
+}
+
+void Report(const CommonOptions& common, const std::string& socket, bool running,
+            const std::string& text) {
+  if (common.json) {
+    fmt::print("{}\n", JsonObject().Add("socket", socket).Add("running", running).str());
+  } else if (!common.quiet) {
+    fmt::print("{}\n", text);
+  }
+}
+
+// The daemon's life after setup: serve until asked to stop (AskMachineToStop, SIGTERM, SIGINT).
+// `ready` (a pipe, or -1 in the foreground) hears one byte once the socket serves.
+int Serve(const CommonOptions& common, const std::string& socket, int ready) {
+  // Signals wait for one thread only, made before any other thread so every thread blocks them.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  std::unique_ptr<Host> host;
+  if (Status s = StartHostHere(common.host, &host); !s) {
+    Throw(kExitIo, s.code(), fmt::format("cannot start the machine: {}", s.message()));
+  }
+  std::string error;
+  std::unique_ptr<emu::MachineServer> server = emu::MachineServer::Start(socket, &error);
+  if (server == nullptr) Throw(kExitIo, kIOReturnBusy, error);
+  std::thread([stopSignals, socket] {
+    int signal = 0;
+    sigwait(&stopSignals, &signal);
+    emu::AskMachineToStop(socket);
+  }).detach();
+  if (ready >= 0) {
+    const char byte = 1;
+    (void)!write(ready, &byte, 1);
+    close(ready);
+  }
+  server->WaitForStopRequest();
+  server->Stop();  // every app's session ends first
+  server.reset();
+  host.reset();  // then the dext stops and the machine goes
+  return kExitOk;
+}
+
+// Whether process `pid` still runs: a zombie does not (whoever inherited it may never reap it).
+bool Alive(long pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+int Start(const CommonOptions& common, const MachineOptions& options, const std::string& socket) {
+  if (emu::MachineAnswers(socket)) {
+    Throw(kExitIo, kIOReturnBusy, fmt::format("a machine already runs at {}", socket));
+  }
+  if (options.foreground) return Serve(common, socket, -1);
+  int pipeFds[2];
+  if (pipe2(pipeFds, O_CLOEXEC) != 0) Throw(kExitIo, kIOReturnNoResources, "pipe failed");
+  const pid_t child = fork();
+  if (child < 0) Throw(kExitIo, kIOReturnNoResources, "fork failed");
+  if (child == 0) {
+    close(pipeFds[0]);
+    setsid();
+    // The daemon's own messages go to a log beside its socket.
+    const int null = open("/dev/null", O_RDWR);
+    const int log = open((socket + ".log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    if (log >= 0) dup2(log, STDERR_FILENO);
+    int status = kExitIo;
+    try {
+      status = Serve(common, socket, pipeFds[1]);
+    } catch (const CliError& e) {
+      ReportError(e, false);
+    }
+    _exit(status);
+  }
+  close(pipeFds[1]);
+  char byte = 0;
+  ssize_t n;
+  do {
+    n = read(pipeFds[0], &byte, 1);
+  } while (n < 0 && errno == EINTR);
+  close(pipeFds[0]);
+  if (n != 1) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    Throw(kExitIo, kIOReturnError,
+          fmt::format("the machine did not start (its log: {}.log)", socket));
+  }
+  Report(common, socket, true, fmt::format("machine running at {} (pid {})", socket, child));
+  return kExitOk;
+}
+
+int Stop(const CommonOptions& common, const std::string& socket) {
+  long pid = 0;
+  if (!emu::AskMachineToStop(socket, &pid)) {
+    Throw(kExitNoDevice, kIOReturnNotFound, fmt::format("no machine runs at {}", socket));
+  }
+  // Done when the daemon has exited: its card file is closed and a command may build the
+  // machine in its own process again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (pid > 0 && Alive(pid)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      Throw(kExitIo, kIOReturnTimeout, fmt::format("the machine at {} did not stop", socket));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Report(common, socket, false, fmt::format("machine at {} stopped", socket));
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunMachine(const CommonOptions& common, const MachineOptions& options) {
+  const std::string socket = MachineSocketPath(common.host);
+  if (options.action == "start") return Start(common, options, socket);
+  if (options.action == "stop") return Stop(common, socket);
+  const bool running = emu::MachineAnswers(socket);
+  Report(common, socket, running,
+         running ? fmt::format("machine running at {}", socket)
+                 : fmt::format("no machine runs at {}", socket));
+  return running ? kExitOk : kExitNoDevice;
 }
 
 }  // namespace fpgadext::cli

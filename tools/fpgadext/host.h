@@ -41,8 +41,9 @@ struct HostDescription {
   std::string cardFile;
   uint64_t cardSize = 0;
   std::string dextBundle;
-  std::string timing;      // the emulated board's timing preset
-  std::string hostTiming;  // the emulated Mac's host-cost profile
+  std::string timing;         // the emulated board's timing preset
+  std::string hostTiming;     // the emulated Mac's host-cost profile
+  std::string machineSocket;  // kind "machine": the machine daemon this process talks to
 };
 
 // What a host that sees the device itself offers the benchmark (bench::Options hooks); empty
@@ -66,6 +67,15 @@ class Host {
 // Prepares the platform. On failure the Status says why (the command exits with the I/O code);
 // an emulated card file or size that cannot work throws CliError with the usage code.
 // The host must outlive every Device opened after it.
+// On Linux, when a machine daemon answers at MachineSocketPath(options), the library talks to
+// it instead (kind "machine"; the board options are the daemon's then); otherwise the emulated Mac
+// is built in this process.
 Status StartHost(const HostOptions& options, std::unique_ptr<Host>* host);
+
+// Linux: the machine daemon's socket (`fpgadext machine`): FPGADEXT_MACHINE, else the card
+// file's path with ".sock" appended. Builds the emulated Mac in this process whatever runs
+// there: what the daemon itself does.
+std::string MachineSocketPath(const HostOptions& options);
+Status StartHostHere(const HostOptions& options, std::unique_ptr<Host>* host);
 
 }  // namespace fpgadext::cli

@@ -47,7 +47,9 @@ build made). The emulated app is entitled to
 open that dext (userclient-access for org.fpgadext.driver); env FPGADEXT_APP_ENTITLEMENTS names an
 entitlements file to use instead, or "none" to run as an unsigned app. The emulated Mac's
 hardware profile: environment FPGADEXT_EMU_PROFILE=apple-silicon|intel (default apple-silicon),
-read by the emulated machine. On a Mac those options do nothing.)";
+read by the emulated machine. With a machine daemon running (`fpgadext machine start`; its socket
+is env FPGADEXT_MACHINE, else the card file's path + ".sock") commands use it instead of building
+the machine, and its board options are the ones that count. On a Mac those options do nothing.)";
 
 // A number option parsed with ParseNumber (hex, decimal, size suffixes).
 template <typename T>
@@ -299,6 +301,23 @@ int main(int argc, char** argv) {
     command->add_option("--channel", streamOptions.channel, "Stream channel (default: any)");
   }
 
+#if defined(__linux__)
+  MachineOptions machineOptions;
+  CLI::App* machineCmd = app.add_subcommand(
+      "machine", "The emulated Mac as a daemon that later commands and apps share (Linux)");
+  machineCmd->require_subcommand(1);
+  for (const char* action : {"start", "stop", "status"}) {
+    CLI::App* c = machineCmd->add_subcommand(
+        action, std::string(action) == "start"  ? "Start the machine daemon (board options apply)"
+                : std::string(action) == "stop" ? "Stop it (its apps' connections end)"
+                                                : "Whether it runs (exit 2 when not)");
+    if (std::string(action) == "start") {
+      c->add_flag("--foreground", machineOptions.foreground, "Serve in this process");
+    }
+    c->final_callback([&machineOptions, action] { machineOptions.action = action; });
+  }
+#endif
+
   std::function<int()> run;
   streamSend->final_callback([&] { run = [&] { return RunStreamSend(common, streamOptions); }; });
   streamReceive->final_callback(
@@ -313,6 +332,9 @@ int main(int argc, char** argv) {
   eventsCmd->final_callback([&] { run = [&] { return RunEvents(common, eventsOptions); }; });
   waitCmd->final_callback([&] { run = [&] { return RunWait(common, waitSeconds); }; });
   benchCmd->final_callback([&] { run = [&] { return RunBench(common, benchOptions); }; });
+#if defined(__linux__)
+  machineCmd->final_callback([&] { run = [&] { return RunMachine(common, machineOptions); }; });
+#endif
 
   try {
     app.parse(argc, argv);
