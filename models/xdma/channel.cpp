@@ -263,6 +263,12 @@ bool Channel::Ready(Guard& g, uint64_t gen) {
   for (;;) {
     if (!Current(gen)) return false;  // shut down, removed (engine stays as it is) or restarted
     if (!Run()) {
+      if (hang_) {
+        // A hung engine does not stop on a Run clear either ("Status 0x01 forever", §8), whether
+        // or not this thread had reached the job's data when the driver cleared Run.
+        g.Wait(cv);
+        continue;
+      }
       // Run cleared: idle, idle_stopped logged if enabled (xdma-facts §3.4, §8).
       busy_ = false;
       if (ChannelControl::ie_idle_stopped_field::Get(control_)) {

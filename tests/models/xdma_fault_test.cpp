@@ -45,6 +45,22 @@ TEST(XdmaFaults, HangKeepsTheEngineBusyUntilCleared) {
   EXPECT_EQ(FirstMismatch(b.model.cardMemory().data(), src->data(), 4096), -1);
 }
 
+// The same hang, with Run cleared at once: the engine thread may not yet have fetched the
+// descriptor, and a hung card stays busy all the same (a driver's stop must not find it idle).
+TEST(XdmaFaults, AHungEngineStaysBusyWhenRunIsClearedBeforeItReachedTheData) {
+  Bench b;
+  auto src = b.NewBuffer(4096, DmaAccess::kDeviceRead);
+  auto ring = b.NewRing(1);
+  Bench::Descs(*ring)[0] = Descriptor::Make(src->bus(), 0, 4096, 0, 0, kStopDone);
+  b.model.InjectHang(kH2c, 0);
+  b.Start(kH2c, 0, ring->bus(), 0);
+  ChannelControl::GetW1C(kH2c, 0).FromValue(1).WriteTo(b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(b.Status(kH2c, 0), ChannelStatus::kBusy);
+  b.model.ClearFaults();
+  EXPECT_TRUE(b.WaitIdle(kH2c, 0));  // then it stops, where its thread had got to
+}
+
 TEST(XdmaFaults, ErrorAfterNBytesMovesExactlyNBytes) {
   XdmaModel::Config cfg;
   Bench b(cfg);
