@@ -44,8 +44,15 @@ XdmaBoard::XdmaBoard(const Config& config)
 }
 
 XdmaBoard::~XdmaBoard() {
+  // Every engine thread is joined before any channel goes: a running engine (a stream C2H one
+  // publishing a packet) wakes all channels, and would read a channel being freed.
   for (auto& dir : channels_) {
-    for (auto& ch : dir) ch.reset();  // joins the engine threads before anything else goes
+    for (auto& ch : dir) {
+      if (ch) ch->StopThread();
+    }
+  }
+  for (auto& dir : channels_) {
+    for (auto& ch : dir) ch.reset();
   }
 }
 

@@ -32,6 +32,11 @@ Channel::Channel(XdmaBoard& board, Direction dir, unsigned index)
 }
 
 Channel::~Channel() {
+  StopThread();
+}
+
+void Channel::StopThread() {
+  if (!thread_.joinable()) return;
   {
     std::lock_guard guard(board_.lock);
     shutdown_ = true;

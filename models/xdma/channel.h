@@ -19,6 +19,9 @@ class Channel {
  public:
   Channel(XdmaBoard& board, xdma::Direction dir, unsigned index);
   ~Channel();  // stops and joins the engine thread
+  // Stops and joins the engine thread now; the board stops every channel's before it frees
+  // any, since an engine thread wakes the other channels (XdmaBoard::WakeChannels).
+  void StopThread();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
