@@ -177,7 +177,9 @@ Stream& Stream::operator=(Stream&& other) noexcept {
 }
 
 bool Stream::valid() const {
-  return impl_ && impl_->device != nullptr;
+  if (!impl_) return false;
+  std::lock_guard guard(impl_->lock);  // Device::Close detaches the stream on its own thread
+  return impl_->device != nullptr;
 }
 StreamDirection Stream::direction() const {
   return impl_ ? impl_->direction : StreamDirection::kToCard;
@@ -204,7 +206,10 @@ Status Stream::Send(std::span<const std::byte> data, bool endOfPacket) {
   if (impl_->direction != StreamDirection::kToCard) {
     return Status(kIOReturnNotPermitted, "Send on a stream from the card");
   }
-  Session& s = *impl_->device;
+  Session* attached = nullptr;
+  const auto use = impl_->Attach(&attached);  // Device::Close on another thread waits for us
+  if (!use.owns_lock()) return Status(kIOReturnNotOpen, "the stream was closed");
+  Session& s = *attached;
   if (s.gone()) return Gone("sending on a stream");
   uint64_t in[protocol::kStreamSendFlags + 1] = {};
   in[protocol::kStreamSendAddress] = reinterpret_cast<uintptr_t>(data.data());
@@ -223,7 +228,10 @@ Status Stream::Send(std::span<const std::byte> data, bool endOfPacket) {
 Status Stream::Counters(StreamCounters* counters) const {
   if (counters == nullptr) return Status(kIOReturnBadArgument, "Counters: no StreamCounters");
   if (!valid()) return Status(kIOReturnNotOpen, "the stream is not open");
-  Session& s = *impl_->device;
+  Session* attached = nullptr;
+  const auto use = impl_->Attach(&attached);
+  if (!use.owns_lock()) return Status(kIOReturnNotOpen, "the stream was closed");
+  Session& s = *attached;
   if (s.gone()) return Gone("reading stream counters");
   uint64_t in[protocol::kStreamCountersDirection + 1] = {};
   in[protocol::kStreamCountersDirection] = static_cast<uint64_t>(impl_->direction);

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "session.h"
@@ -34,6 +35,16 @@ struct StreamImpl {
   void* ownMemory = nullptr;
 
   ~StreamImpl() { std::free(ownMemory); }
+
+  // The session, held against Device::Close on another thread (Session::inUse, as synchronous
+  // transfers hold it) while the stream is still attached; an empty lock once it is not. A
+  // try-lock under `lock`, so that the two locks are never taken in an order.
+  std::shared_lock<std::shared_mutex> Attach(Session** session) {
+    std::lock_guard guard(lock);
+    if (device == nullptr || !device->inUse.try_lock_shared()) return {};
+    *session = device;
+    return std::shared_lock(device->inUse, std::adopt_lock);
+  }
 
   uint32_t Published() {
     const uint32_t tail = __atomic_load_n(&header->cqTail, __ATOMIC_ACQUIRE);
@@ -85,6 +96,7 @@ struct StreamImpl {
         std::lock_guard guard(s->streamWaiter.lock);
         s->streamWaiter.waiting = false;
       }
+      s->streamWaiter.woken.notify_all();  // a receive on another thread sees the stream end
       // Slots still held point into our own memory; the ring mapping goes (after removal it
       // goes with the connection, at Device::Close).
       if (!s->gone()) (void)transport.Unmap(protocol::kMemoryTypeStreamReceive, address);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <mutex>
+#include <shared_mutex>
 
 #include "stream_impl.h"
 
@@ -59,14 +61,22 @@ Status Stream::Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
   if (r.direction != StreamDirection::kFromCard) {
     return Status(kIOReturnNotPermitted, "Receive on a stream to the card");
   }
-  Session& device = *r.device;
+  Session* attached = nullptr;
+  const auto use = r.Attach(&attached);
+  if (!use.owns_lock()) return Status(kIOReturnNotOpen, "the stream was closed");
+  Session& device = *attached;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline =
       timeout > std::chrono::hours(24 * 365) ? Clock::time_point::max() : start + timeout;
   const auto spinUntil = start + std::min(spin, timeout);
+  bool detached = false;  // the device closed the stream meanwhile: its ring is unmapped
   auto take = [&]() -> bool {
     std::lock_guard guard(r.lock);
+    if (r.header == nullptr) {
+      detached = true;
+      return false;
+    }
     if (r.Published() == r.taken) return false;
     const protocol::StreamCompletion c = r.completions[r.taken & (r.slots - 1)];
     const uint32_t slot = r.taken & (r.slots - 1);  // ours, never the app-visible copy's
@@ -85,6 +95,7 @@ Status Stream::Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
   StreamWaiter& waiter = device.streamWaiter;
   for (;;) {
     if (take()) return Status::Ok();
+    if (detached) return Status(kIOReturnNotOpen, "the stream was closed while receiving");
     if (device.gone()) return Gone("receiving on a stream");
     uint32_t seen;
     {
@@ -120,6 +131,7 @@ Status Stream::Receive(std::chrono::nanoseconds timeout, StreamBuffer* buffer,
       const int result = waiter.result;
       guard.unlock();
       if (take()) return Status::Ok();
+      if (detached) return Status(kIOReturnNotOpen, "the stream was closed while receiving");
       if (device.gone()) return Gone("receiving on a stream");
       return StreamCallError(result, "receiving on a stream");
     }
@@ -155,7 +167,9 @@ Status Stream::ReceivePacket(std::chrono::nanoseconds timeout, std::vector<std::
 }
 
 uint32_t Stream::errors() const {
-  if (!valid() || impl_->header == nullptr) return 0;
+  if (!valid()) return 0;
+  std::lock_guard guard(impl_->lock);  // Device::Close may be unmapping the ring
+  if (impl_->header == nullptr) return 0;
   return __atomic_load_n(&impl_->header->errors, __ATOMIC_ACQUIRE);
 }
 
